@@ -1,0 +1,416 @@
+//! What goes into the engine and what comes out of it.
+//!
+//! This file is the contract between the engine (pure policy) and the web shell (all I/O).
+//! The shell turns OT events into [`Input`]s, carries out every [`Command`] and hands every
+//! [`Event`] to the app. All times are epoch milliseconds passed in by the caller, so that a
+//! signal's `deadline` (epoch ms on the wire) compares directly with `now`.
+
+use core::fmt;
+
+/// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
+pub type Millis = u64;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A Video API session ID (`2_MX4...`).
+    SessionId
+);
+id_type!(
+    /// A connection ID, unique within a session. Differs between sessions for the same person.
+    ConnectionId
+);
+id_type!(
+    /// A stream ID, unique within a session.
+    StreamId
+);
+id_type!(
+    /// Identifies a participant across sessions (by default the connection's token `data`).
+    ParticipantKey
+);
+
+/// Policy knobs. Every field has a default a user would expect; see [`Config::default`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The signal `type` that carries handoff requests.
+    pub signal_type: String,
+    /// Group mode: stay in the old session until every remote connection of it has appeared
+    /// in the new one, so peers that have not moved yet keep seeing and hearing us.
+    pub group_mode: bool,
+    /// Whether the client publishes its camera and microphone in every session it joins.
+    pub publish: bool,
+    /// Longest overlap of old and new session, counted from the new session's connect.
+    pub max_overlap_ms: Millis,
+    /// How long before a signal's `deadline` the old session is left at the latest.
+    pub deadline_margin_ms: Millis,
+    /// A connect attempt that has not succeeded by then counts as failed.
+    pub connect_timeout_ms: Millis,
+    /// First retry delay bound; each retry doubles it (full jitter: uniform in `[0, bound)`).
+    pub retry_base_ms: Millis,
+    /// The retry delay bound never exceeds this.
+    pub retry_cap_ms: Millis,
+    /// The app supplied a `tokenProvider(sessionId)`.
+    pub has_token_provider: bool,
+    /// The app supplied a `resolveSession(oldSessionId)` hook.
+    pub has_resolve_session: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            signal_type: "handoff".to_owned(),
+            group_mode: true,
+            publish: true,
+            max_overlap_ms: 30_000,
+            deadline_margin_ms: 2_000,
+            connect_timeout_ms: 15_000,
+            retry_base_ms: 500,
+            retry_cap_ms: 8_000,
+            has_token_provider: false,
+            has_resolve_session: false,
+        }
+    }
+}
+
+/// Why a session ended, as the OT `sessionDisconnected` event says (plus what the shell saw).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    ClientDisconnected,
+    ForceDisconnected,
+    NetworkDisconnected,
+    MediaIdle,
+    ServerRotation,
+    /// A reason string the engine does not know.
+    Other,
+}
+
+/// A validated request to move to another session (from a handoff signal or from the app).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandoffRequest {
+    pub session: SessionId,
+    /// The client's token for `session`; without it the engine asks the token provider.
+    pub token: Option<String>,
+    /// Free text from the app server, e.g. `serverRotation`.
+    pub reason: Option<String>,
+    /// Epoch ms at which the old session will be destroyed.
+    pub deadline: Option<Millis>,
+    /// Each client waits uniformly in `[0, spread_ms)` before connecting.
+    pub spread_ms: Millis,
+    /// Optional ID of this move, echoed in events.
+    pub id: Option<String>,
+}
+
+/// Something that happened, fed to [`crate::engine::Engine::handle`] with the current time.
+///
+/// The shell filters the client's own connection and own streams out of the session-level
+/// events (`ConnectionCreated`, `StreamCreated`, ...); its own stream arrives as `Published`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The app joins its first session.
+    Join {
+        session: SessionId,
+        token: Option<String>,
+    },
+    /// The app asks to move to another session (breakout rooms, region moves...).
+    Move(HandoffRequest),
+    /// `session.connect` succeeded; `connection` is this client's own connection.
+    Connected {
+        session: SessionId,
+        connection: ConnectionId,
+    },
+    /// `session.connect` failed (the vendor's error name or code in `error`).
+    ConnectFailed { session: SessionId, error: String },
+    /// `sessionDisconnected` (also when the engine asked for the disconnect).
+    SessionDisconnected {
+        session: SessionId,
+        reason: DisconnectReason,
+    },
+    /// A remote connection appeared in `session`.
+    ConnectionCreated {
+        session: SessionId,
+        connection: ConnectionId,
+        key: ParticipantKey,
+    },
+    /// A remote connection left `session`.
+    ConnectionDestroyed {
+        session: SessionId,
+        connection: ConnectionId,
+    },
+    /// A remote stream appeared in `session`.
+    StreamCreated {
+        session: SessionId,
+        stream: StreamId,
+        connection: ConnectionId,
+        has_video: bool,
+        has_audio: bool,
+    },
+    /// A remote stream ended in `session`.
+    StreamDestroyed { session: SessionId, stream: StreamId },
+    /// The subscriber to `stream` presented its first video frame on this client
+    /// (for an audio-only stream: the subscriber connected).
+    FirstFrame { session: SessionId, stream: StreamId },
+    /// Subscribing to `stream` failed.
+    SubscribeFailed {
+        session: SessionId,
+        stream: StreamId,
+        error: String,
+    },
+    /// This client's own stream is live in `session`.
+    Published { session: SessionId, stream: StreamId },
+    /// Publishing into `session` failed.
+    PublishFailed { session: SessionId, error: String },
+    /// A signal arrived in `session`; `from` is `None` for server-originated signals.
+    Signal {
+        session: SessionId,
+        from: Option<ConnectionId>,
+        kind: String,
+        data: String,
+    },
+    /// Answer to [`Command::RequestToken`].
+    Token {
+        session: SessionId,
+        result: Result<String, String>,
+    },
+    /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID".
+    Resolved {
+        old: SessionId,
+        result: Result<Option<HandoffRequest>, String>,
+    },
+    /// The app closes the call: leave every session, emit nothing after `Closed`.
+    Close,
+}
+
+/// One thing the engine produced, drained with [`crate::engine::Engine::poll_output`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Command(Command),
+    Event(Event),
+}
+
+/// I/O the shell must carry out, in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `OT.initSession(...)` (with handlers) and `session.connect(token)`.
+    Connect { session: SessionId, token: String },
+    /// Leave `session` (destroys its publisher and subscribers, removes its handlers).
+    Disconnect { session: SessionId },
+    /// Publish into `session` with clones of the local camera and microphone tracks.
+    Publish { session: SessionId },
+    /// Subscribe to `stream`, hidden and muted until a [`Command::Show`] names it.
+    Subscribe { session: SessionId, stream: StreamId },
+    /// Destroy the subscriber to `stream` (it is already hidden and muted).
+    Unsubscribe { session: SessionId, stream: StreamId },
+    /// In one step: make this subscriber the visible and audible source in `key`'s tile, and
+    /// hide and mute `replaces` (which is unsubscribed by a following command).
+    Show {
+        key: ParticipantKey,
+        session: SessionId,
+        stream: StreamId,
+        replaces: Option<(SessionId, StreamId)>,
+    },
+    /// Stop showing anything in `key`'s tile (its last stream ended).
+    Hide { key: ParticipantKey },
+    /// Call the app's `tokenProvider(session)`; answer with [`Input::Token`].
+    RequestToken { session: SessionId },
+    /// Call the app's `resolveSession(old)`; answer with [`Input::Resolved`].
+    ResolveSession { old: SessionId },
+}
+
+/// The call's overall state, as the app sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Idle,
+    Connecting,
+    Live,
+    Handoff,
+    Recovering,
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Connecting => "connecting",
+            State::Live => "live",
+            State::Handoff => "handoff",
+            State::Recovering => "recovering",
+            State::Closed => "closed",
+        }
+    }
+}
+
+/// What the app is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    StateChanged {
+        state: State,
+    },
+    HandoffStarted {
+        from: SessionId,
+        to: SessionId,
+        reason: Option<String>,
+        id: Option<String>,
+    },
+    /// `key` is now shown and heard from `to` (the shell adds the measured frame gap).
+    ParticipantSwapped {
+        key: ParticipantKey,
+        from: SessionId,
+        to: SessionId,
+    },
+    /// The old session was left; `overlap_ms` counts from the new session's connect.
+    HandoffCompleted {
+        from: SessionId,
+        to: SessionId,
+        duration_ms: Millis,
+        overlap_ms: Millis,
+        /// Why the old session was left: every rule held, or which bound ended the overlap.
+        ended_by: LeaveCause,
+    },
+    HandoffFailed {
+        to: SessionId,
+        error: HandoffError,
+        will_retry: bool,
+        /// Epoch ms of the next attempt, when `will_retry`.
+        next_attempt_at: Option<Millis>,
+    },
+    /// The live session was lost without a handoff under way; the engine is recovering.
+    RecoveryStarted {
+        session: SessionId,
+        reason: DisconnectReason,
+    },
+    SignalRejected {
+        reason: RejectReason,
+    },
+    /// A participant appeared for the first time (never re-emitted when they move sessions).
+    ParticipantJoined {
+        key: ParticipantKey,
+    },
+    /// A participant is gone from every session this client is in.
+    ParticipantLeft {
+        key: ParticipantKey,
+    },
+}
+
+/// Why the old session was left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaveCause {
+    /// Own stream live in the new session, every participant moved, every connection present.
+    AllMoved,
+    /// The maximum overlap ran out.
+    MaxOverlap,
+    /// The signal's deadline (minus the safety margin) came.
+    Deadline,
+    /// The old session was destroyed or dropped under us.
+    OldSessionLost,
+}
+
+/// Why a handoff signal was not obeyed. The live session is never disturbed by one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// `from` was a client connection: only the app server may move the call.
+    NotFromServer,
+    /// `data` is not a JSON object.
+    NotJson,
+    /// `v` is missing or is not 1.
+    UnsupportedVersion,
+    /// `sessionId` is absent.
+    MissingSessionId,
+    /// `sessionId` is the empty string.
+    EmptySessionId,
+    /// `sessionId` is longer than the protocol allows.
+    OversizeSessionId,
+    /// A known field has the wrong JSON type or an out-of-range value.
+    WrongType { field: &'static str },
+    /// `data` is over 8 kB.
+    TooLarge,
+    /// Names the session already being moved to, or already live.
+    Duplicate,
+    /// Names a session this client already left, or its deadline has passed.
+    Stale,
+}
+
+impl RejectReason {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RejectReason::NotFromServer => "notFromServer",
+            RejectReason::NotJson => "notJson",
+            RejectReason::UnsupportedVersion => "unsupportedVersion",
+            RejectReason::MissingSessionId => "missingSessionId",
+            RejectReason::EmptySessionId => "emptySessionId",
+            RejectReason::OversizeSessionId => "oversizeSessionId",
+            RejectReason::WrongType { .. } => "wrongType",
+            RejectReason::TooLarge => "tooLarge",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::Stale => "stale",
+        }
+    }
+}
+
+/// Why a handoff attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandoffError {
+    /// `session.connect` failed; the vendor's error in `detail`.
+    ConnectFailed { detail: String },
+    /// `session.connect` did not finish within `connect_timeout_ms`.
+    ConnectTimeout,
+    /// No token in the signal and no `tokenProvider`.
+    NoToken,
+    /// The app's `tokenProvider` failed.
+    TokenProviderFailed { detail: String },
+    /// The app's `resolveSession` failed.
+    ResolveFailed { detail: String },
+    /// Publishing into the new session failed.
+    PublishFailed { detail: String },
+    /// The deadline passed before the move could finish.
+    DeadlinePassed,
+}
+
+impl HandoffError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HandoffError::ConnectFailed { .. } => "connectFailed",
+            HandoffError::ConnectTimeout => "connectTimeout",
+            HandoffError::NoToken => "noToken",
+            HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
+            HandoffError::ResolveFailed { .. } => "resolveFailed",
+            HandoffError::PublishFailed { .. } => "publishFailed",
+            HandoffError::DeadlinePassed => "deadlinePassed",
+        }
+    }
+}
