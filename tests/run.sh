@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Runs every test of the project: `npm test` (or `bash tests/run.sh`).
+#   bash tests/run.sh          everything (installs what is missing first)
+#   bash tests/run.sh e2e      only the end-to-end browser tests (`npm run e2e`)
+#   bash tests/run.sh size     only print the shipped sizes (`npm run size`)
+#
+# Each stage's output goes to the terminal; the counts of passed and failed tests of every
+# runner (cargo, wasm-bindgen-test, node:test) are added up into the last line.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+mode="${1:-all}"
+
+export CARGO_TERM_COLOR=never
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+export SANDBOX_BIN="$CARGO_TARGET_DIR/debug/video-handoff-sandbox"
+
+passed=0
+failed=0
+broken=()
+log_dir="$(mktemp -d)"
+trap 'rm -rf "$log_dir"' EXIT
+
+sum_lines() { awk '{ s += $1 } END { print s + 0 }'; }
+
+# Runs one stage, shows its output, and adds its test counts (or one failure if it broke
+# without reporting any) to the totals.
+stage() {
+  local name="$1"
+  shift
+  local log="$log_dir/$name.log"
+  echo
+  echo "==> $name: $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  # cargo test / wasm-bindgen-test: "test result: ok. 12 passed; 0 failed; ..."
+  p=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' | sum_lines)
+  f=$(grep -oE '[0-9]+ passed; [0-9]+ failed' "$log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' | sum_lines)
+  # node:test: "# pass 5" / "# fail 0" (or "ℹ pass 5" with the spec reporter)
+  local np nf
+  np=$(grep -oE '^(#|ℹ) pass [0-9]+' "$log" | grep -oE '[0-9]+$' | sum_lines)
+  nf=$(grep -oE '^(#|ℹ) fail [0-9]+' "$log" | grep -oE '[0-9]+$' | sum_lines)
+  p=$(( ${p:-0} + ${np:-0} ))
+  f=$(( ${f:-0} + ${nf:-0} ))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1 # the stage broke before its runner could count (build error, lint)
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$rc" -ne 0 ]; then
+    broken+=("$name")
+  fi
+  echo "<== $name: exit $rc, $p passed, $f failed, $((SECONDS - start)) s"
+}
+
+build_wasm() {
+  wasm-pack build --target web --release --out-dir pkg --no-pack
+}
+
+build_sandbox() {
+  cargo build -p video-handoff-sandbox
+}
+
+node_tests() {
+  # One test file at a time: the browser tests share two cores and must not overlap.
+  node --test --test-concurrency=1 --test-reporter=tap "$@"
+}
+
+bash examples/setup.sh --browser || {
+  echo "setup failed: see the messages above"
+  exit 1
+}
+
+case "$mode" in
+  size)
+    stage wasm-build build_wasm
+    node tests/package/size.mjs
+    exit $?
+    ;;
+  e2e)
+    stage wasm-build build_wasm
+    stage sandbox-build build_sandbox
+    stage e2e node_tests tests/e2e/*.test.mjs
+    ;;
+  all)
+    stage fmt cargo fmt --all -- --check
+    stage clippy cargo clippy --workspace --all-targets -- -D warnings
+    stage clippy-wasm cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+    stage cargo-test cargo test --workspace
+    stage wasm-build build_wasm
+    stage types npx tsc -p tests/types --noEmit
+    stage web-shell wasm-pack test --headless --chrome -- --test web_shell
+    stage sandbox-build build_sandbox
+    stage node-tests node_tests examples/sandbox/tests/*.test.mjs examples/app-server/test/*.test.mjs tests/package/*.test.mjs
+    stage e2e node_tests tests/e2e/*.test.mjs
+    stage size node tests/package/size.mjs
+    ;;
+  *)
+    echo "usage: bash tests/run.sh [all|e2e|size]" >&2
+    exit 2
+    ;;
+esac
+
+echo
+if [ ${#broken[@]} -gt 0 ]; then
+  echo "stages that failed: ${broken[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#broken[@]} -eq 0 ]
