@@ -1,0 +1,96 @@
+// Settings come from the environment only, so the same code runs against the local sandbox
+// (the default) and the hosted Vonage Video API (set the variables below, nothing else).
+import { readFileSync, existsSync } from 'node:fs';
+
+export const DEFAULT_VIDEO_HOST = 'http://127.0.0.1:3410';
+/** Where the app server serves @vonage/client-sdk-video's browser build (hosted platform). */
+export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
+
+/**
+ * Reads the app server's settings from `env` (default `process.env`).
+ * Throws an Error with a message a person can act on when something required is missing.
+ *
+ * VONAGE_APPLICATION_ID  application ID (required)
+ * VONAGE_PRIVATE_KEY     the application's private key: a file path or the PEM text (required)
+ * VONAGE_VIDEO_HOST      REST base URL (default the sandbox, http://127.0.0.1:3410)
+ * OT_SCRIPT_URL          browser client the page loads: default the sandbox's
+ *                        `${videoHost}/v2/js/opentok.js` on a loopback videoHost, else the
+ *                        vendor's client from node_modules, served at `/vendor/opentok.js`
+ * SANDBOX_ADMIN_URL      sandbox admin base URL; default `videoHost` when that is a loopback
+ *                        address, else none. Set to `off` to disable the rotate button.
+ * HOST, PORT             where to listen (default 127.0.0.1:3000; PORT=0 picks a free port)
+ */
+export function loadConfig(env = process.env) {
+  const applicationId = (env.VONAGE_APPLICATION_ID ?? '').trim();
+  if (!applicationId) {
+    throw new Error('VONAGE_APPLICATION_ID is not set (the Vonage application ID, or the sandbox one)');
+  }
+  const privateKey = readPrivateKey(env.VONAGE_PRIVATE_KEY);
+  const videoHost = stripSlash(env.VONAGE_VIDEO_HOST || DEFAULT_VIDEO_HOST);
+  assertHttpUrl('VONAGE_VIDEO_HOST', videoHost);
+
+  const otScriptUrl =
+    env.OT_SCRIPT_URL || (isLoopback(videoHost) ? `${videoHost}/v2/js/opentok.js` : VENDOR_CLIENT_PATH);
+  if (!otScriptUrl.startsWith('/')) {
+    assertHttpUrl('OT_SCRIPT_URL', otScriptUrl);
+  }
+
+  let sandboxAdminUrl = null;
+  if (env.SANDBOX_ADMIN_URL === 'off') {
+    sandboxAdminUrl = null;
+  } else if (env.SANDBOX_ADMIN_URL) {
+    sandboxAdminUrl = stripSlash(env.SANDBOX_ADMIN_URL);
+    assertHttpUrl('SANDBOX_ADMIN_URL', sandboxAdminUrl);
+  } else if (isLoopback(videoHost)) {
+    sandboxAdminUrl = videoHost;
+  }
+
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
+  }
+  return {
+    applicationId,
+    privateKey,
+    videoHost,
+    otScriptUrl,
+    sandboxAdminUrl,
+    host: env.HOST || '127.0.0.1',
+    port,
+  };
+}
+
+function readPrivateKey(value) {
+  if (!value) {
+    throw new Error('VONAGE_PRIVATE_KEY is not set (a path to the private key file, or the PEM text)');
+  }
+  if (value.includes('-----BEGIN')) {
+    return value.replace(/\\n/g, '\n');
+  }
+  if (!existsSync(value)) {
+    // Say which variable, never echo the value: it may be a mangled key.
+    throw new Error('VONAGE_PRIVATE_KEY is neither PEM text nor the path of an existing file');
+  }
+  return readFileSync(value, 'utf8');
+}
+
+function stripSlash(url) {
+  return url.replace(/\/+$/, '');
+}
+
+function assertHttpUrl(name, value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+}
+
+function isLoopback(url) {
+  const { hostname } = new URL(url);
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}

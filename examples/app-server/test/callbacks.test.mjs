@@ -1,0 +1,258 @@
+// The callback handler against a stand-in REST API: real HTTP callbacks in, real REST calls
+// (made by @vonage/video) out. The same scenarios run against the sandbox in sandbox.test.mjs.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeVideoApi, jwtClaims } from './fake-video-api.mjs';
+import { startApp, devKeys, callback } from './helpers.mjs';
+
+const keys = devKeys();
+const applicationId = 'a1b2c3d4-0000-4000-8000-000000000001';
+let api;
+let app;
+
+before(async () => {
+  api = await startFakeVideoApi({ publicKey: keys.publicKey, applicationId });
+});
+after(async () => {
+  await api.close();
+});
+beforeEach(async (t) => {
+  api.created.length = 0;
+  api.signals.length = 0;
+  api.failNextCreates = 0;
+  app = await startApp({ videoHost: api.url, privateKey: keys.privateKey, applicationId });
+  t.after(() => app.close());
+});
+
+/** Given a room with these participants connected (as the platform reports them). */
+async function roomWith(room, names) {
+  const people = [];
+  for (const [i, name] of names.entries()) {
+    const joined = await app.post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-0001` });
+    assert.equal(joined.status, 200);
+    const connectionId = `conn-${name}-${i}`;
+    const cb = await app.post('/callbacks', callback('connectionCreated', joined.body.sessionId, {
+      connection: { id: connectionId, createdAt: Date.now(), data: joined.body.data },
+    }));
+    assert.equal(cb.status, 200);
+    people.push({ name, connectionId, data: joined.body.data, sessionId: joined.body.sessionId });
+  }
+  return { sessionId: people[0].sessionId, people };
+}
+
+function rotationNotice(sessionId, timestamp, remainingTime = 5000) {
+  return callback('sessionNotification', sessionId, { timestamp, reason: 'serverRotation', remainingTime });
+}
+
+test('a participant who joins gets a token for the room session carrying their identity', async () => {
+  const joined = await app.post('/api/rooms/standup/join', { name: '  Ada <b>L</b>  ' });
+  assert.equal(joined.status, 200);
+  assert.equal(joined.body.identity.name, 'Ada <b>L</b>');
+  const claims = jwtClaims(joined.body.token);
+  assert.equal(claims.session_id, joined.body.sessionId);
+  assert.equal(claims.application_id, applicationId);
+  assert.deepEqual(JSON.parse(claims.connection_data), joined.body.identity);
+  const again = await app.post('/api/rooms/standup/join', { name: 'Grace' });
+  assert.equal(again.body.sessionId, joined.body.sessionId, 'one session per room');
+  assert.equal(api.created.length, 1);
+});
+
+test('bad names and room names are refused before anything is created', async () => {
+  for (const body of [{}, { name: '' }, { name: 'a\u0000b' }, { name: 'x'.repeat(65) }, { name: 'a\u202Eb' }, { name: 7 }]) {
+    const r = await app.post('/api/rooms/ok/join', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.body.error, 'badName');
+  }
+  for (const room of ['a%20b', 'x'.repeat(65), 'a%2Fb', 'r%C3%A9']) {
+    const r = await app.post(`/api/rooms/${room}/join`, { name: 'Ada' });
+    assert.equal(r.status, 400, room);
+    assert.equal(r.body.error, 'badRoom');
+  }
+  assert.equal((await app.post('/api/rooms/ok/join', { name: 'Ada', id: 'short' })).status, 400);
+  assert.equal(api.created.length, 0);
+});
+
+test('malformed callbacks get a 400 with a reason and change nothing', async () => {
+  const { sessionId } = await roomWith('r1', ['ada']);
+  const bad = [
+    ['not json', '{"sessionId":'],
+    ['array', []],
+    ['no sessionId', { event: 'connectionCreated', timestamp: 1 }],
+    ['no event', { sessionId, timestamp: 1 }],
+    ['no timestamp', { sessionId, event: 'connectionCreated', connection: { id: 'c', data: '' } }],
+    ['no connection', callback('connectionCreated', sessionId)],
+    ['connection without id', callback('connectionCreated', sessionId, { connection: { data: 'x' } })],
+    ['data not a string', callback('connectionCreated', sessionId, { connection: { id: 'c9', data: {} } })],
+    ['stream without id', callback('streamCreated', sessionId, { stream: {} })],
+    ['notification without reason', callback('sessionNotification', sessionId, { remainingTime: 5 })],
+    ['negative remaining time', callback('sessionNotification', sessionId, { reason: 'serverRotation', remainingTime: -1 })],
+    ['remaining time as text', callback('sessionNotification', sessionId, { reason: 'serverRotation', remainingTime: '5' })],
+    ['destroyed with numeric reason', callback('sessionDestroyed', sessionId, { reason: 3 })],
+  ];
+  for (const [what, body] of bad) {
+    const r = await app.post('/callbacks', body);
+    assert.equal(r.status, 400, what);
+    assert.ok(['badCallback', 'badJson'].includes(r.body.error), what);
+    assert.ok(r.body.message, what);
+  }
+  const textPlain = await app.post('/callbacks', JSON.stringify(rotationNotice(sessionId, Date.now())), { 'content-type': 'text/plain' });
+  assert.equal(textPlain.status, 415);
+  const huge = await app.post('/callbacks', JSON.stringify({ ...callback('streamCreated', sessionId), pad: 'x'.repeat(70_000) }));
+  assert.equal(huge.status, 413);
+  await app.rooms.idle();
+  assert.equal(api.created.length, 1, 'no session created by a bad callback');
+  assert.equal(api.signals.length, 0, 'no signal sent by a bad callback');
+  assert.equal(app.rooms.currentSession('r1'), sessionId);
+  assert.equal(app.rooms.describeSession(sessionId).connections, 1);
+});
+
+test('rotation: one new session, and each connection gets its own token and the deadline', async () => {
+  const { sessionId: old, people } = await roomWith('r2', ['ada', 'grace', 'linus']);
+  const ts = Date.now();
+  const r = await app.post('/callbacks', rotationNotice(old, ts, 5000));
+  assert.equal(r.status, 200);
+  await app.rooms.idle();
+
+  assert.equal(api.created.length, 2, 'the room session, then its replacement');
+  const next = api.created[1];
+  assert.equal(app.rooms.currentSession('r2'), next, 'the new session is the room current one');
+  assert.equal((await app.get('/api/rooms/r2')).body.sessionId, next);
+
+  assert.equal(api.signals.length, 3);
+  const ids = new Set();
+  for (const p of people) {
+    const sent = api.signals.filter((s) => s.connectionId === p.connectionId);
+    assert.equal(sent.length, 1, `one signal to ${p.name}`);
+    assert.equal(sent[0].sessionId, old, 'sent through the old session');
+    assert.equal(sent[0].type, 'handoff');
+    const payload = JSON.parse(sent[0].data);
+    assert.equal(payload.v, 1);
+    assert.equal(payload.sessionId, next);
+    assert.equal(payload.reason, 'serverRotation');
+    assert.equal(payload.deadline, ts + 5000);
+    ids.add(payload.id);
+    const claims = jwtClaims(payload.token);
+    assert.equal(claims.session_id, next, `${p.name}'s token is for the new session`);
+    assert.equal(claims.connection_data, p.data, `${p.name}'s token carries ${p.name}'s identity verbatim`);
+  }
+  assert.equal(ids.size, 1, 'one move id for the whole room');
+  assert.ok(!app.lines.some((l) => /eyJ/.test(l)), 'no token in the logs');
+});
+
+test('duplicate notifications, concurrent or later, start nothing twice', async () => {
+  const { sessionId: old } = await roomWith('r3', ['ada', 'grace']);
+  const ts = Date.now();
+  const answers = await Promise.all([1, 2, 3].map(() => app.post('/callbacks', rotationNotice(old, ts))));
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+  await app.rooms.idle();
+  const again = await app.post('/callbacks', rotationNotice(old, ts + 1000, 4000));
+  assert.equal(again.body.outcome, 'duplicate');
+  await app.rooms.idle();
+  assert.equal(api.created.length, 2);
+  assert.equal(api.signals.length, 2);
+});
+
+test('a client connecting to the old session after the move gets the same signal', async () => {
+  const { sessionId: old } = await roomWith('r4', ['ada']);
+  const ts = Date.now();
+  await app.post('/callbacks', rotationNotice(old, ts));
+  await app.rooms.idle();
+  const next = app.rooms.currentSession('r4');
+
+  // A client that fetched its token before the move connects to the old session now.
+  const lateData = JSON.stringify({ id: 'tab-late-0001', name: 'late' });
+  const r = await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
+  assert.equal(r.body.outcome, 'lateConnectionSignaled');
+  await app.rooms.idle();
+  const late = api.signals.filter((s) => s.connectionId === 'conn-late');
+  assert.equal(late.length, 1);
+  const payload = JSON.parse(late[0].data);
+  assert.equal(payload.sessionId, next);
+  assert.equal(payload.deadline, ts + 5000);
+  assert.equal(jwtClaims(payload.token).connection_data, lateData);
+
+  // The same connection reported twice is still signaled once.
+  await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
+  await app.rooms.idle();
+  assert.equal(api.signals.filter((s) => s.connectionId === 'conn-late').length, 1);
+});
+
+test('a connection that left before the notification is not signaled', async () => {
+  const { sessionId: old, people } = await roomWith('r5', ['ada', 'grace']);
+  await app.post('/callbacks', callback('connectionDestroyed', old, {
+    connection: { id: people[1].connectionId, data: people[1].data }, reason: 'clientDisconnected',
+  }));
+  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.rooms.idle();
+  assert.deepEqual(api.signals.map((s) => s.connectionId), [people[0].connectionId]);
+});
+
+test('the token endpoint serves the current session only, with a reason otherwise', async () => {
+  const { sessionId: old } = await roomWith('r6', ['ada']);
+  const q = (sid) => `/api/rooms/r6/token?sessionId=${encodeURIComponent(sid)}&name=ada&id=tab-ada-0001`;
+  const ok = await app.get(q(old));
+  assert.equal(ok.status, 200);
+  assert.equal(jwtClaims(ok.body.token).session_id, old);
+  assert.equal(JSON.parse(jwtClaims(ok.body.token).connection_data).name, 'ada');
+
+  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.rooms.idle();
+  const next = app.rooms.currentSession('r6');
+  assert.equal((await app.get(q(next))).status, 200, 'the session the room moves to');
+  const stale = await app.get(q(old));
+  assert.equal(stale.status, 403);
+  assert.equal(stale.body.error, 'notCurrentSession');
+  assert.equal(stale.body.currentSessionId, next);
+  assert.equal((await app.get(q('2_nope'))).status, 404);
+  await roomWith('other', ['bob']);
+  const foreign = await app.get(`/api/rooms/other/token?sessionId=${encodeURIComponent(next)}&name=bob`);
+  assert.equal(foreign.status, 403);
+  assert.equal(foreign.body.error, 'otherRoom');
+  assert.equal((await app.get('/api/rooms/nobody/token?sessionId=x&name=a')).status, 404);
+});
+
+test('sessionDestroyed after a rotation forgets the old session', async () => {
+  const { sessionId: old } = await roomWith('r7', ['ada']);
+  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.rooms.idle();
+  const r = await app.post('/callbacks', callback('sessionDestroyed', old, { reason: 'serverRotation' }));
+  assert.equal(r.body.outcome, 'sessionForgotten');
+  assert.equal(app.rooms.describeSession(old), null);
+  assert.notEqual(app.rooms.currentSession('r7'), null);
+  const after = await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'c', data: '' } }));
+  assert.equal(after.body.outcome, 'unknownSession');
+  await app.rooms.idle();
+  assert.equal(api.signals.length, 1);
+});
+
+test('a rotation with no notice empties the room; the next join opens a new session', async () => {
+  const { sessionId: old } = await roomWith('r8', ['ada']);
+  await app.post('/callbacks', callback('sessionDestroyed', old, { reason: 'serverRotation' }));
+  assert.equal(app.rooms.currentSession('r8'), null);
+  const joined = await app.post('/api/rooms/r8/join', { name: 'ada' });
+  assert.notEqual(joined.body.sessionId, old);
+});
+
+test('when creating the new session fails, a later notification tries again', async () => {
+  const { sessionId: old } = await roomWith('r9', ['ada']);
+  api.failNextCreates = 1;
+  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.rooms.idle();
+  assert.equal(api.signals.length, 0);
+  assert.equal(app.rooms.currentSession('r9'), old);
+  const retry = await app.post('/callbacks', rotationNotice(old, Date.now()));
+  assert.equal(retry.body.outcome, 'moveStarted');
+  await app.rooms.idle();
+  assert.equal(api.signals.length, 1);
+  assert.notEqual(app.rooms.currentSession('r9'), old);
+});
+
+test('callbacks for sessions the app does not know, and unknown events, are acknowledged and ignored', async () => {
+  const r = await app.post('/callbacks', callback('sessionNotification', '2_elsewhere', { reason: 'serverRotation', remainingTime: 1 }));
+  assert.equal(r.status, 200);
+  assert.equal(r.body.outcome, 'unknownSession');
+  const { sessionId } = await roomWith('r10', ['ada']);
+  const future = await app.post('/callbacks', callback('somethingNew', sessionId, { x: 1 }));
+  assert.equal(future.status, 200);
+  assert.equal(future.body.outcome, 'ignored');
+});

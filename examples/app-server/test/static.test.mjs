@@ -1,0 +1,111 @@
+// The demo page and the SDK files: right MIME types, and no way out of the served folders.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import os from 'node:os';
+import { startApp, devKeys } from './helpers.mjs';
+
+let dir;
+let app;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'app-static-'));
+  await mkdir(path.join(dir, 'demo'));
+  await mkdir(path.join(dir, 'js'));
+  await mkdir(path.join(dir, 'pkg'));
+  await writeFile(path.join(dir, 'demo/index.html'), '<!doctype html><title>demo</title>');
+  await writeFile(path.join(dir, 'demo/app.js'), 'export {};');
+  await writeFile(path.join(dir, 'js/index.js'), "import '../pkg/video_handoff.js';");
+  await writeFile(path.join(dir, 'pkg/video_handoff.js'), 'export {};');
+  await writeFile(path.join(dir, 'pkg/video_handoff_bg.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  await writeFile(path.join(dir, 'secret.txt'), 'do not serve');
+  await writeFile(path.join(dir, 'demo/.env'), 'hidden');
+  await symlink(path.join(dir, 'secret.txt'), path.join(dir, 'demo/link.txt'));
+  app = await startApp({
+    videoHost: 'http://127.0.0.1:9', // never called here
+    privateKey: devKeys().privateKey,
+    staticRoots: [
+      ['/sdk/js/', path.join(dir, 'js')],
+      ['/sdk/pkg/', path.join(dir, 'pkg')],
+      ['/', path.join(dir, 'demo')],
+    ],
+  });
+});
+after(async () => {
+  await app.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A raw GET, so the path reaches the server exactly as written (no URL normalization). */
+function rawGet(rawPath) {
+  const { port } = new URL(app.url);
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: rawPath }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+    }).on('error', reject);
+  });
+}
+
+test('the page, the SDK and its wasm are served with their MIME types', async () => {
+  const page = await rawGet('/');
+  assert.equal(page.status, 200);
+  assert.match(page.type, /^text\/html/);
+  assert.match((await rawGet('/app.js')).type, /^text\/javascript/);
+  assert.match((await rawGet('/sdk/js/index.js')).type, /^text\/javascript/);
+  // js/index.js imports ../pkg/video_handoff.js: that relative URL must resolve.
+  const resolved = new URL('../pkg/video_handoff.js', `${app.url}/sdk/js/index.js`).pathname;
+  assert.equal((await rawGet(resolved)).status, 200);
+  const wasm = await rawGet('/sdk/pkg/video_handoff_bg.wasm');
+  assert.equal(wasm.status, 200);
+  assert.equal(wasm.type, 'application/wasm');
+});
+
+test('no request path leaves the served folders', async () => {
+  for (const p of [
+    '/../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/%2e%2e%2fsecret.txt',
+    '/..%5csecret.txt',
+    '/sdk/js/..%2f..%2fsecret.txt',
+    '/sdk/js/%2e%2e/%2e%2e/secret.txt',
+    '/sdk/pkg/..%2F..%2Fdemo%2Findex.html',
+    '/link.txt',
+    '/.env',
+    '/%00',
+    '/%E0%A4%A',
+    '//etc/passwd',
+  ]) {
+    const r = await rawGet(p);
+    assert.equal(r.status, 404, p);
+    assert.doesNotMatch(r.body, /do not serve|hidden/, p);
+  }
+});
+
+test('the config tells the page which client to load and whether rotation is on demand', async () => {
+  const r = await app.get('/api/config');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.otScriptUrl, 'http://127.0.0.1:9/v2/js/opentok.js');
+  assert.equal(r.body.sandbox, true);
+  assert.equal(r.body.applicationId, app.config.applicationId);
+});
+
+test('rotate without a sandbox is a 404; a wrong method is a 405', async () => {
+  const hosted = await startApp({
+    videoHost: 'https://video.api.vonage.com',
+    privateKey: devKeys().privateKey,
+  });
+  try {
+    const r = await hosted.post('/api/rooms/r/rotate', { noticeMs: 5000 });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error, 'notSandbox');
+    assert.equal((await hosted.get('/api/config')).body.sandbox, false);
+    assert.equal((await hosted.get('/api/config')).body.otScriptUrl, '/vendor/opentok.js');
+    assert.equal((await hosted.get('/callbacks')).status, 405);
+  } finally {
+    await hosted.close();
+  }
+});
