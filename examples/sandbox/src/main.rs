@@ -1,1 +1,104 @@
-fn main() {}
+//! `video-handoff-sandbox [serve flags]` or `video-handoff-sandbox keygen --out DIR`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use video_handoff_sandbox::{config, keygen, start, Config};
+
+#[derive(Parser)]
+#[command(version, about = "Local emulator of the Vonage Video API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address to bind (keep it local).
+    #[arg(long, env = "SANDBOX_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port; 0 picks a free one.
+    #[arg(long, env = "SANDBOX_PORT", default_value_t = 3410)]
+    port: u16,
+    /// The application ID tokens must carry.
+    #[arg(long, env = "SANDBOX_APPLICATION_ID", default_value = "sandbox-application")]
+    application_id: String,
+    /// The application's RSA public key (PEM file), e.g. `public.pem` from `keygen`.
+    #[arg(long, env = "SANDBOX_PUBLIC_KEY_FILE")]
+    public_key_file: Option<PathBuf>,
+    /// The application's RSA public key as PEM text (instead of a file).
+    #[arg(long, env = "SANDBOX_PUBLIC_KEY", hide_env_values = true)]
+    public_key: Option<String>,
+    /// Where session-monitoring callbacks are POSTed.
+    #[arg(long, env = "SANDBOX_CALLBACK_URL")]
+    callback_url: Option<String>,
+    /// Default rotation notice in milliseconds.
+    #[arg(long, env = "SANDBOX_ROTATION_NOTICE_MS", default_value_t = 3_600_000)]
+    rotation_notice_ms: u64,
+    /// Folder with the browser client (`opentok.js`, `opentok.mjs`).
+    #[arg(long, env = "SANDBOX_CLIENT_DIR")]
+    client_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a dev RSA key pair: `private.key` (for the app server) and `public.pem` (for the sandbox).
+    Keygen {
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Keygen { out }) = cli.command {
+        return match keygen::write_pair(&out) {
+            Ok((private, public)) => {
+                println!(
+                    "{}",
+                    serde_json::json!({"privateKeyFile": private, "publicKeyFile": public})
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sandbox: cannot write keys to {}: {e}", out.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let public_key_pem = match (&cli.public_key, &cli.public_key_file) {
+        (Some(pem), _) => pem.clone(),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(pem) => pem,
+            Err(e) => {
+                eprintln!("sandbox: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, None) => {
+            eprintln!("sandbox: no public key: pass --public-key-file (make one with `keygen --out DIR`)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config {
+        host: cli.host,
+        port: cli.port,
+        application_id: cli.application_id,
+        public_key_pem,
+        callback_url: cli.callback_url,
+        rotation_notice_ms: cli.rotation_notice_ms,
+        client_dir: cli.client_dir.unwrap_or_else(config::default_client_dir),
+    };
+    let running = match start(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Tests parse this line.
+    println!("sandbox listening on {}", running.base_url());
+    tokio::select! {
+        _ = running.task => ExitCode::FAILURE,
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+    }
+}
