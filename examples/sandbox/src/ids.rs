@@ -5,7 +5,8 @@ use base64::Engine;
 use rand::RngCore;
 
 /// A session ID like the vendor's: `2_` + base64url of
-/// `1~<applicationId>~~<createdAtMs>~<random>~P~`, so it starts with `2_MX4`.
+/// `1~<applicationId>~~<createdAtMs>~<random>~P~`, so it starts with `2_MX` (`2_MX4` for
+/// numeric project keys, as in the vendor's examples).
 pub fn session_id(application_id: &str, created_at_ms: u64) -> String {
     let mut random = [0u8; 18];
     rand::thread_rng().fill_bytes(&mut random);
@@ -31,9 +32,9 @@ pub fn uuid() -> String {
 mod tests {
     #[test]
     fn session_ids_look_like_the_vendors() {
-        let id = super::session_id("app-1", 1_700_000_000_000);
-        assert!(id.starts_with("2_MX4"), "{id}");
-        assert_ne!(id, super::session_id("app-1", 1_700_000_000_000));
+        let id = super::session_id("12345678", 1_700_000_000_000);
+        assert!(id.starts_with("2_MX4xMjM0NTY3OH5-"), "{id}");
+        assert_ne!(id, super::session_id("12345678", 1_700_000_000_000));
     }
 
     #[test]
