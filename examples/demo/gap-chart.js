@@ -1,0 +1,165 @@
+// A live line chart of each tile's frame gaps over the last 30 s, with the moves marked.
+// Names are drawn with canvas text and listed with textContent: never parsed as HTML.
+
+const WINDOW_MS = 30_000;
+const SMOOTH_MS = 100;
+
+export function colorFor(key) {
+  let h = 0;
+  for (const ch of key) {
+    h = (h * 31 + ch.codePointAt(0)) >>> 0;
+  }
+  return `hsl(${h % 360} 80% 65%)`;
+}
+
+export class GapChart {
+  #canvas;
+  #legend;
+  #meter;
+  #labelOf;
+  #markers = []; // { at, label }
+  #timer;
+
+  constructor({ canvas, legend, meter, labelOf }) {
+    this.#canvas = canvas;
+    this.#legend = legend;
+    this.#meter = meter;
+    this.#labelOf = labelOf;
+    this.#timer = setInterval(() => this.draw(), 100);
+  }
+
+  mark(label) {
+    this.#markers.push({ at: Date.now(), label });
+    if (this.#markers.length > 50) {
+      this.#markers.shift();
+    }
+  }
+
+  draw() {
+    const canvas = this.#canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) {
+      return;
+    }
+    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+      canvas.width = Math.round(width * dpr);
+      canvas.height = Math.round(height * dpr);
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+
+    const stats = this.#meter.stats();
+    const now = Date.now();
+    const left = 40;
+    const right = width - 8;
+    const top = 8;
+    const bottom = height - 18;
+    let maxGap = 250;
+    for (const s of stats) {
+      for (const p of s.samples) {
+        if (p.at >= now - WINDOW_MS) maxGap = Math.max(maxGap, p.gapMs);
+      }
+      if (s.stallMs !== null) maxGap = Math.max(maxGap, s.stallMs);
+    }
+    maxGap = Math.min(niceCeil(maxGap), 5000);
+    const x = (at) => left + ((at - (now - WINDOW_MS)) / WINDOW_MS) * (right - left);
+    const y = (gap) => bottom - (Math.min(gap, maxGap) / maxGap) * (bottom - top);
+
+    // Grid and axis labels.
+    ctx.font = '10px ui-monospace, monospace';
+    ctx.textBaseline = 'middle';
+    for (const g of gridLines(maxGap)) {
+      ctx.strokeStyle = g === SMOOTH_MS ? 'rgba(62, 207, 142, 0.55)' : 'rgba(255, 255, 255, 0.08)';
+      ctx.setLineDash(g === SMOOTH_MS ? [4, 4] : []);
+      ctx.beginPath();
+      ctx.moveTo(left, y(g));
+      ctx.lineTo(right, y(g));
+      ctx.stroke();
+      ctx.fillStyle = '#9aa1b2';
+      ctx.fillText(`${g}ms`, 2, y(g));
+    }
+    ctx.setLineDash([]);
+    ctx.fillStyle = '#9aa1b2';
+    ctx.textBaseline = 'alphabetic';
+    ctx.fillText('-30 s', left, height - 4);
+    ctx.fillText('now', right - 20, height - 4);
+
+    // Moves.
+    for (const m of this.#markers) {
+      if (m.at < now - WINDOW_MS) continue;
+      ctx.strokeStyle = 'rgba(108, 140, 255, 0.6)';
+      ctx.beginPath();
+      ctx.moveTo(x(m.at), top);
+      ctx.lineTo(x(m.at), bottom);
+      ctx.stroke();
+      ctx.fillStyle = '#6c8cff';
+      ctx.fillText(m.label, Math.min(x(m.at) + 3, right - 60), top + 10);
+    }
+
+    // One line per tile; a live stall rises at the right end until the next frame.
+    for (const s of stats) {
+      const color = colorFor(s.key);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      let started = false;
+      for (const p of s.samples) {
+        if (p.at < now - WINDOW_MS) continue;
+        if (!started) {
+          ctx.moveTo(x(p.at), y(p.gapMs));
+          started = true;
+        } else {
+          ctx.lineTo(x(p.at), y(p.gapMs));
+        }
+      }
+      if (started && s.stallMs !== null && s.stallMs > SMOOTH_MS) {
+        ctx.lineTo(right, y(s.stallMs));
+      }
+      ctx.stroke();
+    }
+    ctx.lineWidth = 1;
+    this.#renderLegend(stats);
+  }
+
+  #renderLegend(stats) {
+    const legend = this.#legend;
+    const seen = new Set();
+    for (const s of stats) {
+      seen.add(s.key);
+      let li = [...legend.children].find((el) => el.dataset.key === s.key);
+      if (!li) {
+        li = document.createElement('li');
+        li.dataset.key = s.key;
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.style.background = colorFor(s.key);
+        const name = document.createElement('span');
+        name.className = 'name';
+        const value = document.createElement('span');
+        value.className = 'value';
+        li.append(swatch, name, value);
+        legend.append(li);
+      }
+      li.querySelector('.name').textContent = this.#labelOf(s.key);
+      li.querySelector('.value').textContent =
+        s.largestGapMs === null ? 'no frames yet' : `max ${Math.round(s.largestGapMs)} ms`;
+    }
+    for (const li of [...legend.children]) {
+      if (!seen.has(li.dataset.key)) li.remove();
+    }
+  }
+}
+
+function niceCeil(v) {
+  for (const n of [250, 500, 1000, 2000, 5000]) {
+    if (v <= n) return n;
+  }
+  return 5000;
+}
+
+function gridLines(max) {
+  return [100, 250, 500, 1000, 2000, 5000].filter((g) => g <= max);
+}
