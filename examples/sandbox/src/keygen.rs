@@ -18,8 +18,13 @@ pub struct DevKeyPair {
 
 /// Generates a 2048-bit RSA pair (RS256, as the vendor's application keys).
 pub fn generate() -> DevKeyPair {
+    generate_with_bits(2048)
+}
+
+/// A pair of another size: tests use 1024 bits, which unoptimised builds make much faster.
+pub fn generate_with_bits(bits: usize) -> DevKeyPair {
     let mut rng = rand::thread_rng();
-    let private = RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
+    let private = RsaPrivateKey::new(&mut rng, bits).expect("RSA key generation");
     let public = RsaPublicKey::from(&private);
     DevKeyPair {
         private_pem: private
