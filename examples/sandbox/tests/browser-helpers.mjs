@@ -1,0 +1,221 @@
+// Helpers of the sandbox client's browser test (browser.test.mjs): a sandbox process with a
+// fresh key pair, a page server on another port, headless Chromium, and the in-page harness.
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SANDBOX_BIN = process.env.SANDBOX_BIN || '/work/main/target/sandbox/debug/video-handoff-sandbox';
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const APP_ID = 'browser-test-app';
+
+/** A temp folder of the test's own; Chromium's TMPDIR points inside it. */
+export async function makeTempRoot() {
+  const root = await mkdtemp(join(tmpdir(), 'vh-sandbox-browser-'));
+  await mkdir(join(root, 'tmp'));
+  return root;
+}
+
+/** Starts the sandbox on a free port with a key pair made now; resolves when it listens. */
+export async function startSandbox(root) {
+  // The application's key pair, made now (node:crypto is much faster than the debug build's
+  // `keygen`; same formats: PKCS#8 private key, SPKI public key).
+  const keys = join(root, 'keys');
+  await mkdir(keys);
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  await writeFile(join(keys, 'private.key'), privateKey, { mode: 0o600 });
+  await writeFile(join(keys, 'public.pem'), publicKey);
+  const child = spawn(SANDBOX_BIN, [
+    '--port', '0', '--host', '127.0.0.1',
+    '--application-id', APP_ID,
+    '--public-key-file', join(keys, 'public.pem'),
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sandbox did not start:\n${output}`)), 15000);
+    const onData = (d) => {
+      output += d;
+      const m = /sandbox listening on (http:\/\/[0-9.]+:\d+)/.exec(output);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`sandbox exited (${code}):\n${output}`)); });
+  });
+  child.stdout.resume();
+  child.stderr.on('data', (d) => { if (process.env.SANDBOX_LOG) process.stderr.write(d); });
+  return { child, url, privateKey, output: () => output };
+}
+
+export async function stopProcess(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(t);
+}
+
+/**
+ * Serves the test page on its own port (so the client is loaded cross-origin):
+ * `/page.html?mode=classic|module&sandbox=http://127.0.0.1:PORT`.
+ */
+export async function startPageServer() {
+  const server = createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    if (u.pathname !== '/page.html') { res.writeHead(404); res.end(); return; }
+    const sandbox = u.searchParams.get('sandbox');
+    const mode = u.searchParams.get('mode');
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(sandbox || '')) { res.writeHead(400); res.end('bad sandbox'); return; }
+    const loader = mode === 'module'
+      ? `<script type="module">
+           import OT, { OT as named } from '${sandbox}/v2/js/opentok.mjs';
+           window.__OT = OT; window.__namedSame = OT === named; window.__loaded = 'module';
+         </script>`
+      : `<script src="${sandbox}/v2/js/opentok.js"></script>
+         <script>window.__OT = window.OT; window.__loaded = 'classic';</script>`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>sandbox client test</title></head>
+<body><div id="pub"></div>${loader}</body></html>`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+/**
+ * Playwright refuses `--user-data-dir` with `launch()`: it makes a fresh profile folder itself,
+ * under the launching process's TMPDIR. So TMPDIR points into the test's own temp folder (for
+ * Playwright and for Chromium), and the profile goes away with it.
+ */
+export async function launchChromium(root) {
+  const { chromium } = await import('playwright-core');
+  process.env.TMPDIR = join(root, 'tmp');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+    ],
+    ignoreDefaultArgs: ['--headless'],
+    env: { ...process.env, TMPDIR: join(root, 'tmp') },
+  });
+}
+
+/**
+ * The in-page harness (injected before the page's scripts): `window.H` records every event the
+ * client fires, in a plain shape, and counts frames presented by subscribers' videos.
+ */
+export function pageHarness() {
+  const H = { events: [], frames: {}, consoleErrors: [], publisher: null, subscribers: {}, session: null };
+  window.H = H;
+  const origError = console.error.bind(console);
+  console.error = (...a) => { H.consoleErrors.push(a.map(String).join(' ')); origError(...a); };
+  const shape = (src, ev) => ({
+    src,
+    type: ev.type,
+    reason: ev.reason,
+    cancelable: ev.cancelable,
+    hasPreventDefault: typeof ev.preventDefault === 'function' && typeof ev.isDefaultPrevented === 'function',
+    targetOk: ev.target === (src === 'session' ? H.session : src === 'publisher' ? H.publisher : H.subscribers[src.slice(4)]),
+    streamId: ev.stream ? ev.stream.streamId : undefined,
+    streamConnectionId: ev.stream ? ev.stream.connection.connectionId : undefined,
+    streamName: ev.stream ? ev.stream.name : undefined,
+    connectionId: ev.connection ? ev.connection.connectionId : undefined,
+    connectionData: ev.connection ? ev.connection.data : undefined,
+    from: ev.from === undefined ? undefined : (ev.from === null ? null : ev.from.connectionId),
+    data: ev.data,
+    element: ev.element ? ev.element.tagName : undefined,
+  });
+  H.OT = () => window.__OT;
+  H.shape = shape;
+  const SESSION_EVENTS = ['sessionConnected', 'sessionDisconnected', 'connectionCreated', 'connectionDestroyed',
+    'streamCreated', 'streamDestroyed', 'streamPropertyChanged', 'signal'];
+
+  H.connect = (appId, sessionId, token, opts = {}) => new Promise((resolve) => {
+    const OT = H.OT();
+    const session = OT.initSession(appId, sessionId);
+    H.session = session;
+    H.sameSession = OT.initSession(appId, sessionId) === session;
+    const handlers = {};
+    for (const name of SESSION_EVENTS) handlers[name] = (ev) => H.events.push(shape('session', ev));
+    session.on(handlers);
+    session.on('signal:test', (ev) => H.events.push({ ...shape('session', ev), via: 'signal:test' }));
+    if (opts.throwingHandler) session.on('sessionConnected', () => { throw new Error('app handler threw on purpose'); });
+    if (opts.autoSubscribe) {
+      session.on('streamCreated', (ev) => H.subscribe(ev.stream));
+    }
+    session.connect(token, (err) => {
+      if (err) resolve({ error: { name: err.name, message: err.message, code: err.code, isError: err instanceof Error } });
+      else resolve({ connectionId: session.connection.connectionId, data: session.connection.data, capabilities: session.capabilities });
+    });
+  });
+
+  H.publish = (name) => new Promise((resolve) => {
+    const OT = H.OT();
+    const publisher = OT.initPublisher(undefined, { insertDefaultUI: false, name, width: 320, height: 240 }, (err) => {
+      if (err) resolve({ error: err.name });
+    });
+    H.publisher = publisher;
+    for (const n of ['streamCreated', 'streamDestroyed', 'videoElementCreated', 'destroyed']) {
+      publisher.on(n, (ev) => H.events.push(shape('publisher', ev)));
+    }
+    publisher.on('videoElementCreated', (ev) => { H.publisherVideo = ev.element; });
+    H.session.publish(publisher, (err) => {
+      if (err) resolve({ error: err.name });
+      else resolve({ streamId: publisher.stream.streamId, streamConnectionId: publisher.stream.connection.connectionId, hasVideo: publisher.stream.hasVideo });
+    });
+  });
+
+  H.subscribe = (stream) => {
+    const sub = H.session.subscribe(stream, undefined, { insertDefaultUI: false }, (err) => {
+      H.events.push({ src: `sub:${stream.streamId}`, type: 'subscribeCallback', error: err ? err.name : null });
+    });
+    H.subscribers[stream.streamId] = sub;
+    H.frames[stream.streamId] = 0;
+    for (const n of ['videoElementCreated', 'connected', 'destroyed', 'videoDisabled', 'videoEnabled']) {
+      sub.on(n, (ev) => H.events.push(shape(`sub:${stream.streamId}`, ev)));
+    }
+    sub.on('videoElementCreated', (ev) => {
+      const video = ev.element;
+      video.width = 160; video.height = 120;
+      document.body.appendChild(video);
+      const tick = () => { H.frames[stream.streamId] += 1; video.requestVideoFrameCallback(tick); };
+      video.requestVideoFrameCallback(tick);
+    });
+    return sub.id;
+  };
+
+  H.peerConnections = () => {
+    // live RTCPeerConnections are not enumerable; the client closes them, we count subscribers' states
+    return Object.values(H.subscribers).map((s) => (s._link ? s._link.pc.connectionState : 'none'));
+  };
+}
+
+/** Opens a page in its own browser context, loaded the given way, with the harness. */
+export async function openPage(browser, pageUrl, sandboxUrl, mode) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  await page.addInitScript(pageHarness);
+  await page.goto(`${pageUrl}/page.html?mode=${mode}&sandbox=${encodeURIComponent(sandboxUrl)}`);
+  await page.waitForFunction(() => window.__loaded && window.__OT);
+  return { context, page, logs };
+}
+
+export async function rmTemp(root) {
+  if (root) await rm(root, { recursive: true, force: true });
+}
+
+export async function waitFor(page, fn, arg, timeout = 15000) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 50 });
+}

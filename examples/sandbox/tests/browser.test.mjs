@@ -1,0 +1,267 @@
+// The sandbox's OT-compatible browser client against the real sandbox, in headless Chromium.
+//   node --test --test-concurrency=1 examples/sandbox/tests/browser.test.mjs
+// Needs the sandbox binary (SANDBOX_BIN, default target/sandbox/debug/video-handoff-sandbox:
+// `CARGO_TARGET_DIR=target/sandbox cargo build -p video-handoff-sandbox`) and /usr/bin/chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Video, MediaMode } from '@vonage/video';
+import {
+  APP_ID, makeTempRoot, startSandbox, stopProcess, startPageServer, launchChromium, openPage, rmTemp, waitFor,
+} from './browser-helpers.mjs';
+
+const MIN_FRAMES = 60; // 2 s of the 30 fps fake camera
+
+let root;
+let sandbox;
+let pages;
+let browser;
+let video;
+const opened = [];
+
+before(async () => {
+  root = await makeTempRoot();
+  sandbox = await startSandbox(root);
+  pages = await startPageServer();
+  browser = await launchChromium(root);
+  video = new Video({ applicationId: APP_ID, privateKey: sandbox.privateKey }, { videoHost: sandbox.url });
+});
+
+after(async () => {
+  for (const o of opened) await o.context.close().catch(() => {});
+  if (browser) await browser.close().catch(() => {});
+  if (pages) await new Promise((r) => pages.server.close(r));
+  if (sandbox) await stopProcess(sandbox.child);
+  await rmTemp(root);
+});
+
+async function open(mode) {
+  const o = await openPage(browser, pages.url, sandbox.url, mode);
+  opened.push(o);
+  return o;
+}
+
+async function closeAll() {
+  while (opened.length) await opened.pop().context.close().catch(() => {});
+}
+
+async function newSession() {
+  const s = await video.createSession({ mediaMode: MediaMode.RELAYED });
+  assert.match(s.sessionId, /^2_/);
+  return s.sessionId;
+}
+
+function token(sessionId, data) {
+  return video.generateClientToken(sessionId, { data, role: 'publisher' });
+}
+
+async function admin(path, body) {
+  const res = await fetch(`${sandbox.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? '' : JSON.stringify(body),
+  });
+  assert.ok(res.status < 300, `admin ${path}: ${res.status} ${await res.text()}`);
+}
+
+const events = (p) => p.page.evaluate(() => window.H.events);
+const diag = (p) => `\npage log:\n${p.logs.join('\n')}`;
+
+test('loads as a classic script and as an ES module, cross-origin', async () => {
+  const a = await open('classic');
+  const b = await open('module');
+  const sandboxWs = `${sandbox.url.replace('http:', 'ws:')}/v2/ws`;
+  for (const p of [a, b]) {
+    const info = await p.page.evaluate(() => ({
+      loaded: window.__loaded,
+      req: window.__OT.checkSystemRequirements(),
+      version: typeof window.__OT.version,
+      ws: window.__OT.__sandbox.wsUrl(),
+      pageOrigin: location.origin,
+      cached: window.__OT.initSession('a', 'x') === window.__OT.initSession('a', 'x'),
+      other: window.__OT.initSession('a', 'x') !== window.__OT.initSession('a', 'y'),
+      fns: ['initSession', 'initPublisher', 'setLogLevel', 'on', 'off', 'once'].every((f) => typeof window.__OT[f] === 'function'),
+    }));
+    assert.equal(info.req, 1);
+    assert.equal(info.version, 'string');
+    assert.equal(info.ws, sandboxWs, 'the WebSocket URL comes from the script URL, not the page');
+    assert.notEqual(info.pageOrigin, sandbox.url);
+    assert.ok(info.cached && info.other && info.fns);
+  }
+  assert.equal(await a.page.evaluate(() => window.__loaded), 'classic');
+  assert.equal(await b.page.evaluate(() => window.__namedSame), true, 'default and named export are the same OT');
+  await closeAll();
+});
+
+test('two pages connect, publish, subscribe, exchange video, get a REST signal and are rotated out', async (t) => {
+  const sid = await newSession();
+  const a = await open('classic');
+  const b = await open('module');
+
+  const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok, { autoSubscribe: true }), [APP_ID, sid, token(sid, 'alice')]);
+  assert.ok(ca.connectionId, `A connected: ${JSON.stringify(ca)}${diag(a)}`);
+  assert.equal(ca.data, 'alice');
+  assert.deepEqual({ p: ca.capabilities.publish, s: ca.capabilities.subscribe }, { p: 1, s: 1 });
+  const pa = await a.page.evaluate(() => window.H.publish('Alice'));
+  assert.ok(pa.streamId, `A published: ${JSON.stringify(pa)}${diag(a)}`);
+  assert.equal(pa.streamConnectionId, ca.connectionId);
+
+  const cb = await b.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok, { autoSubscribe: true }), [APP_ID, sid, token(sid, 'bob')]);
+  assert.ok(cb.connectionId, `B connected: ${JSON.stringify(cb)}${diag(b)}`);
+  const pb = await b.page.evaluate(() => window.H.publish('Bob'));
+  assert.ok(pb.streamId, `B published: ${JSON.stringify(pb)}${diag(b)}`);
+
+  // Real video both ways: frames presented by each subscriber's <video>.
+  try {
+    await waitFor(a.page, ([s, n]) => window.H.frames[s] > n, [pb.streamId, MIN_FRAMES], 20000);
+    await waitFor(b.page, ([s, n]) => window.H.frames[s] > n, [pa.streamId, MIN_FRAMES], 20000);
+  } catch (e) {
+    const fa = await a.page.evaluate(() => window.H.frames);
+    const fb = await b.page.evaluate(() => window.H.frames);
+    assert.fail(`no video: A frames ${JSON.stringify(fa)}, B frames ${JSON.stringify(fb)}${diag(a)}${diag(b)}`);
+  }
+  const framesA = await a.page.evaluate((s) => window.H.frames[s], pb.streamId);
+  const framesB = await b.page.evaluate((s) => window.H.frames[s], pa.streamId);
+  t.diagnostic(`frames presented: A sees B ${framesA}, B sees A ${framesB}`);
+  const dims = await a.page.evaluate((s) => {
+    const sub = window.H.subscribers[s];
+    return { w: sub.videoWidth(), h: sub.videoHeight(), vol: sub.getAudioVolume() };
+  }, pb.streamId);
+  assert.ok(dims.w > 0 && dims.h > 0, `subscriber video dimensions ${JSON.stringify(dims)}`);
+
+  // Event shapes.
+  const ea = await events(a);
+  const eb = await events(b);
+  const find = (list, pred) => list.find(pred);
+  for (const [list, own] of [[ea, ca.connectionId], [eb, cb.connectionId]]) {
+    const sc = find(list, (e) => e.type === 'sessionConnected');
+    assert.ok(sc && sc.targetOk && sc.hasPreventDefault && sc.cancelable === false, 'sessionConnected event shape');
+    assert.ok(find(list, (e) => e.type === 'connectionCreated' && e.connectionId === own), 'connectionCreated for the own connection');
+    assert.ok(!find(list, (e) => e.type === 'streamCreated' && e.src === 'session' && e.streamConnectionId === own),
+      'no session streamCreated for the own stream');
+    const ps = find(list, (e) => e.src === 'publisher' && e.type === 'streamCreated');
+    assert.ok(ps && ps.streamConnectionId === own && ps.targetOk, 'publisher streamCreated with its stream');
+    assert.ok(find(list, (e) => e.src === 'publisher' && e.type === 'videoElementCreated' && e.element === 'VIDEO'));
+  }
+  assert.ok(find(ea, (e) => e.type === 'connectionCreated' && e.connectionId === cb.connectionId && e.connectionData === 'bob'));
+  assert.ok(find(eb, (e) => e.type === 'connectionCreated' && e.connectionId === ca.connectionId && e.connectionData === 'alice'),
+    'connections already in the session are announced');
+  const bSeesA = find(eb, (e) => e.type === 'streamCreated' && e.streamId === pa.streamId);
+  assert.ok(bSeesA && bSeesA.streamName === 'Alice' && bSeesA.streamConnectionId === ca.connectionId, 'streams already in the session are announced');
+  assert.ok(find(ea, (e) => e.type === 'streamCreated' && e.streamId === pb.streamId && e.streamName === 'Bob'));
+  for (const [list, s] of [[ea, pb.streamId], [eb, pa.streamId]]) {
+    assert.ok(find(list, (e) => e.src === `sub:${s}` && e.type === 'videoElementCreated' && e.element === 'VIDEO' && e.targetOk));
+    assert.ok(find(list, (e) => e.src === `sub:${s}` && e.type === 'connected'));
+    assert.ok(find(list, (e) => e.src === `sub:${s}` && e.type === 'subscribeCallback' && e.error === null));
+  }
+  assert.equal(await a.page.evaluate(() => window.H.sameSession), true);
+
+  // A signal through the REST API arrives with from === null, on "signal" and "signal:TYPE".
+  await video.sendSignal({ type: 'test', data: 'from the server' }, sid);
+  for (const p of [a, b]) {
+    await waitFor(p.page, () => window.H.events.filter((e) => e.data === 'from the server').length >= 2);
+    const sig = (await events(p)).filter((e) => e.data === 'from the server');
+    assert.deepEqual(sig.map((e) => [e.type, e.from, e.via || 'signal']),
+      [['signal:test', null, 'signal'], ['signal:test', null, 'signal:test']]);
+  }
+  // A client's signal names its sender.
+  const sent = await a.page.evaluate(() => window.H.session.signal({ type: 'test', data: 'from alice' }).then(() => 'ok', (e) => e.name));
+  assert.equal(sent, 'ok');
+  await waitFor(b.page, () => window.H.events.some((e) => e.data === 'from alice'));
+  assert.equal((await events(b)).find((e) => e.data === 'from alice').from, ca.connectionId);
+
+  // Rotation with a short notice: both are dropped with reason serverRotation.
+  await admin(`/admin/sessions/${encodeURIComponent(sid)}/rotate`, { noticeMs: 300 });
+  for (const p of [a, b]) {
+    await waitFor(p.page, () => window.H.events.some((e) => e.type === 'sessionDisconnected'), undefined, 10000);
+    await waitFor(p.page, () => window.H.events.some((e) => e.src === 'publisher' && e.type === 'destroyed'));
+    const list = await events(p);
+    const sd = list.filter((e) => e.type === 'sessionDisconnected');
+    assert.equal(sd.length, 1);
+    assert.equal(sd[0].reason, 'serverRotation');
+    assert.equal(sd[0].cancelable, true);
+    assert.ok(list.some((e) => e.src === 'publisher' && e.type === 'streamDestroyed' && e.reason === 'serverRotation'));
+    assert.ok(list.some((e) => e.src.startsWith('sub:') && e.type === 'destroyed'), 'subscribers destroyed');
+    const after = await p.page.evaluate(() => ({
+      connection: window.H.session.connection,
+      track: window.H.publisher.getVideoSource().track ? window.H.publisher.getVideoSource().track.readyState : null,
+      links: window.H.peerConnections(),
+    }));
+    assert.equal(after.connection, undefined);
+    assert.equal(after.track, 'ended', "a destroyed publisher stops its tracks");
+    assert.ok(after.links.every((s) => s === 'closed' || s === 'none'), `peer connections closed: ${after.links}`);
+  }
+  // The rotated session is gone: connecting to it again is refused.
+  const again = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(sid, 'alice')]);
+  assert.equal(again.error && again.error.name, 'OT_INVALID_SESSION_ID');
+  await closeAll();
+});
+
+test('a token for another session is refused with OT_AUTHENTICATION_ERROR, and no event fires', async () => {
+  const sid = await newSession();
+  const other = await newSession();
+  const a = await open('classic');
+  const res = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(other, 'mallory')]);
+  assert.ok(res.error, `refused: ${JSON.stringify(res)}`);
+  assert.equal(res.error.name, 'OT_AUTHENTICATION_ERROR');
+  assert.equal(res.error.code, 1004);
+  assert.equal(res.error.isError, true);
+  assert.ok(res.error.message.length > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await events(a), [], 'neither sessionConnected nor sessionDisconnected');
+  const logs = a.logs.join('\n');
+  assert.ok(!logs.includes(token(other, 'mallory').split('.')[2]), 'the token is never logged');
+  await closeAll();
+});
+
+test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwing handlers do not break dispatch', async () => {
+  const sid = await newSession();
+  const a = await open('module');
+  const b = await open('classic');
+  const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(sid, 'alice')]);
+  const pa = await a.page.evaluate(() => window.H.publish('Alice'));
+  assert.ok(pa.streamId, JSON.stringify(pa) + diag(a));
+  const cb = await b.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok, { autoSubscribe: true, throwingHandler: true }),
+    [APP_ID, sid, token(sid, 'bob')]);
+  assert.ok(cb.connectionId, 'the connect callback ran although a sessionConnected handler threw');
+  const errs = await b.page.evaluate(() => window.H.consoleErrors);
+  assert.ok(errs.some((m) => m.includes('app handler threw on purpose')), 'the throw is reported with console.error');
+  await waitFor(b.page, ([s, n]) => window.H.frames[s] > n, [pa.streamId, 10], 20000);
+
+  // B toggles the video it receives: videoDisabled / videoEnabled.
+  const toggled = await b.page.evaluate((s) => {
+    const sub = window.H.subscribers[s];
+    sub.subscribeToVideo(false);
+    sub.subscribeToVideo(true);
+    sub.setAudioVolume(20);
+    return sub.getAudioVolume();
+  }, pa.streamId);
+  assert.equal(toggled, 20);
+  const vt = (await events(b)).filter((e) => e.type === 'videoDisabled' || e.type === 'videoEnabled').map((e) => `${e.type}:${e.reason}`);
+  assert.deepEqual(vt, ['videoDisabled:subscribeToVideo', 'videoEnabled:subscribeToVideo']);
+
+  // The sandbox drops A's socket without a close frame.
+  await admin(`/admin/connections/${encodeURIComponent(ca.connectionId)}/cut`);
+  await waitFor(a.page, () => window.H.events.some((e) => e.type === 'sessionDisconnected'), undefined, 10000);
+  assert.equal((await events(a)).find((e) => e.type === 'sessionDisconnected').reason, 'networkDisconnected');
+  await waitFor(b.page, () => window.H.events.some((e) => e.type === 'connectionDestroyed'), undefined, 10000);
+  const eb = await events(b);
+  const sd = eb.find((e) => e.type === 'streamDestroyed');
+  assert.ok(sd && sd.streamId === pa.streamId && sd.reason === 'networkDisconnected' && sd.cancelable, JSON.stringify(sd));
+  const cd = eb.find((e) => e.type === 'connectionDestroyed');
+  assert.ok(cd.connectionId === ca.connectionId && cd.reason === 'networkDisconnected');
+  assert.ok(eb.indexOf(sd) < eb.indexOf(cd), 'streamDestroyed before connectionDestroyed');
+  assert.ok(eb.some((e) => e.src === `sub:${pa.streamId}` && e.type === 'destroyed'), 'the subscriber is destroyed with its stream');
+
+  // B leaves on its own: sessionDisconnected (clientDisconnected), fired asynchronously.
+  const sync = await b.page.evaluate(() => {
+    window.H.session.disconnect();
+    return window.H.events.some((e) => e.type === 'sessionDisconnected');
+  });
+  assert.equal(sync, false, 'not fired synchronously inside disconnect()');
+  await waitFor(b.page, () => window.H.events.some((e) => e.type === 'sessionDisconnected'));
+  assert.equal((await events(b)).find((e) => e.type === 'sessionDisconnected').reason, 'clientDisconnected');
+  const state = await (await fetch(`${sandbox.url}/admin/state`)).json();
+  const s = state.sessions.find((x) => x.sessionId === sid);
+  assert.ok(!s || (s.connections || []).length === 0, `no connection left: ${JSON.stringify(s)}`);
+  await closeAll();
+});
