@@ -115,6 +115,20 @@ pub enum DisconnectReason {
     Other,
 }
 
+impl DisconnectReason {
+    /// The vendor's reason string (`"other"` for [`DisconnectReason::Other`]).
+    pub fn code(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientDisconnected => "clientDisconnected",
+            DisconnectReason::ForceDisconnected => "forceDisconnected",
+            DisconnectReason::NetworkDisconnected => "networkDisconnected",
+            DisconnectReason::MediaIdle => "mediaIdle",
+            DisconnectReason::ServerRotation => "serverRotation",
+            DisconnectReason::Other => "other",
+        }
+    }
+}
+
 /// A validated request to move to another session (from a handoff signal or from the app).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandoffRequest {
@@ -176,10 +190,16 @@ pub enum Input {
         has_audio: bool,
     },
     /// A remote stream ended in `session`.
-    StreamDestroyed { session: SessionId, stream: StreamId },
+    StreamDestroyed {
+        session: SessionId,
+        stream: StreamId,
+    },
     /// The subscriber to `stream` presented its first video frame on this client
     /// (for an audio-only stream: the subscriber connected).
-    FirstFrame { session: SessionId, stream: StreamId },
+    FirstFrame {
+        session: SessionId,
+        stream: StreamId,
+    },
     /// Subscribing to `stream` failed.
     SubscribeFailed {
         session: SessionId,
@@ -187,7 +207,10 @@ pub enum Input {
         error: String,
     },
     /// This client's own stream is live in `session`.
-    Published { session: SessionId, stream: StreamId },
+    Published {
+        session: SessionId,
+        stream: StreamId,
+    },
     /// Publishing into `session` failed.
     PublishFailed { session: SessionId, error: String },
     /// A signal arrived in `session`; `from` is `None` for server-originated signals.
@@ -228,11 +251,22 @@ pub enum Command {
     /// Publish into `session` with clones of the local camera and microphone tracks.
     Publish { session: SessionId },
     /// Subscribe to `stream`, hidden and muted until a [`Command::Show`] names it.
-    Subscribe { session: SessionId, stream: StreamId },
+    Subscribe {
+        session: SessionId,
+        stream: StreamId,
+    },
     /// Destroy the subscriber to `stream` (it is already hidden and muted).
-    Unsubscribe { session: SessionId, stream: StreamId },
+    Unsubscribe {
+        session: SessionId,
+        stream: StreamId,
+    },
     /// In one step: make this subscriber the visible and audible source in `key`'s tile, and
     /// hide and mute `replaces` (which is unsubscribed by a following command).
+    ///
+    /// `replaces` is the tile's previous source, named even when it is already gone (its
+    /// stream ended or its session dropped): then no `Unsubscribe` follows and the shell
+    /// has nothing to mute. The new source may not have rendered yet when the old one is
+    /// gone (that beats a blank tile).
     Show {
         key: ParticipantKey,
         session: SessionId,
@@ -320,6 +354,13 @@ pub enum Event {
     /// A participant is gone from every session this client is in.
     ParticipantLeft {
         key: ParticipantKey,
+    },
+    /// The call ended without the app closing it: this client was force-disconnected (or
+    /// the session was disconnected outside the engine). `StateChanged { Closed }` follows
+    /// and nothing more is emitted.
+    SessionEnded {
+        session: SessionId,
+        reason: DisconnectReason,
     },
 }
 
@@ -412,5 +453,60 @@ impl HandoffError {
             HandoffError::PublishFailed { .. } => "publishFailed",
             HandoffError::DeadlinePassed => "deadlinePassed",
         }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RejectReason::NotFromServer => {
+                "handoff signal ignored: it came from a client; only the app server (REST signal API) may move the call"
+            }
+            RejectReason::NotJson => "handoff signal ignored: its data is not a JSON object",
+            RejectReason::UnsupportedVersion => {
+                "handoff signal ignored: \"v\" must be 1; upgrade video-handoff or send protocol version 1"
+            }
+            RejectReason::MissingSessionId => "handoff signal ignored: \"sessionId\" is missing",
+            RejectReason::EmptySessionId => "handoff signal ignored: \"sessionId\" is empty",
+            RejectReason::OversizeSessionId => "handoff signal ignored: \"sessionId\" is longer than 256 bytes",
+            RejectReason::WrongType { field } => match *field {
+                "sessionId" => "handoff signal ignored: \"sessionId\" must be a string",
+                "token" => "handoff signal ignored: \"token\" must be a string of at most 4096 bytes",
+                "reason" => "handoff signal ignored: \"reason\" must be a string of at most 128 bytes",
+                "deadline" => "handoff signal ignored: \"deadline\" must be a non-negative integer (epoch ms)",
+                "spreadMs" => "handoff signal ignored: \"spreadMs\" must be an integer from 0 to 600000",
+                "id" => "handoff signal ignored: \"id\" must be a string of at most 128 bytes",
+                _ => "handoff signal ignored: a field has the wrong JSON type or is out of range",
+            },
+            RejectReason::TooLarge => "handoff signal ignored: its data is over 8192 bytes",
+            RejectReason::Duplicate => {
+                "handoff signal ignored: it names the session already live or already being moved to"
+            }
+            RejectReason::Stale => {
+                "handoff signal ignored: it names a session this client already left, or its deadline has passed"
+            }
+        })
+    }
+}
+
+impl fmt::Display for HandoffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HandoffError::ConnectFailed { .. } => {
+                "connecting to the session failed (see detail); check the session ID, token and network"
+            }
+            HandoffError::ConnectTimeout => "connecting to the session timed out; check the network or raise connectTimeoutMs",
+            HandoffError::NoToken => {
+                "no token for the session: send one in the handoff signal or pass a tokenProvider"
+            }
+            HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed (see detail)",
+            HandoffError::ResolveFailed { .. } => {
+                "the app's resolveSession failed (see detail); rejoining the same session ID instead"
+            }
+            HandoffError::PublishFailed { .. } => {
+                "publishing the camera and microphone failed (see detail); check device permissions"
+            }
+            HandoffError::DeadlinePassed => "the deadline passed before the move could finish",
+        })
     }
 }

@@ -1,30 +1,406 @@
-//! The handoff engine: a sans-IO state machine (see `io.rs` for its inputs and outputs).
+//! The handoff engine: a sans-IO state machine that decides everything and does nothing.
+//!
+//! It reads no clock, opens no socket and draws no entropy: the shell (`src/web`) turns OT
+//! events into [`Input`]s with the current time (epoch ms), carries out the [`Command`]s,
+//! hands the [`Event`]s to the app and owns the one timer. Policy lives here, in one file
+//! per concept:
+//!
+//! | file | holds |
+//! | --- | --- |
+//! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`], errors |
+//! | `signal.rs`, `json.rs` | the handoff signal's wire format and a small strict JSON reader |
+//! | `connect.rs` | joining one session: token, connect, timeout, retries, publishing |
+//! | `handoff.rs` | moving from the live session to another: start, supersede, leave rule |
+//! | `media.rs` | remote connections and streams: what is subscribed, what each tile shows |
+//! | `recovery.rs` | the live session lost without a handoff: resolve or rejoin |
+//! | `participants.rs` | who is in the call across sessions (joined/left) |
+//! | `timers.rs` | the one timer: [`Engine::poll_timeout`] and what fires when it runs out |
+//! | `backoff.rs`, `rng.rs` | retry delays with full jitter from a seeded generator |
+//!
+//! # The run loop
+//!
+//! Every mutation ([`Engine::handle`], [`Engine::handle_timeout`]) is followed by draining
+//! [`Engine::poll_output`] until it returns `None`, carrying out each output in order, and
+//! then re-arming the one timer at [`Engine::poll_timeout`] (`None`: no timer). When the
+//! timer fires, call [`Engine::handle_timeout`] and drain again. Inputs that arrive while the
+//! outputs are being carried out are queued and handled after the drain (never re-entered).
+//!
+//! ```
+//! use video_handoff::engine::{Command, Config, Engine, Input, Output};
+//!
+//! let mut engine = Engine::new(Config::default(), 42);
+//! let now = 1_764_000_000_000;
+//! engine.handle(now, Input::Join { session: "2_MX4a".into(), token: Some("T".into()) });
+//! while let Some(output) = engine.poll_output() {
+//!     match output {
+//!         Output::Command(Command::Connect { session, token }) => {
+//!             // shell: OT.initSession(..., session).connect(token, ...)
+//!             # let _ = (session, token);
+//!         }
+//!         Output::Command(_other) => { /* carry it out */ }
+//!         Output::Event(_event) => { /* hand it to the app */ }
+//!     }
+//! }
+//! if let Some(at) = engine.poll_timeout() {
+//!     // shell: (re)arm the one timer to call engine.handle_timeout(now) at `at`
+//!     # let _ = at;
+//! }
+//! ```
+//!
+//! The engine never panics on any input, tolerates inputs out of order, repeated or about
+//! sessions it is not in (they are ignored), and clamps time that goes backwards. After
+//! [`Input::Close`] (or the call ending on its own, see [`Event::SessionEnded`]) and the
+//! outputs it produced, nothing more is ever emitted.
+//!
+//! # Decisions the design left open
+//!
+//! - Participants: a participant gets one tile and one shown stream. In each session the
+//!   engine subscribes to one stream per participant (the first it saw; another stands in
+//!   when it ends). [`ParticipantLeft`](Event::ParticipantLeft) waits [`LEFT_GRACE_MS`]
+//!   of absence from every session and, while a handoff or a recovery is under way, until it
+//!   ends, so a moving participant is never reported as leaving and rejoining.
+//! - Handoff: the spread delay never runs past `deadline - margin - connect_timeout`.
+//!   A token from a signal or `Join` is reused for every retry; without one the token
+//!   provider is asked before each attempt. A connect attempt that times out is disconnected
+//!   before the retry. When retries are given up (deadline), the request is remembered: if
+//!   the live session is then lost to a server rotation, recovery goes to that session.
+//!   A move whose old session is lost before the new one connects carries on (state
+//!   `recovering`) and retries without the deadline until the new session connects.
+//! - Signals naming a session this client left are `stale`; an app that moves the call
+//!   back to such a session (breakout rooms) uses [`Input::Move`], which is not checked
+//!   against left sessions.
+//! - The live session lost with no handoff under way: `serverRotation` asks
+//!   `resolveSession` (or goes to a move that was given up), else rejoins the same session
+//!   ID; `networkDisconnected`, `mediaIdle` and unknown reasons rejoin the same session ID;
+//!   all with backoff and no deadline, in state `recovering`. `forceDisconnected` and a
+//!   `clientDisconnected` the engine did not ask for end the call ([`Event::SessionEnded`],
+//!   then state `closed`). While recovering, tiles are hidden (their subscribers are gone)
+//!   but participants stay until they fail to reappear within the grace after recovery.
+//! - Publishing fails: retried with backoff [`MAX_PUBLISH_ATTEMPTS`] times, each failure
+//!   reported as [`HandoffError::PublishFailed`]; without our own stream in the new session
+//!   the old one is left only by a bound.
 
+mod backoff;
+mod connect;
+mod handoff;
 mod io;
+mod json;
+#[cfg(test)]
+mod json_crosscheck;
+mod media;
+mod participants;
+mod recovery;
+mod rng;
+mod session;
+mod signal;
+mod timers;
+
+use std::collections::VecDeque;
 
 pub use io::*;
+pub use participants::{ParticipantView, LEFT_GRACE_MS};
+pub use session::MAX_PUBLISH_ATTEMPTS;
+pub use signal::{
+    parse_signal, MAX_ID_BYTES, MAX_REASON_BYTES, MAX_SESSION_ID_BYTES, MAX_SIGNAL_BYTES,
+    MAX_SPREAD_MS, MAX_TOKEN_BYTES,
+};
 
-/// The state machine. Placeholder until the engine lands (issue 2).
+use participants::Participants;
+use rng::Rng;
+use session::Session;
+
+/// The handoff state machine. See the [module docs](self) for the run loop.
 pub struct Engine {
-    _config: Config,
+    config: Config,
+    rng: Rng,
+    /// The latest time passed in (never goes backwards).
+    now: Millis,
+    /// The state last announced with [`Event::StateChanged`].
+    state: State,
+    closed: bool,
+    /// A handoff or recovery was under way at the last [`Engine::sync_state`].
+    was_paused: bool,
+    /// The session the call is in; during a handoff the old one. While (re)joining, not yet
+    /// connected. `None` when nothing is joined or a lost session awaits `resolveSession`.
+    live: Option<Session>,
+    /// The move under way.
+    handoff: Option<Handoff>,
+    /// The live session was lost without a handoff under way.
+    recovery: Option<Recovery>,
+    participants: Participants,
+    /// Sessions this client left (a signal naming one is stale). Bounded: oldest dropped.
+    left: VecDeque<SessionId>,
+    /// A move given up at its deadline: `(from, request)`, where to recover if `from` dies.
+    abandoned: Option<(SessionId, HandoffRequest)>,
+    out: VecDeque<Output>,
 }
 
+/// A move from the live session to `target`.
+struct Handoff {
+    from: SessionId,
+    request: HandoffRequest,
+    target: Session,
+    started_at: Millis,
+}
+
+/// Getting back into a call whose live session was lost with no handoff under way.
+struct Recovery {
+    lost: SessionId,
+    /// `ResolveSession` sent, waiting for [`Input::Resolved`].
+    resolving: bool,
+    /// The token the lost session was joined with (for rejoining without a provider).
+    last_token: Option<String>,
+}
+
+/// Which of the (at most) two sessions an attempt or event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Live,
+    Target,
+}
+
+/// How many sessions [`Engine`] remembers having left.
+const LEFT_MEMORY: usize = 64;
+
 impl Engine {
-    pub fn new(config: Config, _seed: u64) -> Self {
-        Self { _config: config }
+    /// A new engine in state `idle`. `seed` feeds the jitter of spread and retry delays; use
+    /// a different one per client (e.g. from `crypto.getRandomValues`).
+    pub fn new(config: Config, seed: u64) -> Self {
+        Self {
+            config,
+            rng: Rng::new(seed),
+            now: 0,
+            state: State::Idle,
+            closed: false,
+            was_paused: false,
+            live: None,
+            handoff: None,
+            recovery: None,
+            participants: Participants::default(),
+            left: VecDeque::new(),
+            abandoned: None,
+            out: VecDeque::new(),
+        }
     }
 
-    pub fn handle(&mut self, _now: Millis, _input: Input) {}
+    // ----- getters -----
 
-    pub fn handle_timeout(&mut self, _now: Millis) {}
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
 
+    /// The call's state as last announced.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The session the call is connected to; during a handoff, the old one.
+    pub fn live_session(&self) -> Option<&SessionId> {
+        self.live
+            .as_ref()
+            .filter(|s| s.is_connected())
+            .map(|s| &s.id)
+    }
+
+    /// The session a handoff is moving to.
+    pub fn target_session(&self) -> Option<&SessionId> {
+        self.handoff.as_ref().map(|h| &h.target.id)
+    }
+
+    /// Every remote participant of the call, by key, with the stream their tile shows.
+    pub fn participants(&self) -> impl Iterator<Item = ParticipantView<'_>> {
+        self.participants.views()
+    }
+
+    // ----- handle_* -----
+
+    /// Feeds one input that happened at `now` (epoch ms). Drain [`Engine::poll_output`] next.
+    pub fn handle(&mut self, now: Millis, input: Input) {
+        if self.closed {
+            return;
+        }
+        self.advance(now);
+        match input {
+            Input::Join { session, token } => self.on_join(session, token),
+            Input::Move(request) => self.on_move(request, false),
+            Input::Signal {
+                session: _,
+                from,
+                kind,
+                data,
+            } => self.on_signal(from, &kind, &data),
+            Input::Connected {
+                session,
+                connection,
+            } => self.on_connected(&session, connection),
+            Input::ConnectFailed { session, error } => self.on_connect_failed(&session, error),
+            Input::Token { session, result } => self.on_token(&session, result),
+            Input::SessionDisconnected { session, reason } => {
+                self.on_session_disconnected(&session, reason)
+            }
+            Input::Resolved { old, result } => self.on_resolved(&old, result),
+            Input::Published { session, stream: _ } => self.on_published(&session),
+            Input::PublishFailed { session, error } => self.on_publish_failed(&session, error),
+            Input::ConnectionCreated {
+                session,
+                connection,
+                key,
+            } => self.on_connection_created(&session, connection, key),
+            Input::ConnectionDestroyed {
+                session,
+                connection,
+            } => self.on_connection_destroyed(&session, &connection),
+            Input::StreamCreated {
+                session,
+                stream,
+                connection,
+                has_video,
+                has_audio: _,
+            } => self.on_stream_created(&session, stream, connection, has_video),
+            Input::StreamDestroyed { session, stream } => {
+                self.on_stream_destroyed(&session, &stream)
+            }
+            Input::FirstFrame { session, stream } => self.on_first_frame(&session, &stream),
+            Input::SubscribeFailed {
+                session,
+                stream,
+                error: _,
+            } => self.on_subscribe_failed(&session, &stream),
+            Input::Close => self.close(),
+        }
+        self.settle();
+    }
+
+    /// The timer set from [`Engine::poll_timeout`] ran out (calling it early is harmless).
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if self.closed {
+            return;
+        }
+        self.advance(now);
+        self.settle();
+    }
+
+    // ----- poll_* -----
+
+    /// The next command or event, in the order they must be carried out.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        None
+        self.out.pop_front()
     }
 
+    /// When to call [`Engine::handle_timeout`] next (epoch ms; may be in the past: call it
+    /// at once). `None`: no timer needed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Millis> {
-        None
+        if self.closed {
+            return None;
+        }
+        self.next_timeout()
+    }
+
+    // ----- internals shared by the other files -----
+
+    fn command(&mut self, command: Command) {
+        self.out.push_back(Output::Command(command));
+    }
+
+    fn event(&mut self, event: Event) {
+        self.out.push_back(Output::Event(event));
+    }
+
+    /// Moves time forward and runs whatever fell due.
+    fn advance(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+        self.fire_due();
+    }
+
+    /// After every input: apply the leave rule, announce a state change.
+    fn settle(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.check_leave();
+        self.sync_state();
+    }
+
+    fn slot(&self, slot: Slot) -> Option<&Session> {
+        match slot {
+            Slot::Live => self.live.as_ref(),
+            Slot::Target => self.handoff.as_ref().map(|h| &h.target),
+        }
+    }
+
+    fn slot_mut(&mut self, slot: Slot) -> Option<&mut Session> {
+        match slot {
+            Slot::Live => self.live.as_mut(),
+            Slot::Target => self.handoff.as_mut().map(|h| &mut h.target),
+        }
+    }
+
+    /// Which slot holds `session`.
+    fn slot_of(&self, session: &SessionId) -> Option<Slot> {
+        [Slot::Live, Slot::Target]
+            .into_iter()
+            .find(|s| self.slot(*s).is_some_and(|x| &x.id == session))
+    }
+
+    fn remember_left(&mut self, session: SessionId) {
+        if self.left.len() >= LEFT_MEMORY {
+            self.left.pop_front();
+        }
+        self.left.push_back(session);
+    }
+
+    /// The state the sessions add up to.
+    fn derived_state(&self) -> State {
+        let live_connected = self.live.as_ref().is_some_and(Session::is_connected);
+        if self.closed {
+            State::Closed
+        } else if live_connected {
+            if self.handoff.is_some() {
+                State::Handoff
+            } else {
+                State::Live
+            }
+        } else if self.handoff.is_some() || self.recovery.is_some() {
+            State::Recovering
+        } else if self.live.is_some() {
+            State::Connecting
+        } else {
+            State::Idle
+        }
+    }
+
+    fn sync_state(&mut self) {
+        // Absence clocks restart when a move or recovery ends: whoever is still missing
+        // then gets the full grace to turn up in the session we are now in.
+        let paused = self.left_paused();
+        if self.was_paused && !paused {
+            self.participants.restart_absence(self.now);
+        }
+        self.was_paused = paused;
+        let state = self.derived_state();
+        if state != self.state {
+            self.state = state;
+            self.event(Event::StateChanged { state });
+        }
+    }
+
+    /// Leaves every session joined or joining; nothing is emitted afterwards.
+    fn close(&mut self) {
+        let open: Vec<SessionId> = [Slot::Live, Slot::Target]
+            .into_iter()
+            .filter_map(|s| self.slot(s).filter(|x| x.is_open()).map(|x| x.id.clone()))
+            .collect();
+        for session in open {
+            self.command(Command::Disconnect { session });
+        }
+        self.live = None;
+        self.handoff = None;
+        self.recovery = None;
+        self.abandoned = None;
+        self.participants.clear();
+        self.closed = true;
+        self.sync_state();
     }
 }

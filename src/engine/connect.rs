@@ -1,0 +1,224 @@
+//! Joining one session: token, connect, connect timeout, retries with backoff, and this
+//! client's own publisher there. Used alike for the first join, a handoff's new session and
+//! a recovery's rejoin; what a success or a final failure means is up to the caller's slot.
+
+use super::session::{Link, Publishing, Session, MAX_PUBLISH_ATTEMPTS};
+use super::{Command, ConnectionId, Engine, Event, Handoff, HandoffError, Millis, SessionId, Slot};
+
+/// The session in `slot`, borrowed apart from the rest of the engine (so that the rng and
+/// the output queue stay usable next to it).
+pub(super) fn session_in<'a>(
+    live: &'a mut Option<Session>,
+    handoff: &'a mut Option<Handoff>,
+    slot: Slot,
+) -> Option<&'a mut Session> {
+    match slot {
+        Slot::Live => live.as_mut(),
+        Slot::Target => handoff.as_mut().map(|h| &mut h.target),
+    }
+}
+
+impl Engine {
+    pub(super) fn on_join(&mut self, session: SessionId, token: Option<String>) {
+        if self.live.is_some() || self.handoff.is_some() || self.recovery.is_some() {
+            return; // already in a call: moving is `Input::Move`
+        }
+        self.live = Some(Session::new(
+            session,
+            token,
+            Link::Waiting { until: self.now },
+        ));
+        self.start_attempt(Slot::Live);
+    }
+
+    /// Starts one connect attempt: with the known token, else via the token provider.
+    pub(super) fn start_attempt(&mut self, slot: Slot) {
+        let has_provider = self.config.has_token_provider;
+        let Some(s) = self.slot_mut(slot) else { return };
+        let id = s.id.clone();
+        if let Some(token) = s.token.clone() {
+            self.connect(slot, token);
+        } else if has_provider {
+            s.link = Link::AwaitingToken;
+            self.command(Command::RequestToken { session: id });
+        } else {
+            self.event(Event::HandoffFailed {
+                to: id,
+                error: HandoffError::NoToken,
+                will_retry: false,
+                next_attempt_at: None,
+            });
+            self.give_up(slot);
+        }
+    }
+
+    fn connect(&mut self, slot: Slot, token: String) {
+        let timeout_at = self.now.saturating_add(self.config.connect_timeout_ms);
+        let Some(s) = self.slot_mut(slot) else { return };
+        s.link = Link::Connecting { timeout_at };
+        s.last_token = Some(token.clone());
+        let session = s.id.clone();
+        self.command(Command::Connect { session, token });
+    }
+
+    pub(super) fn on_token(&mut self, session: &SessionId, result: Result<String, String>) {
+        let Some(slot) = self.slot_of(session) else {
+            return;
+        };
+        if self.slot(slot).map(|s| &s.link) != Some(&Link::AwaitingToken) {
+            return; // an answer nobody is waiting for
+        }
+        match result {
+            Ok(token) => self.connect(slot, token),
+            Err(detail) => self.fail_attempt(slot, HandoffError::TokenProviderFailed { detail }),
+        }
+    }
+
+    pub(super) fn on_connected(&mut self, session: &SessionId, connection: ConnectionId) {
+        let Some(slot) = self.slot_of(session) else {
+            return;
+        };
+        let now = self.now;
+        let publish = self.config.publish;
+        let Some(s) = self.slot_mut(slot) else { return };
+        if !matches!(s.link, Link::Connecting { .. }) {
+            return; // late, repeated, or for an attempt already given up on
+        }
+        s.link = Link::Connected { at: now };
+        s.own = Some(connection);
+        s.backoff.reset();
+        let id = s.id.clone();
+        if publish {
+            s.publishing = Publishing::Pending;
+            self.command(Command::Publish { session: id });
+        }
+        match slot {
+            Slot::Live => self.recovery = None,
+            Slot::Target if self.live.as_ref().is_none_or(|l| !l.is_connected()) => {
+                // The old session was lost while this one was connecting: carry on here.
+                self.complete(super::LeaveCause::OldSessionLost);
+            }
+            Slot::Target => {}
+        }
+        self.sync_state();
+    }
+
+    pub(super) fn on_connect_failed(&mut self, session: &SessionId, error: String) {
+        let Some(slot) = self.slot_of(session) else {
+            return;
+        };
+        if matches!(
+            self.slot(slot).map(|s| &s.link),
+            Some(Link::Connecting { .. })
+        ) {
+            self.fail_attempt(slot, HandoffError::ConnectFailed { detail: error });
+        }
+    }
+
+    /// The connect attempt in `slot` ran out of time: abandon it and retry.
+    pub(super) fn on_connect_timeout(&mut self, slot: Slot) {
+        if let Some(session) = self.slot(slot).map(|s| s.id.clone()) {
+            self.command(Command::Disconnect { session });
+            self.fail_attempt(slot, HandoffError::ConnectTimeout);
+        }
+    }
+
+    /// Reports a failed attempt and schedules the next one, unless it would start at or
+    /// after the slot's `retry_until`, in which case the slot is given up.
+    pub(super) fn fail_attempt(&mut self, slot: Slot, error: HandoffError) {
+        let now = self.now;
+        let (base, cap) = (self.config.retry_base_ms, self.config.retry_cap_ms);
+        let Some(s) = session_in(&mut self.live, &mut self.handoff, slot) else {
+            return;
+        };
+        let delay = s.backoff.next_delay(base, cap, &mut self.rng);
+        let at = now.saturating_add(delay);
+        let to = s.id.clone();
+        let will_retry = s.retry_until.is_none_or(|until| at < until);
+        if will_retry {
+            s.link = Link::Waiting { until: at };
+        }
+        self.event(Event::HandoffFailed {
+            to,
+            error,
+            will_retry,
+            next_attempt_at: will_retry.then_some(at),
+        });
+        if !will_retry {
+            self.give_up(slot);
+        }
+    }
+
+    /// No more attempts for the session in `slot`.
+    fn give_up(&mut self, slot: Slot) {
+        match slot {
+            Slot::Target => {
+                if let Some(h) = self.drop_target() {
+                    // Remembered: if the old session is then lost to a rotation, go there.
+                    self.abandoned = Some((h.from, h.request));
+                }
+            }
+            Slot::Live => {
+                let gave_up_on = self.live.take().map(|s| s.id);
+                match self.recovery.as_ref().map(|r| r.lost.clone()) {
+                    // A recovery that could not reach a resolved session rejoins the lost one.
+                    Some(lost) if gave_up_on.as_ref() != Some(&lost) => self.rejoin(lost),
+                    _ => self.recovery = None,
+                }
+            }
+        }
+        self.sync_state();
+    }
+
+    // ----- own publisher -----
+
+    pub(super) fn on_published(&mut self, session: &SessionId) {
+        let Some(slot) = self.slot_of(session) else {
+            return;
+        };
+        if let Some(s) = self.slot_mut(slot) {
+            if s.is_connected() && s.publishing != Publishing::Off {
+                s.publishing = Publishing::Live;
+                s.publish_backoff.reset();
+            }
+        }
+    }
+
+    pub(super) fn on_publish_failed(&mut self, session: &SessionId, detail: String) {
+        let Some(slot) = self.slot_of(session) else {
+            return;
+        };
+        let now = self.now;
+        let (base, cap) = (self.config.retry_base_ms, self.config.retry_cap_ms);
+        let Some(s) = session_in(&mut self.live, &mut self.handoff, slot) else {
+            return;
+        };
+        if !s.is_connected() || s.publishing != Publishing::Pending {
+            return;
+        }
+        let delay = s.publish_backoff.next_delay(base, cap, &mut self.rng);
+        let will_retry = s.publish_backoff.failures() < MAX_PUBLISH_ATTEMPTS;
+        let at: Millis = now.saturating_add(delay);
+        s.publishing = if will_retry {
+            Publishing::RetryAt(at)
+        } else {
+            Publishing::GaveUp
+        };
+        let to = s.id.clone();
+        self.event(Event::HandoffFailed {
+            to,
+            error: HandoffError::PublishFailed { detail },
+            will_retry,
+            next_attempt_at: will_retry.then_some(at),
+        });
+    }
+
+    /// The publish retry in `slot` is due.
+    pub(super) fn retry_publish(&mut self, slot: Slot) {
+        if let Some(s) = self.slot_mut(slot) {
+            s.publishing = Publishing::Pending;
+            let session = s.id.clone();
+            self.command(Command::Publish { session });
+        }
+    }
+}

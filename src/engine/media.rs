@@ -1,0 +1,282 @@
+//! Remote connections and streams, what is subscribed, and what each participant's tile
+//! shows.
+//!
+//! In each connected session the engine subscribes to one stream per participant. Which
+//! one a tile shows follows the swap rule ([`Engine::reconcile`]): during a handoff a
+//! participant shown from the old session keeps that source until their stream in the new
+//! session has rendered a frame; then one `Show` moves the tile over and the old
+//! subscriber is removed. Whenever a shown source disappears, the best remaining one is
+//! shown at once (a new-session stream even before its first frame), else the tile is
+//! hidden; so at any moment a participant with a subscribed stream has a shown source.
+
+use super::session::{RemoteStream, Sub};
+use super::{Command, ConnectionId, Engine, Event, ParticipantKey, SessionId, Slot, StreamId};
+
+impl Engine {
+    /// The slot holding `session`, if connected (session events are believed only then).
+    fn connected_slot_of(&self, session: &SessionId) -> Option<Slot> {
+        self.slot_of(session)
+            .filter(|s| self.slot(*s).is_some_and(|x| x.is_connected()))
+    }
+
+    pub(super) fn on_connection_created(
+        &mut self,
+        session: &SessionId,
+        connection: ConnectionId,
+        key: ParticipantKey,
+    ) {
+        let Some(slot) = self.connected_slot_of(session) else {
+            return;
+        };
+        let Some(s) = self.slot_mut(slot) else { return };
+        if s.own.as_ref() == Some(&connection) || s.connections.contains_key(&connection) {
+            return;
+        }
+        for stream in s
+            .streams
+            .values_mut()
+            .filter(|st| st.connection == connection)
+        {
+            stream.key = Some(key.clone());
+        }
+        s.connections.insert(connection, key.clone());
+        if self.participants.arrive(&key) {
+            self.event(Event::ParticipantJoined { key: key.clone() });
+        }
+        self.reconcile(&key);
+    }
+
+    pub(super) fn on_connection_destroyed(
+        &mut self,
+        session: &SessionId,
+        connection: &ConnectionId,
+    ) {
+        let Some(slot) = self.connected_slot_of(session) else {
+            return;
+        };
+        let Some(s) = self.slot_mut(slot) else { return };
+        let Some(key) = s.connections.remove(connection) else {
+            return;
+        };
+        // OT ends a connection's streams with it (and their subscribers).
+        s.streams.retain(|_, st| &st.connection != connection);
+        self.after_departure(&key);
+    }
+
+    pub(super) fn on_stream_created(
+        &mut self,
+        session: &SessionId,
+        stream: StreamId,
+        connection: ConnectionId,
+        has_video: bool,
+    ) {
+        let Some(slot) = self.connected_slot_of(session) else {
+            return;
+        };
+        let Some(s) = self.slot_mut(slot) else { return };
+        if s.own.as_ref() == Some(&connection) || s.streams.contains_key(&stream) {
+            return;
+        }
+        let key = s.connections.get(&connection).cloned();
+        s.streams.insert(
+            stream,
+            RemoteStream {
+                connection,
+                key: key.clone(),
+                has_video,
+                sub: Sub::None,
+            },
+        );
+        if let Some(key) = key {
+            self.reconcile(&key);
+        }
+    }
+
+    pub(super) fn on_stream_destroyed(&mut self, session: &SessionId, stream: &StreamId) {
+        let Some(slot) = self.connected_slot_of(session) else {
+            return;
+        };
+        let Some(s) = self.slot_mut(slot) else { return };
+        // OT removes the subscriber itself; the engine only forgets the stream.
+        if let Some(key) = s.streams.remove(stream).and_then(|st| st.key) {
+            self.reconcile(&key);
+        }
+    }
+
+    pub(super) fn on_first_frame(&mut self, session: &SessionId, stream: &StreamId) {
+        self.set_sub(session, stream, Sub::Subscribed { rendered: true });
+    }
+
+    pub(super) fn on_subscribe_failed(&mut self, session: &SessionId, stream: &StreamId) {
+        self.set_sub(session, stream, Sub::Failed);
+    }
+
+    /// Updates a subscribed stream's state and what follows from it.
+    fn set_sub(&mut self, session: &SessionId, stream: &StreamId, sub: Sub) {
+        let Some(slot) = self.connected_slot_of(session) else {
+            return;
+        };
+        let Some(s) = self.slot_mut(slot) else { return };
+        let Some(st) = s.streams.get_mut(stream) else {
+            return;
+        };
+        if !matches!(st.sub, Sub::Subscribed { .. }) {
+            return; // not ours (yet, or any more)
+        }
+        st.sub = sub;
+        if let Some(key) = st.key.clone() {
+            self.reconcile(&key);
+        }
+    }
+
+    /// Whether `key` has a connection in a session this client is connected to.
+    pub(super) fn is_present(&self, key: &ParticipantKey) -> bool {
+        [Slot::Live, Slot::Target]
+            .into_iter()
+            .filter_map(|s| self.slot(s))
+            .any(|s| s.is_connected() && s.has_key(key))
+    }
+
+    /// `key` lost a connection somewhere: start their absence clock if it was their last.
+    pub(super) fn after_departure(&mut self, key: &ParticipantKey) {
+        if !self.is_present(key) {
+            self.participants.depart(key, self.now);
+        }
+        self.reconcile(key);
+    }
+
+    pub(super) fn reconcile_all(&mut self) {
+        let keys: Vec<ParticipantKey> = self.participants.keys().cloned().collect();
+        for key in &keys {
+            if !self.is_present(key) {
+                self.participants.depart(key, self.now);
+            }
+            self.reconcile(key);
+        }
+    }
+
+    /// Brings `key`'s subscriptions and tile in line with the swap rule (see module docs).
+    pub(super) fn reconcile(&mut self, key: &ParticipantKey) {
+        let old = self
+            .live
+            .as_ref()
+            .filter(|s| s.is_connected())
+            .map(|s| s.id.clone());
+        let new = self
+            .handoff
+            .as_ref()
+            .map(|h| &h.target)
+            .filter(|s| s.is_connected())
+            .map(|s| s.id.clone());
+        let shown = self.participants.shown(key).cloned();
+        let shown_valid = shown.as_ref().is_some_and(|(sess, st)| {
+            self.slot_of(sess)
+                .and_then(|x| self.slot(x))
+                .is_some_and(|x| x.is_connected() && x.is_subscribed(st))
+        });
+        let from_new =
+            shown_valid && new.is_some() && shown.as_ref().map(|(s, _)| s) == new.as_ref();
+
+        let new_rendered = self
+            .handoff
+            .as_ref()
+            .filter(|h| h.target.is_connected())
+            .and_then(|h| h.target.subscribed(key))
+            .is_some_and(|(_, rendered)| rendered);
+
+        // 1. One subscription per participant and session (none in the old session once the
+        //    tile shows, or is about to show, the new one).
+        for slot in [Slot::Live, Slot::Target] {
+            if slot == Slot::Live && (from_new || new_rendered) {
+                continue;
+            }
+            let Some(s) = self.slot_mut(slot).filter(|s| s.is_connected()) else {
+                continue;
+            };
+            if s.subscribed(key).is_some() {
+                continue;
+            }
+            let Some(stream) = s.subscribable(key).cloned() else {
+                continue;
+            };
+            if let Some(st) = s.streams.get_mut(&stream) {
+                st.sub = Sub::Subscribed { rendered: false };
+            }
+            let session = s.id.clone();
+            self.command(Command::Subscribe { session, stream });
+        }
+
+        // 2. What the tile should show.
+        let a = self
+            .live
+            .as_ref()
+            .filter(|s| s.is_connected())
+            .and_then(|s| s.subscribed(key))
+            .map(|(id, _)| id.clone());
+        let b = self
+            .handoff
+            .as_ref()
+            .map(|h| &h.target)
+            .filter(|s| s.is_connected())
+            .and_then(|s| s.subscribed(key))
+            .map(|(id, rendered)| (id.clone(), rendered));
+        let desired = match (b, &new) {
+            (Some((b, rendered)), Some(new)) if rendered || from_new || a.is_none() => {
+                Some((new.clone(), b))
+            }
+            _ => a.zip(old.clone()).map(|(a, old)| (old, a)),
+        };
+        if desired != shown {
+            match &desired {
+                Some((session, stream)) => self.command(Command::Show {
+                    key: key.clone(),
+                    session: session.clone(),
+                    stream: stream.clone(),
+                    replaces: shown.clone(),
+                }),
+                None => self.command(Command::Hide { key: key.clone() }),
+            }
+            self.participants.set_shown(key, desired.clone());
+        }
+
+        // 3. Shown from the new session: the old subscriber goes.
+        if let (Some((sess, _)), Some(new), Some(old)) = (&desired, &new, &old) {
+            if sess == new {
+                if let Some(s) = self.live.as_mut() {
+                    let dropped: Vec<StreamId> = s
+                        .streams
+                        .iter_mut()
+                        .filter(|(_, st)| {
+                            st.key.as_ref() == Some(key) && matches!(st.sub, Sub::Subscribed { .. })
+                        })
+                        .map(|(id, st)| {
+                            st.sub = Sub::None;
+                            id.clone()
+                        })
+                        .collect();
+                    for stream in dropped {
+                        self.command(Command::Unsubscribe {
+                            session: old.clone(),
+                            stream,
+                        });
+                    }
+                }
+                if shown.as_ref().is_some_and(|(s, _)| s == old) && desired != shown {
+                    self.event(Event::ParticipantSwapped {
+                        key: key.clone(),
+                        from: old.clone(),
+                        to: new.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Hides every tile showing a stream of `session` (its subscribers are gone).
+    pub(super) fn hide_all_from(&mut self, session: &SessionId) {
+        for key in self.participants.shown_from(session) {
+            self.command(Command::Hide { key: key.clone() });
+            self.participants.set_shown(&key, None);
+        }
+    }
+}
