@@ -14,6 +14,17 @@
  *   - through `opentok.mjs` (ES module, `import OT from '.../v2/js/opentok.mjs'`), which imports
  *     this file for its side effect and tells it its own URL (`import.meta.url`).
  * It is written to run both as a classic script and as a module (strict, no top-level `this`).
+ *
+ * The `rtc` relay payloads this client defines (PROTOCOL.md §6 leaves them to the client):
+ *   subscriber -> publisher: {kind:'subscribe', audio, video}   ask for media (publisher offers)
+ *                            {kind:'answer', sdp}                {kind:'subCandidate', candidate}
+ *                            {kind:'prefs', audio, video}        subscribeToAudio/Video: the
+ *                                publisher replaceTrack()s null for a kind not wanted
+ *                            {kind:'unsubscribe'}                publisher closes that link
+ *   publisher -> subscriber: {kind:'offer', sdp}                 {kind:'pubCandidate', candidate}
+ * (`candidate: null` is the end of candidates). Links are keyed by (connectionId, subscriberId)
+ * on the publisher's side, so one page may even subscribe to its own stream. Links close on
+ * unsubscribe, unpublish/destroy, streamDestroyed, connectionDestroyed and disconnect.
  */
 (function () {
   'use strict';
@@ -1124,10 +1135,13 @@
         if (!ev.isDefaultPrevented()) {
           for (const s of [...this._subscribers]) s._destroy(reason, false);
         }
-        this.connection = undefined;
-        this.connections.clear();
-        this.streams.clear();
-        this._ownStreamsGone.clear();
+        if (this._state === 'disconnected') {
+          // (a handler may already have called connect() again: then its state is kept)
+          this.connection = undefined;
+          this.connections.clear();
+          this.streams.clear();
+          this._ownStreamsGone.clear();
+        }
       });
     }
 

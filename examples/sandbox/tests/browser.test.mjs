@@ -122,6 +122,12 @@ test('two pages connect, publish, subscribe, exchange video, get a REST signal a
   const framesA = await a.page.evaluate((s) => window.H.frames[s], pb.streamId);
   const framesB = await b.page.evaluate((s) => window.H.frames[s], pa.streamId);
   t.diagnostic(`frames presented: A sees B ${framesA}, B sees A ${framesB}`);
+  // Frame rate over one more second (the fake camera sends 30 fps).
+  await new Promise((r) => setTimeout(r, 1000));
+  const rateA = (await a.page.evaluate((s) => window.H.frames[s], pb.streamId)) - framesA;
+  const rateB = (await b.page.evaluate((s) => window.H.frames[s], pa.streamId)) - framesB;
+  t.diagnostic(`frames in the next second: A sees B ${rateA}, B sees A ${rateB}`);
+  assert.ok(rateA >= 10 && rateB >= 10, `video keeps flowing: ${rateA}, ${rateB} frames/s`);
   const dims = await a.page.evaluate((s) => {
     const sub = window.H.subscribers[s];
     return { w: sub.videoWidth(), h: sub.videoHeight(), vol: sub.getAudioVolume() };
@@ -238,6 +244,22 @@ test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwin
   assert.equal(toggled, 20);
   const vt = (await events(b)).filter((e) => e.type === 'videoDisabled' || e.type === 'videoEnabled').map((e) => `${e.type}:${e.reason}`);
   assert.deepEqual(vt, ['videoDisabled:subscribeToVideo', 'videoEnabled:subscribeToVideo']);
+
+  // A stops sending video: everyone sees streamPropertyChanged; B's subscriber videoDisabled.
+  await a.page.evaluate(() => { window.H.publisher.publishVideo(false); });
+  await waitFor(b.page, () => window.H.events.some((e) => e.type === 'videoDisabled' && e.reason === 'publishVideo'));
+  await a.page.evaluate(() => { window.H.publisher.publishVideo(true); });
+  await waitFor(b.page, () => window.H.events.some((e) => e.type === 'videoEnabled' && e.reason === 'publishVideo'));
+  const spc = await b.page.evaluate(() => window.H.events.filter((e) => e.type === 'streamPropertyChanged'));
+  assert.equal(spc.length, 2, JSON.stringify(spc));
+  const spcFull = await b.page.evaluate((s) => window.H.session.streams.get(s).hasVideo, pa.streamId);
+  assert.equal(spcFull, true, 'the Stream object is updated in place');
+
+  // B unsubscribes (destroyed, reason unsubscribe) and subscribes again: video flows again.
+  await b.page.evaluate((s) => window.H.session.unsubscribe(window.H.subscribers[s]), pa.streamId);
+  assert.ok((await events(b)).some((e) => e.src === `sub:${pa.streamId}` && e.type === 'destroyed' && e.reason === 'unsubscribe'));
+  await b.page.evaluate((s) => window.H.subscribe(window.H.session.streams.get(s)), pa.streamId);
+  await waitFor(b.page, ([s, n]) => window.H.frames[s] > n, [pa.streamId, 10], 20000);
 
   // The sandbox drops A's socket without a close frame.
   await admin(`/admin/connections/${encodeURIComponent(ca.connectionId)}/cut`);
