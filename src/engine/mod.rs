@@ -388,6 +388,16 @@ impl Engine {
 
     /// Leaves every session joined or joining; nothing is emitted afterwards.
     fn close(&mut self) {
+        // Tiles first, so that no tile is left naming a subscriber that Disconnect destroys.
+        let shown: Vec<ParticipantKey> = self
+            .participants
+            .views()
+            .filter(|p| p.shown.is_some())
+            .map(|p| p.key.clone())
+            .collect();
+        for key in shown {
+            self.command(Command::Hide { key });
+        }
         let open: Vec<SessionId> = [Slot::Live, Slot::Target]
             .into_iter()
             .filter_map(|s| self.slot(s).filter(|x| x.is_open()).map(|x| x.id.clone()))

@@ -1,0 +1,492 @@
+//! Test harness for the engine: a fake clock, a simulated shell that carries out commands
+//! and tracks what each tile shows, and the invariants checked after every step.
+//!
+//! Included by the `engine_*` tests with `#[path = "engine_harness.rs"] mod harness;`.
+//! (Built on its own too, as an empty test target.)
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use video_handoff::engine::*;
+
+/// 2025-11-25T..., so that epoch-ms deadlines look real.
+pub const T0: Millis = 1_764_000_000_000;
+
+pub fn sid(s: &str) -> SessionId {
+    SessionId::from(s)
+}
+pub fn key(k: &str) -> ParticipantKey {
+    ParticipantKey::from(k)
+}
+/// The connection of participant `k` in session `s`.
+pub fn conn(k: &str, s: &str) -> ConnectionId {
+    ConnectionId::from(format!("{k}@{s}"))
+}
+/// The camera stream of participant `k` in session `s`.
+pub fn cam(k: &str, s: &str) -> StreamId {
+    StreamId::from(format!("{k}-cam@{s}"))
+}
+pub fn src(s: &str, stream: StreamId) -> (SessionId, StreamId) {
+    (sid(s), stream)
+}
+
+/// What the remote world has told the shell (and so the engine), per session.
+#[derive(Default, Debug, Clone)]
+pub struct World {
+    /// (session, connection) -> key
+    pub connections: BTreeMap<(SessionId, ConnectionId), ParticipantKey>,
+    /// (session, stream) -> (connection, has_video)
+    pub streams: BTreeMap<(SessionId, StreamId), (ConnectionId, bool)>,
+}
+
+impl World {
+    pub fn key_of(&self, s: &SessionId, stream: &StreamId) -> Option<&ParticipantKey> {
+        let (c, _) = self.streams.get(&(s.clone(), stream.clone()))?;
+        self.connections.get(&(s.clone(), c.clone()))
+    }
+}
+
+/// The shell as the engine sees it: open sessions, subscribers, and what each tile shows.
+#[derive(Default, Debug, Clone)]
+pub struct Shell {
+    pub open: BTreeSet<SessionId>,
+    pub subs: BTreeSet<(SessionId, StreamId)>,
+    pub shown: BTreeMap<ParticipantKey, (SessionId, StreamId)>,
+    pub publishing: BTreeSet<SessionId>,
+    pub violations: Vec<String>,
+}
+
+impl Shell {
+    fn violation(&mut self, v: String) {
+        self.violations.push(v);
+    }
+
+    pub fn apply(&mut self, cmd: &Command) {
+        match cmd {
+            Command::Connect { session, .. } => {
+                self.open.insert(session.clone());
+            }
+            Command::Disconnect { session } => {
+                for (k, (s, _)) in &self.shown {
+                    if s == session {
+                        let v = format!("Disconnect {session} while tile {k} still shows it");
+                        self.violations.push(v);
+                    }
+                }
+                self.open.remove(session);
+                self.publishing.remove(session);
+                self.subs.retain(|(s, _)| s != session);
+            }
+            Command::Publish { session } => {
+                if !self.open.contains(session) {
+                    self.violation(format!("Publish into {session}, which is not open"));
+                }
+                self.publishing.insert(session.clone());
+            }
+            Command::Subscribe { session, stream } => {
+                if !self.open.contains(session) {
+                    self.violation(format!("Subscribe in {session}, which is not open"));
+                }
+                if !self.subs.insert((session.clone(), stream.clone())) {
+                    self.violation(format!("Subscribe twice to {stream}"));
+                }
+            }
+            Command::Unsubscribe { session, stream } => {
+                let s = (session.clone(), stream.clone());
+                if self.shown.values().any(|x| x == &s) {
+                    self.violation(format!("Unsubscribe {stream} while it is shown"));
+                }
+                if !self.subs.remove(&s) {
+                    self.violation(format!("Unsubscribe {stream}, not subscribed"));
+                }
+            }
+            Command::Show {
+                key,
+                session,
+                stream,
+                replaces,
+            } => {
+                let s = (session.clone(), stream.clone());
+                if !self.subs.contains(&s) {
+                    self.violation(format!("Show {stream} for {key}, not subscribed"));
+                }
+                if replaces.as_ref() != self.shown.get(key) {
+                    let v = format!(
+                        "Show for {key} replaces {replaces:?}, tile had {:?}",
+                        self.shown.get(key)
+                    );
+                    self.violation(v);
+                }
+                self.shown.insert(key.clone(), s);
+            }
+            Command::Hide { key } => {
+                if self.shown.remove(key).is_none() {
+                    self.violation(format!("Hide {key}, nothing shown"));
+                }
+            }
+            Command::RequestToken { .. } | Command::ResolveSession { .. } => {}
+        }
+    }
+
+    /// What OT itself does on an input: subscribers die with their stream or session.
+    pub fn before_input(&mut self, world: &mut World, input: &Input) {
+        match input {
+            Input::ConnectionCreated {
+                session,
+                connection,
+                key,
+            } => {
+                world
+                    .connections
+                    .insert((session.clone(), connection.clone()), key.clone());
+            }
+            Input::StreamCreated {
+                session,
+                stream,
+                connection,
+                has_video,
+                ..
+            } => {
+                world.streams.insert(
+                    (session.clone(), stream.clone()),
+                    (connection.clone(), *has_video),
+                );
+            }
+            Input::StreamDestroyed { session, stream } => {
+                world.streams.remove(&(session.clone(), stream.clone()));
+                self.subs.remove(&(session.clone(), stream.clone()));
+            }
+            Input::ConnectionDestroyed {
+                session,
+                connection,
+            } => {
+                world
+                    .connections
+                    .remove(&(session.clone(), connection.clone()));
+                let gone: Vec<_> = world
+                    .streams
+                    .iter()
+                    .filter(|((s, _), (c, _))| s == session && c == connection)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in gone {
+                    world.streams.remove(&k);
+                    self.subs.remove(&k);
+                }
+            }
+            Input::SessionDisconnected { session, .. } => {
+                self.open.remove(session);
+                self.publishing.remove(session);
+                self.subs.retain(|(s, _)| s != session);
+                world.connections.retain(|(s, _), _| s != session);
+                world.streams.retain(|(s, _), _| s != session);
+            }
+            _ => {}
+        }
+    }
+
+    /// The invariants that must hold after every step.
+    pub fn check(&mut self, world: &World, engine: &Engine) {
+        // One source per tile is structural; it must be a live subscriber of that participant.
+        for (k, (s, st)) in self.shown.clone() {
+            if !self.subs.contains(&(s.clone(), st.clone())) {
+                self.violation(format!(
+                    "tile {k} shows {st} in {s}, which has no subscriber"
+                ));
+            }
+            if let Some(owner) = world.key_of(&s, &st) {
+                if owner != &k {
+                    self.violation(format!("tile {k} shows {st}, a stream of {owner}"));
+                }
+            }
+        }
+        // Nobody with a subscribed video stream has a blank tile.
+        for (s, st) in self.subs.clone() {
+            let Some((_, true)) = world.streams.get(&(s.clone(), st.clone())) else {
+                continue;
+            };
+            if let Some(k) = world.key_of(&s, &st) {
+                if !self.shown.contains_key(k) {
+                    self.violation(format!(
+                        "{k} has video {st} subscribed in {s} but a blank tile"
+                    ));
+                }
+            }
+        }
+        // The engine's view of the tiles matches the shell's.
+        let view: BTreeMap<ParticipantKey, (SessionId, StreamId)> = engine
+            .participants()
+            .filter_map(|p| {
+                p.shown
+                    .map(|(s, st)| (p.key.clone(), (s.clone(), st.clone())))
+            })
+            .collect();
+        if view != self.shown {
+            self.violation(format!(
+                "engine view {view:?} != shell tiles {:?}",
+                self.shown
+            ));
+        }
+    }
+}
+
+/// An engine with a fake clock and a simulated shell; every step drains the outputs,
+/// carries them out and checks the invariants (panicking on a violation).
+pub struct Harness {
+    pub engine: Engine,
+    pub now: Millis,
+    pub shell: Shell,
+    pub world: World,
+    pub config: Config,
+    pub closed: bool,
+    /// Every output so far.
+    pub log: Vec<Output>,
+}
+
+impl Harness {
+    pub fn new(config: Config) -> Self {
+        Self::with_seed(config, 7)
+    }
+
+    pub fn with_seed(config: Config, seed: u64) -> Self {
+        Self {
+            engine: Engine::new(config.clone(), seed),
+            now: T0,
+            shell: Shell::default(),
+            world: World::default(),
+            config,
+            closed: false,
+            log: Vec::new(),
+        }
+    }
+
+    /// Feeds one input now; returns the outputs it produced.
+    pub fn input(&mut self, input: Input) -> Vec<Output> {
+        self.shell.before_input(&mut self.world, &input);
+        self.engine.handle(self.now, input);
+        self.drain()
+    }
+
+    /// Moves the clock to `at`, running every timer that falls due on the way.
+    pub fn advance_to(&mut self, at: Millis) -> Vec<Output> {
+        let mut outs = Vec::new();
+        while let Some(t) = self.engine.poll_timeout() {
+            if t > at {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.engine.handle_timeout(self.now);
+            let step = self.drain();
+            outs.extend(step);
+        }
+        self.now = self.now.max(at);
+        outs
+    }
+
+    pub fn advance(&mut self, ms: Millis) -> Vec<Output> {
+        self.advance_to(self.now + ms)
+    }
+
+    /// Jumps to the next timer and runs it.
+    pub fn fire_timer(&mut self) -> Vec<Output> {
+        let t = self.engine.poll_timeout().expect("a timer is armed");
+        self.now = self.now.max(t);
+        self.engine.handle_timeout(self.now);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Vec<Output> {
+        let mut outs = Vec::new();
+        while let Some(o) = self.engine.poll_output() {
+            if self.closed {
+                self.shell
+                    .violations
+                    .push(format!("output after Closed: {o:?}"));
+            }
+            if let Output::Command(c) = &o {
+                self.shell.apply(c);
+            }
+            if o == Output::Event(Event::StateChanged {
+                state: State::Closed,
+            }) {
+                self.closed = true;
+            }
+            outs.push(o);
+        }
+        if self.closed && self.engine.poll_timeout().is_some() {
+            self.shell
+                .violations
+                .push("a timer is armed after Closed".into());
+        }
+        self.shell.check(&self.world, &self.engine);
+        assert!(
+            self.shell.violations.is_empty(),
+            "violations: {:#?}\nlast outputs: {outs:#?}",
+            self.shell.violations
+        );
+        self.log.extend(outs.iter().cloned());
+        outs
+    }
+
+    // ----- the shell's answers and the remote world, in words -----
+
+    pub fn join(&mut self, s: &str) -> Vec<Output> {
+        self.input(Input::Join {
+            session: sid(s),
+            token: Some(format!("token-{s}")),
+        })
+    }
+
+    pub fn connected(&mut self, s: &str) -> Vec<Output> {
+        self.input(Input::Connected {
+            session: sid(s),
+            connection: conn("me", s),
+        })
+    }
+
+    pub fn published(&mut self, s: &str) -> Vec<Output> {
+        self.input(Input::Published {
+            session: sid(s),
+            stream: cam("me", s),
+        })
+    }
+
+    /// Joins `s` and goes live there, with own stream published.
+    pub fn live_in(&mut self, s: &str) -> Vec<Output> {
+        let mut outs = self.join(s);
+        outs.extend(self.connected(s));
+        outs.extend(self.published(s));
+        outs
+    }
+
+    pub fn connection(&mut self, k: &str, s: &str) -> Vec<Output> {
+        self.input(Input::ConnectionCreated {
+            session: sid(s),
+            connection: conn(k, s),
+            key: key(k),
+        })
+    }
+
+    pub fn connection_gone(&mut self, k: &str, s: &str) -> Vec<Output> {
+        self.input(Input::ConnectionDestroyed {
+            session: sid(s),
+            connection: conn(k, s),
+        })
+    }
+
+    pub fn stream(&mut self, k: &str, s: &str) -> Vec<Output> {
+        self.input(Input::StreamCreated {
+            session: sid(s),
+            stream: cam(k, s),
+            connection: conn(k, s),
+            has_video: true,
+            has_audio: true,
+        })
+    }
+
+    pub fn stream_gone(&mut self, k: &str, s: &str) -> Vec<Output> {
+        self.input(Input::StreamDestroyed {
+            session: sid(s),
+            stream: cam(k, s),
+        })
+    }
+
+    /// Participant `k` connects to `s` and publishes a camera there.
+    pub fn arrives(&mut self, k: &str, s: &str) -> Vec<Output> {
+        let mut outs = self.connection(k, s);
+        outs.extend(self.stream(k, s));
+        outs
+    }
+
+    /// Participant `k` unpublishes and disconnects from `s`.
+    pub fn leaves(&mut self, k: &str, s: &str) -> Vec<Output> {
+        let mut outs = self.stream_gone(k, s);
+        outs.extend(self.connection_gone(k, s));
+        outs
+    }
+
+    pub fn first_frame(&mut self, k: &str, s: &str) -> Vec<Output> {
+        self.input(Input::FirstFrame {
+            session: sid(s),
+            stream: cam(k, s),
+        })
+    }
+
+    /// A handoff signal from the server, sent in session `in_s`.
+    pub fn signal(&mut self, in_s: &str, data: &str) -> Vec<Output> {
+        self.input(Input::Signal {
+            session: sid(in_s),
+            from: None,
+            kind: "handoff".into(),
+            data: data.into(),
+        })
+    }
+
+    pub fn lost(&mut self, s: &str, reason: DisconnectReason) -> Vec<Output> {
+        self.input(Input::SessionDisconnected {
+            session: sid(s),
+            reason,
+        })
+    }
+
+    // ----- reading the tiles -----
+
+    pub fn tile(&self, k: &str) -> Option<(SessionId, StreamId)> {
+        self.shell.shown.get(&key(k)).cloned()
+    }
+
+    pub fn events_so_far(&self) -> Vec<Event> {
+        events(&self.log)
+    }
+}
+
+pub fn commands(outs: &[Output]) -> Vec<Command> {
+    outs.iter()
+        .filter_map(|o| {
+            if let Output::Command(c) = o {
+                Some(c.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+pub fn events(outs: &[Output]) -> Vec<Event> {
+    outs.iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+pub fn has_event(outs: &[Output], e: &Event) -> bool {
+    outs.contains(&Output::Event(e.clone()))
+}
+
+pub fn has_command(outs: &[Output], c: &Command) -> bool {
+    outs.contains(&Output::Command(c.clone()))
+}
+
+/// `data` of a handoff signal to `s` with extra JSON members.
+pub fn handoff_to(s: &str, extra: &str) -> String {
+    if extra.is_empty() {
+        format!(r#"{{"v":1,"sessionId":"{s}","token":"token-{s}"}}"#)
+    } else {
+        format!(r#"{{"v":1,"sessionId":"{s}","token":"token-{s}",{extra}}}"#)
+    }
+}
+
+/// Whether any command in `outs` touches session `s` (connect, disconnect, publish).
+pub fn touches_session(outs: &[Output], s: &str) -> bool {
+    commands(outs).iter().any(|c| match c {
+        Command::Connect { session, .. }
+        | Command::Disconnect { session }
+        | Command::Publish { session } => session.as_str() == s,
+        _ => false,
+    })
+}

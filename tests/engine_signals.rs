@@ -1,0 +1,383 @@
+//! Scenarios: which handoff signals are obeyed. Every rejection reason, duplicates,
+//! stale signals, signals from clients, and a newer signal superseding a move.
+
+#[path = "engine_harness.rs"]
+mod harness;
+
+use harness::*;
+use video_handoff::engine::*;
+
+fn live_in_a_with(participants: &[&str]) -> Harness {
+    let mut h = Harness::new(Config::default());
+    h.live_in("A");
+    for p in participants {
+        h.arrives(p, "A");
+    }
+    h
+}
+
+/// Given live in A, when `data` arrives from the server, then only `SignalRejected{reason}`.
+fn assert_rejected(data: &str, reason: RejectReason) {
+    let mut h = live_in_a_with(&["p1"]);
+    let outs = h.signal("A", data);
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: reason.clone()
+        }],
+        "for {data:?}"
+    );
+    assert!(commands(&outs).is_empty());
+    assert_eq!(h.engine.state(), State::Live);
+    assert_eq!(h.engine.poll_timeout(), None, "nothing scheduled");
+    assert_eq!(
+        parse_signal(data).err(),
+        if data.len() > 8192 {
+            Some(RejectReason::TooLarge)
+        } else {
+            Some(reason)
+        }
+    );
+}
+
+#[test]
+fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
+    let wrong = |field| RejectReason::WrongType { field };
+    let cases: Vec<(String, RejectReason)> = vec![
+        ("not json".into(), RejectReason::NotJson),
+        ("[1,2]".into(), RejectReason::NotJson),
+        ("\"B\"".into(), RejectReason::NotJson),
+        (r#"{"v":1,"sessionId":"B""#.into(), RejectReason::NotJson),
+        (
+            r#"{"v":1,"sessionId":"B"} trailing"#.into(),
+            RejectReason::NotJson,
+        ),
+        (
+            r#"{"sessionId":"B"}"#.into(),
+            RejectReason::UnsupportedVersion,
+        ),
+        (
+            r#"{"v":2,"sessionId":"B"}"#.into(),
+            RejectReason::UnsupportedVersion,
+        ),
+        (
+            r#"{"v":"1","sessionId":"B"}"#.into(),
+            RejectReason::UnsupportedVersion,
+        ),
+        (
+            r#"{"v":1.5,"sessionId":"B"}"#.into(),
+            RejectReason::UnsupportedVersion,
+        ),
+        (r#"{"v":1}"#.into(), RejectReason::MissingSessionId),
+        (
+            r#"{"v":1,"sessionId":null}"#.into(),
+            RejectReason::MissingSessionId,
+        ),
+        (
+            r#"{"v":1,"sessionId":""}"#.into(),
+            RejectReason::EmptySessionId,
+        ),
+        (
+            format!(r#"{{"v":1,"sessionId":"{}"}}"#, "x".repeat(257)),
+            RejectReason::OversizeSessionId,
+        ),
+        (r#"{"v":1,"sessionId":42}"#.into(), wrong("sessionId")),
+        (
+            r#"{"v":1,"sessionId":"B","token":7}"#.into(),
+            wrong("token"),
+        ),
+        (
+            format!(
+                r#"{{"v":1,"sessionId":"B","token":"{}"}}"#,
+                "t".repeat(4097)
+            ),
+            wrong("token"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","reason":{}}"#.into(),
+            wrong("reason"),
+        ),
+        (
+            format!(
+                r#"{{"v":1,"sessionId":"B","reason":"{}"}}"#,
+                "r".repeat(129)
+            ),
+            wrong("reason"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","deadline":"soon"}"#.into(),
+            wrong("deadline"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","deadline":-5}"#.into(),
+            wrong("deadline"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","deadline":1.7e12}"#.into(),
+            wrong("deadline"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","spreadMs":true}"#.into(),
+            wrong("spreadMs"),
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","spreadMs":600001}"#.into(),
+            wrong("spreadMs"),
+        ),
+        (r#"{"v":1,"sessionId":"B","id":[]}"#.into(), wrong("id")),
+        (
+            format!(r#"{{"v":1,"sessionId":"B","id":"{}"}}"#, "i".repeat(129)),
+            wrong("id"),
+        ),
+        (
+            format!(r#"{{"v":1,"sessionId":"B","pad":"{}"}}"#, "x".repeat(8200)),
+            RejectReason::TooLarge,
+        ),
+    ];
+    for (data, reason) in cases {
+        assert_rejected(&data, reason);
+    }
+}
+
+#[test]
+fn reject_reasons_read_as_sentences_with_stable_codes() {
+    let r = RejectReason::WrongType { field: "spreadMs" };
+    assert_eq!(r.code(), "wrongType");
+    assert!(r.to_string().contains("spreadMs"));
+    assert!(RejectReason::NotFromServer
+        .to_string()
+        .contains("only the app server"));
+    assert!(HandoffError::NoToken.to_string().contains("tokenProvider"));
+}
+
+#[test]
+fn unknown_fields_and_null_optionals_are_accepted() {
+    let req = parse_signal(
+        r#"{"v":1,"sessionId":"B","future":{"x":[1]},"token":null,"spreadMs":600000}"#,
+    )
+    .unwrap();
+    assert_eq!(req.session, sid("B"));
+    assert_eq!(req.token, None);
+    assert_eq!(req.spread_ms, 600_000);
+}
+
+#[test]
+fn a_signal_from_a_client_is_rejected_as_not_from_server() {
+    let mut h = live_in_a_with(&["p1"]);
+    let outs = h.input(Input::Signal {
+        session: sid("A"),
+        from: Some(conn("p1", "A")),
+        kind: "handoff".into(),
+        data: handoff_to("EVIL", ""),
+    });
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::NotFromServer
+        }]
+    );
+    assert!(commands(&outs).is_empty());
+}
+
+#[test]
+fn signals_of_other_types_are_not_ours_and_ignored_silently() {
+    let mut h = live_in_a_with(&[]);
+    let outs = h.input(Input::Signal {
+        session: sid("A"),
+        from: None,
+        kind: "chat".into(),
+        data: "whatever".into(),
+    });
+    assert!(outs.is_empty());
+}
+
+#[test]
+fn the_signal_type_is_configurable() {
+    let mut h = Harness::new(Config {
+        signal_type: "move".into(),
+        ..Config::default()
+    });
+    h.live_in("A");
+    assert!(
+        h.signal("A", &handoff_to("B", "")).is_empty(),
+        "type handoff is not ours now"
+    );
+    let outs = h.input(Input::Signal {
+        session: sid("A"),
+        from: None,
+        kind: "move".into(),
+        data: handoff_to("B", ""),
+    });
+    assert!(has_command(
+        &outs,
+        &Command::Connect {
+            session: sid("B"),
+            token: "token-B".into()
+        }
+    ));
+}
+
+#[test]
+fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_nothing() {
+    let mut h = live_in_a_with(&["p1"]);
+    let outs = h.signal("A", &handoff_to("A", ""));
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::Duplicate
+        }]
+    );
+
+    h.signal("A", &handoff_to("B", ""));
+    h.connected("B");
+    let timer = h.engine.poll_timeout();
+    let outs = h.signal(
+        "A",
+        &handoff_to("B", r#""spreadMs":9000,"deadline":9999999999999"#),
+    );
+    assert_eq!(
+        outs,
+        vec![Output::Event(Event::SignalRejected {
+            reason: RejectReason::Duplicate
+        })]
+    );
+    assert_eq!(h.engine.poll_timeout(), timer, "timers untouched");
+    assert_eq!(h.engine.target_session(), Some(&sid("B")));
+}
+
+#[test]
+fn a_signal_whose_deadline_has_passed_is_stale() {
+    let mut h = live_in_a_with(&[]);
+    let outs = h.signal("A", &handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::Stale
+        }]
+    );
+}
+
+#[test]
+fn a_signal_naming_a_session_already_left_is_stale() {
+    let mut h = live_in_a_with(&[]);
+    h.signal("A", &handoff_to("B", ""));
+    h.connected("B");
+    h.published("B"); // A left
+    assert_eq!(h.engine.live_session(), Some(&sid("B")));
+    let outs = h.signal("B", &handoff_to("A", ""));
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::Stale
+        }]
+    );
+    // The app may still move back explicitly (breakout rooms).
+    let outs = h.input(Input::Move(HandoffRequest {
+        session: sid("A"),
+        token: Some("t".into()),
+        reason: None,
+        deadline: None,
+        spread_ms: 0,
+        id: None,
+    }));
+    assert!(has_command(
+        &outs,
+        &Command::Connect {
+            session: sid("A"),
+            token: "t".into()
+        }
+    ));
+}
+
+#[test]
+fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
+    // Given a move A -> B where p1 has already swapped to B and p2 has not.
+    let mut h = live_in_a_with(&["p1", "p2"]);
+    h.signal("A", &handoff_to("B", ""));
+    h.connected("B");
+    h.arrives("p1", "B");
+    h.arrives("p2", "B");
+    h.first_frame("p1", "B");
+    assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
+
+    // When the server names C instead...
+    let outs = h.signal("A", &handoff_to("C", ""));
+    // ...then p1 goes back to A (resubscribed), B's subscribers go, B is left, and C is joined.
+    assert_eq!(
+        commands(&outs),
+        vec![
+            Command::Subscribe {
+                session: sid("A"),
+                stream: cam("p1", "A")
+            },
+            Command::Show {
+                key: key("p1"),
+                session: sid("A"),
+                stream: cam("p1", "A"),
+                replaces: Some(src("B", cam("p1", "B")))
+            },
+            Command::Unsubscribe {
+                session: sid("B"),
+                stream: cam("p1", "B")
+            },
+            Command::Unsubscribe {
+                session: sid("B"),
+                stream: cam("p2", "B")
+            },
+            Command::Disconnect { session: sid("B") },
+            Command::Connect {
+                session: sid("C"),
+                token: "token-C".into()
+            },
+        ]
+    );
+    assert!(has_event(
+        &outs,
+        &Event::HandoffStarted {
+            from: sid("A"),
+            to: sid("C"),
+            reason: None,
+            id: None
+        }
+    ));
+    assert_eq!(h.tile("p2"), Some(src("A", cam("p2", "A"))));
+    assert_eq!(h.engine.state(), State::Handoff);
+    // B is now stale.
+    let outs = h.signal("A", &handoff_to("B", ""));
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::Stale
+        }]
+    );
+    // And the move to C completes normally.
+    h.connected("C");
+    h.published("C");
+    h.arrives("p1", "C");
+    h.arrives("p2", "C");
+    h.first_frame("p1", "C");
+    let outs = h.first_frame("p2", "C");
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+    assert!(!h
+        .events_so_far()
+        .iter()
+        .any(|e| matches!(e, Event::ParticipantLeft { .. })));
+}
+
+#[test]
+fn superseding_while_still_waiting_out_the_spread_needs_no_disconnect() {
+    let mut h = live_in_a_with(&[]);
+    h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
+    let outs = h.signal("A", &handoff_to("C", ""));
+    assert!(!touches_session(&outs, "B"));
+    assert!(has_command(
+        &outs,
+        &Command::Connect {
+            session: sid("C"),
+            token: "token-C".into()
+        }
+    ));
+}
