@@ -291,8 +291,8 @@
     } else if (mode === 'after') {
       el.parentNode.insertBefore(container, el.nextSibling);
     } else {
-      // 'replace': the vendor replaces the target element, keeping its id
-      if (el.id && !container.id) container.id = el.id;
+      // 'replace' (default): the widget takes the target element's place and its id
+      if (el.id) container.id = el.id;
       if (el.parentNode) el.parentNode.replaceChild(container, el);
       else document.body.appendChild(container);
     }

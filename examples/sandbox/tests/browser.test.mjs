@@ -287,3 +287,63 @@ test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwin
   assert.ok(!s || (s.connections || []).length === 0, `no connection left: ${JSON.stringify(s)}`);
   await closeAll();
 });
+
+test('MediaStreamTrack sources are published as given and stopped on destroy; default UI; destroy() unpublishes', async () => {
+  const sid = await newSession();
+  const a = await open('classic');
+  const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(sid, 'alice')]);
+  assert.ok(ca.connectionId);
+  const r = await a.page.evaluate(async () => {
+    const OT = window.H.OT();
+    const cam = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks()[0];
+    const clone = cam.clone();
+    const ev = [];
+    const notConnected = await new Promise((res) => {
+      OT.initSession('x', 'never-connected').publish(OT.initPublisher(null, { insertDefaultUI: false, videoSource: cam.clone(), audioSource: null }), (e) => res(e && e.name));
+    });
+    const pub = OT.initPublisher('pub', { videoSource: clone, audioSource: null, name: 'custom', width: 200, height: 150 });
+    pub.on({ streamCreated: (e) => ev.push(e.type), streamDestroyed: (e) => ev.push(`${e.type}:${e.reason}`), destroyed: (e) => ev.push(e.type) });
+    const err = await new Promise((res) => window.H.session.publish(pub, (e) => res(e ? e.name : null)));
+    const stream = pub.stream;
+    const src = pub.getVideoSource();
+    const out = {
+      notConnected,
+      err,
+      hasAudio: stream.hasAudio,
+      hasVideo: stream.hasVideo,
+      videoType: stream.videoType,
+      sameTrack: src.track === clone,
+      sourceType: src.type,
+      element: pub.element && pub.element.tagName,
+      elementId: pub.element && pub.element.id,
+      inDom: !!(pub.element && document.body.contains(pub.element) && pub.element.querySelector('video')),
+      byStream: window.H.session.getPublisherForStream(stream) === pub,
+      streamId: stream.streamId,
+    };
+    pub.destroy();
+    out.cloneState = clone.readyState;
+    out.camState = cam.readyState;
+    out.removed = !document.body.contains(pub.element);
+    out.events = ev;
+    cam.stop();
+    return out;
+  });
+  assert.equal(r.notConnected, 'OT_NOT_CONNECTED');
+  assert.equal(r.err, null);
+  assert.deepEqual([r.hasAudio, r.hasVideo, r.videoType, r.sameTrack, r.sourceType], [false, true, 'custom', true, 'custom']);
+  assert.deepEqual([r.element, r.elementId, r.inDom, r.byStream], ['DIV', 'pub', true, true], 'default UI replaces the target element');
+  assert.equal(r.cloneState, 'ended', 'the given track is stopped on destroy (not cloned)');
+  assert.equal(r.camState, 'live', 'only the track given to the publisher');
+  assert.equal(r.removed, true);
+  assert.deepEqual(r.events, ['streamCreated', 'streamDestroyed:unpublished', 'destroyed']);
+  // The stream is gone from the sandbox too.
+  let streams = 1;
+  for (let i = 0; i < 40 && streams; i += 1) {
+    const state = await (await fetch(`${sandbox.url}/admin/state`)).json();
+    const s = state.sessions.find((x) => x.sessionId === sid);
+    streams = s ? (s.streams || []).length : 0;
+    if (streams) await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.equal(streams, 0, 'destroy() unpublished the stream');
+  await closeAll();
+});
