@@ -12,7 +12,7 @@ export function devKeys() {
   });
 }
 
-export async function startApp({ videoHost, privateKey, applicationId = randomUUID(), env = {}, staticRoots }) {
+export async function startApp({ videoHost, privateKey, applicationId = randomUUID(), env = {}, staticRoots, port = 0 }) {
   const config = loadConfig({
     VONAGE_APPLICATION_ID: applicationId,
     VONAGE_PRIVATE_KEY: privateKey,
@@ -23,7 +23,7 @@ export async function startApp({ videoHost, privateKey, applicationId = randomUU
   const video = new Video({ applicationId, privateKey: config.privateKey }, { videoHost: config.videoHost });
   const lines = [];
   const { server, rooms } = createAppServer({ config, video, log: (l) => lines.push(l), staticRoots });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url,
