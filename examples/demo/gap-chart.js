@@ -88,7 +88,7 @@ export class GapChart {
     ctx.fillText('now', right - 20, height - 4);
 
     // Moves.
-    for (const m of this.#markers) {
+    for (const [i, m] of this.#markers.entries()) {
       if (m.at < now - WINDOW_MS) continue;
       ctx.strokeStyle = 'rgba(108, 140, 255, 0.6)';
       ctx.beginPath();
@@ -96,7 +96,7 @@ export class GapChart {
       ctx.lineTo(x(m.at), bottom);
       ctx.stroke();
       ctx.fillStyle = '#6c8cff';
-      ctx.fillText(m.label, Math.min(x(m.at) + 3, right - 60), top + 10);
+      ctx.fillText(m.label, Math.min(x(m.at) + 3, right - 40), top + 10 + (i % 2) * 12);
     }
 
     // One line per tile; a live stall rises at the right end until the next frame.
