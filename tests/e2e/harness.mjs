@@ -1,0 +1,548 @@
+// The end-to-end harness: the real sandbox (Video API emulator), the real sample app server
+// (a separate `node examples/app-server/server.js` process), one Debian Chromium driven by
+// playwright-core, and one browser context per participant on the demo page.
+//
+// Between the app server and the sandbox sits a small pass-through proxy owned by the test:
+// the app server's REST calls (session create, signals) and the sandbox's session-monitoring
+// callbacks go through it unchanged, unless a test sets a hook (see `Proxy`). That is how a
+// test learns the replacement session's ID the moment it exists (to arm `failConnects` on it
+// before anyone connects), holds a signal back, or strips the token from a handoff signal,
+// without changing the app server.
+//
+// Everything is started on free ports (port 0), with keys made at run time in a temp folder,
+// and torn down by `stop()` (call it from `after`, it never throws).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { devKeys } from '../../examples/app-server/test/helpers.mjs';
+import { stopProcess } from '../../examples/sandbox/tests/browser-helpers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, '../..');
+export const SANDBOX_BIN =
+  process.env.SANDBOX_BIN ||
+  path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const MEASURE_SCRIPT = path.join(here, 'measure.js');
+export const APP_ID = 'e2e-app';
+export const FPS = 30;
+/** One frame interval of the fake camera, rounded up (ms). */
+export const FRAME_MS = 33.4;
+
+/** Why the e2e tests cannot run here, or `false`. */
+export function missing() {
+  if (!existsSync(SANDBOX_BIN)) return `sandbox not built (${SANDBOX_BIN}; cargo build -p video-handoff-sandbox)`;
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  return false;
+}
+
+/** Whether the SDK's browser build is there (the demo's SDK mode imports /sdk/js/index.js). */
+export function sdkBuilt() {
+  return existsSync(path.join(REPO_ROOT, 'js/index.js')) && existsSync(path.join(REPO_ROOT, 'pkg/video_handoff.js'));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` (sync or async) until it returns a truthy value; throws `what` on timeout. */
+export async function until(fn, { timeout = 30000, interval = 100, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) {
+      const detail = last instanceof Error ? `: ${last.message}` : '';
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${detail}`);
+    }
+    await sleep(interval);
+  }
+}
+
+// ---- processes --------------------------------------------------------------------------------
+
+function waitForLine(child, pattern, name, timeout = 20000) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in ${timeout} ms:\n${out}`)), timeout);
+    const onData = (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${out}`));
+    });
+  });
+}
+
+/** Keeps the last lines of a child's output (shown when a test fails). */
+function keepLines(child, lines, prefix, echo) {
+  for (const s of [child.stdout, child.stderr]) {
+    let rest = '';
+    s.on('data', (d) => {
+      rest += d;
+      const parts = rest.split('\n');
+      rest = parts.pop();
+      for (const line of parts) {
+        lines.push(`${prefix}${line}`);
+        if (lines.length > 2000) lines.shift();
+        if (echo) process.stderr.write(`${prefix}${line}\n`);
+      }
+    });
+  }
+}
+
+// ---- the proxy between the app server and the sandbox ------------------------------------------
+
+const SIGNAL_PATH = /^\/v2\/project\/[^/]+\/session\/([^/]+)(?:\/connection\/([^/]+))?\/signal$/;
+
+/**
+ * Forwards `/callbacks` to the app server and everything else to the sandbox. Hooks (all
+ * optional, reset with `clearHooks()`):
+ * - `onSessionCreated(sessionId)`: awaited before the app server sees the new session's ID;
+ * - `onSignal({sessionId, connectionId, type, data})`: awaited before the signal is forwarded;
+ *   may return `{ data }` to forward other data (the test's own tampering, e.g. no token);
+ * - `onCallback(body)`: awaited before the callback reaches the app server.
+ * `log` records every request: `{at, method, path, status, sessionId?, connectionId?, type?, data?}`.
+ */
+class Proxy {
+  sandboxUrl = null;
+  appUrl = null;
+  log = [];
+  hooks = {};
+  server;
+
+  async start() {
+    this.server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 502, message: `e2e proxy: ${err.message}` }));
+      });
+    });
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  clearHooks() {
+    this.hooks = {};
+  }
+
+  async #handle(req, res) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    let body = Buffer.concat(chunks);
+    const url = new URL(req.url, 'http://proxy.invalid');
+    const entry = { at: Date.now(), method: req.method, path: url.pathname };
+    this.log.push(entry);
+    let target = this.sandboxUrl;
+    if (url.pathname === '/callbacks') {
+      target = this.appUrl;
+      try {
+        entry.callback = JSON.parse(body.toString('utf8'));
+      } catch {
+        // forwarded as is; the app server answers 400
+      }
+      if (entry.callback && this.hooks.onCallback) await this.hooks.onCallback(entry.callback);
+    }
+    const signal = req.method === 'POST' ? SIGNAL_PATH.exec(url.pathname) : null;
+    if (signal) {
+      entry.sessionId = decodeURIComponent(signal[1]);
+      entry.connectionId = signal[2] ? decodeURIComponent(signal[2]) : null;
+      try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        entry.type = parsed.type;
+        entry.data = parsed.data;
+        if (this.hooks.onSignal) {
+          const change = await this.hooks.onSignal({ ...entry });
+          if (change && typeof change.data === 'string') {
+            entry.forwardedData = change.data;
+            body = Buffer.from(JSON.stringify({ ...parsed, data: change.data }));
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+      }
+    }
+    if (!target) throw new Error(`no upstream for ${url.pathname} yet`);
+    const headers = { ...req.headers, host: new URL(target).host, 'content-length': String(body.length) };
+    const upstream = await new Promise((resolve, reject) => {
+      const r = http.request(target + req.url, { method: req.method, headers }, resolve);
+      r.on('error', reject);
+      r.end(body);
+    });
+    const answer = [];
+    for await (const c of upstream) answer.push(c);
+    const out = Buffer.concat(answer);
+    entry.status = upstream.statusCode;
+    if (req.method === 'POST' && url.pathname === '/session/create' && upstream.statusCode === 200) {
+      try {
+        const [{ session_id: sessionId }] = JSON.parse(out.toString('utf8'));
+        entry.sessionId = sessionId;
+        if (this.hooks.onSessionCreated) await this.hooks.onSessionCreated(sessionId);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+      }
+    }
+    const h = { ...upstream.headers };
+    delete h['transfer-encoding'];
+    h['content-length'] = String(out.length);
+    res.writeHead(upstream.statusCode, h);
+    res.end(out);
+  }
+
+  close() {
+    this.server?.closeAllConnections?.();
+    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+// ---- the stack ----------------------------------------------------------------------------------
+
+/**
+ * Starts proxy, sandbox, app server and Chromium. Returns the `Stack`; call `stop()` in
+ * `after` whatever happened.
+ */
+export async function startStack({ echo = Boolean(process.env.E2E_LOG) } = {}) {
+  const stack = new Stack(echo);
+  try {
+    await stack.start();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
+
+class Stack {
+  root = null;
+  lines = [];
+  participants = [];
+  browser = null;
+  sandbox = null;
+  app = null;
+
+  constructor(echo) {
+    this.echo = echo;
+    this.proxy = new Proxy();
+  }
+
+  async start() {
+    this.root = await mkdtemp(path.join(tmpdir(), 'vh-e2e-'));
+    await mkdir(path.join(this.root, 'tmp'));
+    const { privateKey, publicKey } = devKeys();
+    this.privateKey = privateKey;
+    await writeFile(path.join(this.root, 'private.key'), privateKey, { mode: 0o600 });
+    await writeFile(path.join(this.root, 'public.pem'), publicKey);
+
+    await this.proxy.start();
+
+    this.sandbox = spawn(
+      SANDBOX_BIN,
+      [
+        '--host', '127.0.0.1', '--port', '0',
+        '--application-id', APP_ID,
+        '--public-key-file', path.join(this.root, 'public.pem'),
+        '--callback-url', `${this.proxy.url}/callbacks`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    keepLines(this.sandbox, this.lines, '[sandbox] ', this.echo);
+    this.sandboxUrl = await waitForLine(this.sandbox, /sandbox listening on (http:\/\/[0-9.]+:\d+)/, 'sandbox');
+    this.proxy.sandboxUrl = this.sandboxUrl;
+
+    this.app = spawn(process.execPath, [path.join(REPO_ROOT, 'examples/app-server/server.js')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        VONAGE_APPLICATION_ID: APP_ID,
+        VONAGE_PRIVATE_KEY: path.join(this.root, 'private.key'),
+        VONAGE_VIDEO_HOST: this.proxy.url,
+        // The browsers talk to the sandbox directly (WebSocket + the OT client script).
+        OT_SCRIPT_URL: `${this.sandboxUrl}/v2/js/opentok.js`,
+        SANDBOX_ADMIN_URL: this.sandboxUrl,
+        HOST: '127.0.0.1',
+        PORT: '0',
+      },
+    });
+    keepLines(this.app, this.lines, '[app] ', this.echo);
+    this.appUrl = await waitForLine(this.app, /app server listening on (http:\/\/[0-9.]+:\d+)/, 'app server');
+    this.proxy.appUrl = this.appUrl;
+
+    const { Video } = await import('@vonage/video');
+    // The test's own server SDK client, straight to the sandbox (for signals the app never sends).
+    this.video = new Video({ applicationId: APP_ID, privateKey }, { videoHost: this.sandboxUrl });
+
+    const { chromium } = await import('playwright-core');
+    const tmp = path.join(this.root, 'tmp');
+    process.env.TMPDIR = tmp; // Playwright makes Chromium's profile under the launcher's TMPDIR
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
+        '--allow-loopback-in-peer-connection',
+        // Remote audio must really play, or "never two audible sources" would prove nothing.
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+      ignoreDefaultArgs: ['--headless'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
+  }
+
+  /** Stops everything; never throws. */
+  async stop() {
+    const step = async (fn) => {
+      try {
+        await fn();
+      } catch {
+        // keep tearing down
+      }
+    };
+    for (const p of this.participants) await step(() => p.context.close());
+    this.participants = [];
+    await step(() => this.browser?.close());
+    await step(() => stopProcess(this.app));
+    await step(() => stopProcess(this.sandbox));
+    await step(() => this.proxy.close());
+    if (this.root) await step(() => rm(this.root, { recursive: true, force: true }));
+  }
+
+  // ---- sandbox admin API ----
+
+  async admin(method, pathname, body) {
+    const r = await fetch(this.sandboxUrl + pathname, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    const parsed = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new Error(`sandbox ${method} ${pathname}: HTTP ${r.status} ${text}`);
+    return parsed;
+  }
+
+  state() {
+    return this.admin('GET', '/admin/state');
+  }
+
+  async session(sessionId) {
+    return (await this.state()).sessions.find((s) => s.sessionId === sessionId) ?? null;
+  }
+
+  async events(sessionId) {
+    return (await this.admin('GET', `/admin/sessions/${encodeURIComponent(sessionId)}/events`)).events;
+  }
+
+  hooks(body) {
+    return this.admin('POST', '/admin/hooks', body);
+  }
+
+  resetHooks() {
+    return this.admin('DELETE', '/admin/hooks');
+  }
+
+  /** Rotates a session directly at the sandbox (not through the app server's route). */
+  rotateSession(sessionId, noticeMs) {
+    return this.admin('POST', `/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs });
+  }
+
+  // ---- app server ----
+
+  async roomSession(room) {
+    const r = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}`);
+    return (await r.json()).sessionId;
+  }
+
+  /** Rotates the room's session the way the demo's button does (app server -> sandbox admin). */
+  async rotateRoom(room, noticeMs) {
+    const r = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/rotate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ noticeMs }),
+    });
+    const body = await r.json();
+    if (!r.ok) throw new Error(`rotate ${room}: HTTP ${r.status} ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  // ---- participants ----
+
+  /**
+   * Opens one browser context per name, on the demo page (`naive` for the baseline client),
+   * joins them to `room` one after the other, and waits until every page sees every other
+   * participant's video.
+   */
+  async joinRoom(room, names, { naive = false } = {}) {
+    const people = [];
+    for (const name of names) {
+      const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
+      const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      const p = { name, id, room, naive, context, page, logs: [], requests: [] };
+      page.on('console', (m) => {
+        p.logs.push(`[${m.type()}] ${m.text()}`);
+        if (p.logs.length > 500) p.logs.shift();
+      });
+      page.on('pageerror', (e) => p.logs.push(`[pageerror] ${e.message}`));
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/api/')) p.requests.push({ at: Date.now(), method: r.method(), path: u.pathname, query: u.search });
+      });
+      await page.addInitScript({ path: MEASURE_SCRIPT });
+      const q = new URLSearchParams({ room, id });
+      if (naive) q.set('naive', '1');
+      await page.goto(`${this.appUrl}/?${q}`);
+      await page.waitForFunction(() => window.demo !== undefined);
+      this.participants.push(p);
+      people.push(p);
+      const joined = await page.evaluate(async ([n, r]) => {
+        try {
+          await window.demo.join({ name: n, room: r });
+          return { sessionId: window.demo.sessionId(), key: JSON.stringify(window.demo.identity) };
+        } catch (err) {
+          return { error: `${err?.name}: ${err?.message}` };
+        }
+      }, [name, room]);
+      if (joined.error) {
+        throw new Error(`${name} could not join ${room}: ${joined.error}\n${p.logs.slice(-20).join('\n')}`);
+      }
+      p.key = (await page.evaluate(() => window.demo.identity)).id;
+    }
+    await this.waitForVideo(people);
+    return people;
+  }
+
+  /** Waits until every page shows every other participant's video (frames presented). */
+  async waitForVideo(people, { timeout = 30000, frames = 20 } = {}) {
+    for (const p of people) {
+      const others = people.filter((o) => o !== p).map((o) => o.id);
+      await until(
+        async () => {
+          const snap = await recentSnapshot(p, 2000);
+          const seen = tilesByParticipant(snap);
+          return others.every((id) => (seen[id]?.frames.length ?? 0) >= frames);
+        },
+        { timeout, what: `${p.name} to see video of everyone else` },
+      );
+    }
+  }
+
+  /** Closes the given participants' contexts (between scenarios). */
+  async leave(people) {
+    for (const p of people) {
+      try {
+        await p.page.evaluate(() => window.demo.leave());
+      } catch {
+        // closing the context is enough
+      }
+      await p.context.close().catch(() => {});
+      this.participants = this.participants.filter((x) => x !== p);
+    }
+  }
+
+  /** The last lines of the sandbox and app server output, for failure messages. */
+  tail(n = 40) {
+    return this.lines.slice(-n).join('\n');
+  }
+}
+
+// ---- reading a page ---------------------------------------------------------------------------------
+
+/** The measurement (tests/e2e/measure.js) of one page, frames since `since` (page's ms). */
+export function snapshot(p, since = 0) {
+  return p.page.evaluate((s) => window.__e2e.snapshot(s), since);
+}
+
+/** The measurement of one page, frames of the last `agoMs` only. */
+export function recentSnapshot(p, agoMs) {
+  return p.page.evaluate((ago) => window.__e2e.snapshot(performance.now() - ago), agoMs);
+}
+
+/** Tiles of a snapshot keyed by participant ID (the `id` in the token data). */
+export function tilesByParticipant(snap) {
+  const out = {};
+  for (const [key, rec] of Object.entries(snap.tiles)) {
+    let id = key;
+    try {
+      id = JSON.parse(key).id ?? key;
+    } catch {
+      // not the app's JSON identity
+    }
+    out[id] = rec;
+  }
+  return out;
+}
+
+/**
+ * The page's timeline (`window.demo.events`) as plain data: `{at (epoch ms), type, detail}`,
+ * Errors as `{name, code, message}`.
+ */
+export function pageEvents(p) {
+  return p.page.evaluate(() => {
+    const plain = (v, depth = 0) => {
+      if (v instanceof Error) return { name: v.name, code: v.code ?? null, message: v.message };
+      if (v === null || typeof v !== 'object' || depth > 3) return v;
+      if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+      if (v instanceof HTMLElement) return `<${v.tagName.toLowerCase()}>`;
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x, depth + 1)]));
+    };
+    return window.demo.events.map((e) => ({ at: e.at, type: e.type, detail: plain(e.detail) }));
+  });
+}
+
+/** `{ state, sessionId }` as the page reports it. */
+export function pageState(p) {
+  return p.page.evaluate(() => ({ state: window.demo.state(), sessionId: window.demo.sessionId() }));
+}
+
+// ---- the figures ----------------------------------------------------------------------------------
+
+/**
+ * Gaps between consecutive frames `frames` (sorted, ms). `within`: only gaps that lie entirely
+ * in [from, to]; otherwise every gap that overlaps [from, to], plus the time from the last
+ * frame to `to` when the video stopped before `to` (a stall still going on counts).
+ */
+export function largestGap(frames, from, to, { within = false } = {}) {
+  let largest = 0;
+  let count = 0;
+  for (let i = 1; i < frames.length; i++) {
+    const a = frames[i - 1];
+    const b = frames[i];
+    const counts = within ? a >= from && b <= to : b >= from && a <= to;
+    if (counts) {
+      largest = Math.max(largest, b - a);
+      count++;
+    }
+  }
+  const last = frames.at(-1);
+  if (!within && (last === undefined || last < to)) {
+    const since = last === undefined ? from : Math.max(from, last);
+    largest = Math.max(largest, to - since);
+  }
+  return { largest, count };
+}
+
+/** Epoch ms -> the page's performance.now() ms. */
+export function toPage(snap, epochMs) {
+  return epochMs - snap.timeOrigin;
+}
+
+/** Rounds for printing. */
+export const ms = (x) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
