@@ -1,0 +1,289 @@
+//! What the app receives: the engine's events as plain JS objects (through serde-wasm-bindgen),
+//! plus the figures only the shell knows (frame gaps, tile elements), and `stats()`.
+//!
+//! Events wait in an [`Outbox`] and are handed to the app after the engine call returned. A
+//! `participantSwapped` waits there until its tile's frame gap is measured (a few frames after
+//! the swap), and everything behind it waits too, so the app sees events in engine order.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::error::Failure;
+use crate::engine::{
+    DisconnectReason, LeaveCause, Millis, ParticipantKey, RejectReason, SessionId,
+};
+
+/// A swap's frame gap: not known yet, known, or not measurable (no frames on either side).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Gap {
+    Pending,
+    Known(Option<f64>),
+}
+
+pub enum Outgoing {
+    Ready(&'static str, JsValue),
+    Swapped {
+        key: ParticipantKey,
+        from: SessionId,
+        to: SessionId,
+        gap: Gap,
+    },
+    /// Serialized when delivered: `largestFrameGapMs` covers the swaps queued before it.
+    Completed {
+        from: SessionId,
+        to: SessionId,
+        duration_ms: Millis,
+        overlap_ms: Millis,
+        ended_by: LeaveCause,
+    },
+}
+
+#[derive(Default)]
+pub struct Outbox {
+    queue: VecDeque<Outgoing>,
+}
+
+impl Outbox {
+    pub fn push(&mut self, event: Outgoing) {
+        self.queue.push_back(event);
+    }
+
+    pub fn ready(&mut self, kind: &'static str, payload: &impl Serialize) {
+        self.queue.push_back(Outgoing::Ready(kind, to_js(payload)));
+    }
+
+    /// The swaps still waiting for a figure, oldest first per key.
+    pub fn pending_swaps(&mut self) -> impl Iterator<Item = (&ParticipantKey, &mut Gap)> {
+        self.queue.iter_mut().filter_map(|e| match e {
+            Outgoing::Swapped {
+                key,
+                gap: gap @ Gap::Pending,
+                ..
+            } => Some((&*key, gap)),
+            _ => None,
+        })
+    }
+
+    /// The next deliverable event, unless the head still waits for a measurement.
+    pub fn pop(&mut self, handoff_gap: Option<f64>) -> Option<(&'static str, JsValue)> {
+        if let Some(Outgoing::Swapped {
+            gap: Gap::Pending, ..
+        }) = self.queue.front()
+        {
+            return None;
+        }
+        Some(match self.queue.pop_front()? {
+            Outgoing::Ready(kind, payload) => (kind, payload),
+            Outgoing::Swapped { key, from, to, gap } => (
+                "participantSwapped",
+                to_js(&Swapped {
+                    key: key.as_str(),
+                    from: from.as_str(),
+                    to: to.as_str(),
+                    frame_gap_ms: match gap {
+                        Gap::Known(g) => g.map(round),
+                        Gap::Pending => None,
+                    },
+                }),
+            ),
+            Outgoing::Completed {
+                from,
+                to,
+                duration_ms,
+                overlap_ms,
+                ended_by,
+            } => (
+                "handoffCompleted",
+                to_js(&Completed {
+                    from: from.as_str(),
+                    to: to.as_str(),
+                    duration_ms: duration_ms as f64,
+                    overlap_ms: overlap_ms as f64,
+                    ended_by: leave_cause(ended_by),
+                    largest_frame_gap_ms: handoff_gap.map(round),
+                }),
+            ),
+        })
+    }
+
+    pub fn clear(&mut self) {
+        self.queue.clear();
+    }
+}
+
+/// Frame times are sub-millisecond floats; a tenth of a millisecond is plenty.
+fn round(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
+pub fn to_js(value: &impl Serialize) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
+        .unwrap_or(JsValue::NULL)
+}
+
+#[derive(Serialize)]
+pub struct StateChanged<'a> {
+    pub state: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffStarted<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub reason: Option<&'a str>,
+    pub id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Swapped<'a> {
+    key: &'a str,
+    from: &'a str,
+    to: &'a str,
+    frame_gap_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Completed<'a> {
+    from: &'a str,
+    to: &'a str,
+    duration_ms: f64,
+    overlap_ms: f64,
+    ended_by: &'static str,
+    largest_frame_gap_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct ErrorInfo<'a> {
+    pub code: &'static str,
+    pub message: &'a str,
+}
+
+impl<'a> From<&'a Failure> for ErrorInfo<'a> {
+    fn from(f: &'a Failure) -> Self {
+        ErrorInfo {
+            code: f.code,
+            message: &f.message,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffFailed<'a> {
+    pub to: &'a str,
+    /// `js/index.js` turns it into a `HandoffError`.
+    pub error: ErrorInfo<'a>,
+    pub will_retry: bool,
+    pub next_attempt_at: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+/// `recoveryStarted` and `sessionEnded`.
+pub struct SessionReason<'a> {
+    pub session_id: &'a str,
+    pub reason: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct SignalRejected<'a> {
+    pub reason: &'static str,
+    pub message: &'a str,
+}
+
+/// `js/index.js` wraps `{ key, element }` into the app's stable `Participant` object.
+#[derive(Serialize)]
+pub struct ParticipantJoined<'a> {
+    pub key: &'a str,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    pub element: JsValue,
+}
+
+#[derive(Serialize)]
+pub struct ParticipantLeft<'a> {
+    pub key: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TileStats<'a> {
+    pub key: &'a str,
+    pub frames_presented: u32,
+    pub largest_frame_gap_ms: Option<f64>,
+    pub last_swap_frame_gap_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallStats<'a> {
+    pub state: &'a str,
+    pub session_id: Option<&'a str>,
+    pub handoffs_completed: u32,
+    pub tiles: Vec<TileStats<'a>>,
+}
+
+impl TileStats<'_> {
+    pub fn rounded(mut self) -> Self {
+        self.largest_frame_gap_ms = self.largest_frame_gap_ms.map(round);
+        self.last_swap_frame_gap_ms = self.last_swap_frame_gap_ms.map(round);
+        self
+    }
+}
+
+pub fn leave_cause(c: LeaveCause) -> &'static str {
+    match c {
+        LeaveCause::AllMoved => "allMoved",
+        LeaveCause::MaxOverlap => "maxOverlap",
+        LeaveCause::Deadline => "deadline",
+        LeaveCause::OldSessionLost => "oldSessionLost",
+    }
+}
+
+pub fn parse_disconnect_reason(s: &str) -> DisconnectReason {
+    match s {
+        "clientDisconnected" => DisconnectReason::ClientDisconnected,
+        "forceDisconnected" => DisconnectReason::ForceDisconnected,
+        "networkDisconnected" => DisconnectReason::NetworkDisconnected,
+        "mediaIdle" => DisconnectReason::MediaIdle,
+        "serverRotation" => DisconnectReason::ServerRotation,
+        _ => DisconnectReason::Other,
+    }
+}
+
+/// A sentence for a rejected signal (the `reason` code is the machine-readable part).
+pub fn reject_message(r: &RejectReason) -> std::borrow::Cow<'static, str> {
+    use std::borrow::Cow::*;
+    match r {
+        RejectReason::NotFromServer => {
+            Borrowed("handoff signals are only obeyed from the app server (from === null)")
+        }
+        RejectReason::NotJson => Borrowed("the signal data is not a JSON object"),
+        RejectReason::UnsupportedVersion => {
+            Borrowed("the signal's protocol version \"v\" is missing or not 1")
+        }
+        RejectReason::MissingSessionId => Borrowed("the signal has no sessionId"),
+        RejectReason::EmptySessionId => Borrowed("the signal's sessionId is empty"),
+        RejectReason::OversizeSessionId => Borrowed("the signal's sessionId is too long"),
+        RejectReason::WrongType { field } => {
+            let mut s = String::from("the signal's field \"");
+            s.push_str(field);
+            s.push_str("\" has the wrong type or an out-of-range value");
+            Owned(s)
+        }
+        RejectReason::TooLarge => Borrowed("the signal data is over 8 kB"),
+        RejectReason::Duplicate => {
+            Borrowed("the signal names the session already live or being moved to")
+        }
+        RejectReason::Stale => {
+            Borrowed("the signal names a session already left, or its deadline has passed")
+        }
+        #[allow(unreachable_patterns)]
+        _ => Borrowed("the signal was rejected"),
+    }
+}

@@ -1,0 +1,103 @@
+//! The continuity meter of one tile: gaps between the frames the viewer actually saw.
+//!
+//! The shell feeds it the `requestVideoFrameCallback` times of whichever video is active in
+//! the tile. The gap that spans a swap is the last frame of the old video to the first frame
+//! of the new one; a swap's figure is the largest gap from there until the new video has
+//! presented [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which
+//! case the time without a frame so far is the figure).
+
+/// Frames of the new video that close a swap's measurement window.
+pub const FRAMES_AFTER_SWAP: u32 = 3;
+/// Longest a swap's measurement waits for those frames (performance.now() ms).
+pub const SWAP_WINDOW_MS: f64 = 1000.0;
+
+#[derive(Default, Debug)]
+pub struct Meter {
+    /// Time of the last frame the tile showed (performance.now() ms); `None` while blank.
+    last_frame: Option<f64>,
+    pub frames: u32,
+    pub largest_gap: Option<f64>,
+    pub last_swap_gap: Option<f64>,
+    swap: Option<Swap>,
+    /// A finished swap figure no `participantSwapped` event has taken yet.
+    unclaimed: Option<f64>,
+}
+
+#[derive(Debug)]
+struct Swap {
+    gap: f64,
+    frames_after: u32,
+    ends_at: f64,
+}
+
+impl Meter {
+    /// A frame of the active video; returns the swap figure when this frame completes one.
+    pub fn frame(&mut self, t: f64) -> Option<f64> {
+        if let Some(last) = self.last_frame {
+            let gap = (t - last).max(0.0);
+            self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
+            if let Some(s) = &mut self.swap {
+                s.gap = s.gap.max(gap);
+            }
+        }
+        self.last_frame = Some(t);
+        self.frames += 1;
+        match &mut self.swap {
+            Some(s) => {
+                s.frames_after += 1;
+                if s.frames_after >= FRAMES_AFTER_SWAP {
+                    return Some(self.finish());
+                }
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The tile's active video was replaced at `now`.
+    pub fn swapped(&mut self, now: f64) {
+        let gap = self.swap.as_ref().map_or(0.0, |s| s.gap);
+        self.swap = Some(Swap {
+            gap,
+            frames_after: 0,
+            ends_at: now + SWAP_WINDOW_MS,
+        });
+    }
+
+    /// The tile shows nothing any more: the time until the next video is not a frame gap.
+    pub fn blank(&mut self) {
+        self.last_frame = None;
+        self.swap = None;
+    }
+
+    pub fn measuring(&self) -> bool {
+        self.swap.is_some()
+    }
+
+    pub fn ends_at(&self) -> Option<f64> {
+        self.swap.as_ref().map(|s| s.ends_at)
+    }
+
+    /// Closes a measurement whose window ran out without enough frames.
+    pub fn expire(&mut self, now: f64) -> Option<f64> {
+        let s = self.swap.as_mut()?;
+        if now < s.ends_at {
+            return None;
+        }
+        if let Some(last) = self.last_frame {
+            s.gap = s.gap.max(now - last);
+        }
+        Some(self.finish())
+    }
+
+    pub fn take_unclaimed(&mut self) -> Option<f64> {
+        self.unclaimed.take()
+    }
+
+    fn finish(&mut self) -> f64 {
+        let gap = self.swap.take().map_or(0.0, |s| s.gap);
+        self.last_swap_gap = Some(gap);
+        self.unclaimed = Some(gap);
+        gap
+    }
+}
