@@ -152,6 +152,9 @@ impl Shell {
                     (connection.clone(), *has_video),
                 );
             }
+            Input::SubscribeFailed { session, stream, .. } => {
+                self.subs.remove(&(session.clone(), stream.clone())); // there is no subscriber
+            }
             Input::StreamDestroyed { session, stream } => {
                 world.streams.remove(&(session.clone(), stream.clone()));
                 self.subs.remove(&(session.clone(), stream.clone()));
@@ -239,6 +242,8 @@ pub struct Harness {
     pub world: World,
     pub config: Config,
     pub closed: bool,
+    /// The latest time the engine has been given (it ignores time going backwards).
+    pub engine_now: Millis,
     /// Every output so far.
     pub log: Vec<Output>,
 }
@@ -256,6 +261,7 @@ impl Harness {
             world: World::default(),
             config,
             closed: false,
+            engine_now: 0,
             log: Vec::new(),
         }
     }
@@ -263,6 +269,7 @@ impl Harness {
     /// Feeds one input now; returns the outputs it produced.
     pub fn input(&mut self, input: Input) -> Vec<Output> {
         self.shell.before_input(&mut self.world, &input);
+        self.engine_now = self.engine_now.max(self.now);
         self.engine.handle(self.now, input);
         self.drain()
     }
@@ -275,6 +282,7 @@ impl Harness {
                 break;
             }
             self.now = self.now.max(t);
+            self.engine_now = self.engine_now.max(self.now);
             self.engine.handle_timeout(self.now);
             let step = self.drain();
             outs.extend(step);
@@ -291,6 +299,7 @@ impl Harness {
     pub fn fire_timer(&mut self) -> Vec<Output> {
         let t = self.engine.poll_timeout().expect("a timer is armed");
         self.now = self.now.max(t);
+        self.engine_now = self.engine_now.max(self.now);
         self.engine.handle_timeout(self.now);
         self.drain()
     }
