@@ -298,6 +298,9 @@ class Stack {
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
         '--allow-loopback-in-peer-connection',
+        // Several pages share one browser: none of them may be throttled as "in the background".
+        '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
+        '--disable-backgrounding-occluded-windows',
         // Remote audio must really play, or "never two audible sources" would prove nothing.
         '--autoplay-policy=no-user-gesture-required',
       ],
@@ -393,7 +396,7 @@ class Stack {
     const people = [];
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
-      const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       const p = { name, id, room, naive, context, page, logs: [], requests: [] };
       page.on('console', (m) => {
@@ -546,3 +549,126 @@ export function toPage(snap, epochMs) {
 
 /** Rounds for printing. */
 export const ms = (x) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
+
+// ---- scenario building blocks -------------------------------------------------------------------
+
+/** Waits until every participant's page is live in `sessionId` and the sandbox agrees. */
+export async function waitAllIn(stack, people, sessionId, { timeout = 45000, what = 'everyone in the new session' } = {}) {
+  await until(
+    async () => {
+      for (const p of people) {
+        const s = await pageState(p);
+        if (s.sessionId !== sessionId || s.state !== 'live') return false;
+      }
+      const session = await stack.session(sessionId);
+      if (!session || session.destroyed) return false;
+      const ids = session.connections.map((c) => participantIdOf(c.data));
+      return people.every((p) => ids.filter((id) => id === p.id).length === 1);
+    },
+    { timeout, what },
+  );
+}
+
+/** Waits until the sandbox has destroyed `sessionId`; returns its event log. */
+export async function waitDestroyed(stack, sessionId, { timeout = 45000 } = {}) {
+  return until(
+    async () => {
+      const events = await stack.events(sessionId);
+      return events.some((e) => e.event === 'sessionDestroyed') ? events : null;
+    },
+    { timeout, what: `session ${sessionId.slice(0, 12)}… to be destroyed` },
+  );
+}
+
+/** The participant ID in a connection's data (the app's `{"id","name"}`), or the data. */
+export function participantIdOf(data) {
+  try {
+    return JSON.parse(data).id ?? data;
+  } catch {
+    return data;
+  }
+}
+
+/**
+ * Checks a destroyed session's log: every connection that was created left before
+ * `sessionDestroyed`, and how. Returns `{ leftBy: {participantId: reason}, problems: [...] }`.
+ */
+export function departures(events) {
+  const destroyedAt = events.findIndex((e) => e.event === 'sessionDestroyed');
+  const leftBy = {};
+  const problems = [];
+  if (destroyedAt < 0) problems.push('no sessionDestroyed in the log');
+  for (const [i, e] of events.entries()) {
+    if (e.event !== 'connectionCreated') continue;
+    const id = participantIdOf(e.connection.data);
+    const gone = events.findIndex((d, j) => j > i && d.event === 'connectionDestroyed' && d.connection.id === e.connection.id);
+    if (gone < 0) {
+      problems.push(`${id}: never left`);
+      continue;
+    }
+    leftBy[id] = events[gone].reason;
+    if (destroyedAt >= 0 && gone > destroyedAt) problems.push(`${id}: left after sessionDestroyed`);
+  }
+  return { leftBy, problems };
+}
+
+/** The first event of `type` in a page's events (optionally matching `pred`). */
+export function first(events, type, pred = () => true) {
+  return events.find((e) => e.type === type && pred(e)) ?? null;
+}
+
+export function all(events, type, pred = () => true) {
+  return events.filter((e) => e.type === type && pred(e));
+}
+
+/**
+ * Frame continuity of every remote tile of `p` around its handoff.
+ * `startAt`/`endAt` are epoch ms (the handoff window); the "before" window is the `beforeMs`
+ * before `startAt`. Returns `[{ viewer, tile, before, across, frames, elementIds }]`.
+ */
+export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = null }) {
+  const snap = await snapshot(p);
+  const from = toPage(snap, startAt);
+  const to = Math.min(toPage(snap, endAt), snap.now);
+  const out = [];
+  for (const [id, rec] of Object.entries(tilesByParticipant(snap))) {
+    if (only && !only.includes(id)) continue;
+    const before = largestGap(rec.frames, from - beforeMs, from, { within: true });
+    const across = largestGap(rec.frames, from, to);
+    out.push({
+      viewer: p.name,
+      tile: id,
+      before: before.largest,
+      beforeFrames: before.count,
+      across: across.largest,
+      acrossFrames: across.count,
+      elementIds: rec.elementIds,
+    });
+  }
+  return out;
+}
+
+/** Audio and attribute checks of a page's whole recording. */
+export async function mediaChecks(p) {
+  const snap = await snapshot(p, Number.POSITIVE_INFINITY);
+  return {
+    audioViolations: snap.audioViolations,
+    maxAudible: snap.maxAudible,
+    audibleNow: snap.audibleNow,
+    mismatchCount: snap.mismatchCount,
+    mismatches: snap.mismatches,
+  };
+}
+
+/** One line per tile for the test output. */
+export function describeTiles(rows, people) {
+  const nameOf = (id) => people.find((p) => p.id === id)?.name ?? id;
+  return rows
+    .map((r) => `  ${r.viewer} sees ${nameOf(r.tile)}: before ${ms(r.before)} ms (${r.beforeFrames} gaps), across ${ms(r.across)} ms (${r.acrossFrames} gaps)`)
+    .join('\n');
+}
+
+/** Last lines of each page's console, for failure messages. */
+export function pageLogs(people, n = 15) {
+  return people.map((p) => `--- ${p.name} console:\n${p.logs.slice(-n).join('\n')}`).join('\n');
+}
