@@ -32,6 +32,8 @@ const BIN = args.bin ?? process.env.SANDBOX_BIN ?? resolve(here, '../../../targe
 const APP_ID = 'bench-app';
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+// utime + stime of a process, in seconds (clock ticks of 10 ms on Linux).
+const cpuS = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0) / 100;
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,11 +82,13 @@ try {
       }
     });
   });
+  const cpu0 = cpuS(proc.pid);
   const t0 = performance.now();
   let next = 0;
   const worker = async () => { while (next < N) await join1(tokens[next++]); };
   await Promise.all(Array.from({ length: Number(args.concurrency) }, worker));
   const joinMs = performance.now() - t0;
+  const joinCpuS = cpuS(proc.pid) - cpu0;
   await sleep(500); // let connectionCreated fan-out (N^2/2 frames) drain
   const rssAfter = rssKb(proc.pid);
 
@@ -106,6 +110,7 @@ try {
     binary: BIN,
     joinSeconds: +(joinMs / 1000).toFixed(2),
     joinsPerSecond: Math.round(N / (joinMs / 1000)),
+    sandboxCpuSecondsDuringJoins: +joinCpuS.toFixed(2),
     fanOutSignals: SIGNALS,
     fanOutMsP50: +pct(latencies, 50).toFixed(1),
     fanOutMsP99: +pct(latencies, 99).toFixed(1),

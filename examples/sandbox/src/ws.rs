@@ -21,14 +21,19 @@ use crate::state::{Joined, Leave, Presence, Sandbox};
 use crate::wire::{self, frame, with_req};
 
 const MAX_FRAME_BYTES: usize = 64 * 1024;
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// How long a closing socket may take to finish its close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(State(sandbox): State<Arc<Sandbox>>, ws: WebSocketUpgrade) -> Response {
+    // Small socket buffers: the default 128 KiB read buffer would dominate the memory of
+    // a connection that carries signaling only.
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .on_upgrade(move |socket| serve(sandbox, socket))
 }
 
@@ -41,7 +46,13 @@ async fn serve(sandbox: Arc<Sandbox>, socket: WebSocket) {
     let (in_tx, in_rx) = unbounded_channel();
     let reader = tokio::spawn(read_loop(stream, in_tx, kill_rx));
 
-    let mut conn = Conn { sandbox: Arc::clone(&sandbox), outbox, kill, joined: None, closing: false };
+    let mut conn = Conn {
+        sandbox: Arc::clone(&sandbox),
+        outbox,
+        kill,
+        joined: None,
+        closing: false,
+    };
     conn.run(in_rx).await;
 
     if let Some(j) = &conn.joined {
@@ -71,7 +82,12 @@ impl Conn {
                 match timeout_at(deadline, in_rx.recv()).await {
                     Ok(n) => n,
                     Err(_) => {
-                        self.send(error(1010, "OT_NOT_CONNECTED", "no connect frame within 10 s", &None));
+                        self.send(error(
+                            1010,
+                            "OT_NOT_CONNECTED",
+                            "no connect frame within 10 s",
+                            &None,
+                        ));
                         self.outbox.close(1008, "connect timeout");
                         return;
                     }
@@ -87,7 +103,12 @@ impl Conn {
             match msg {
                 Message::Text(text) => match serde_json::from_str::<Value>(text.as_str()) {
                     Ok(v) if v.get("t").and_then(Value::as_str).is_some() => self.handle(v).await,
-                    _ => self.send(error(1011, "OT_INVALID_PARAMETER", "frames are JSON objects with a string field t", &None)),
+                    _ => self.send(error(
+                        1011,
+                        "OT_INVALID_PARAMETER",
+                        "frames are JSON objects with a string field t",
+                        &None,
+                    )),
                 },
                 Message::Binary(_) => {
                     self.outbox.close(1003, "binary frames are not accepted");
@@ -117,7 +138,12 @@ impl Conn {
             if t == "connect" {
                 return self.connect(&v).await;
             }
-            return self.send(error(1010, "OT_NOT_CONNECTED", "send connect first", &req_id));
+            return self.send(error(
+                1010,
+                "OT_NOT_CONNECTED",
+                "send connect first",
+                &req_id,
+            ));
         };
         let cid = joined.info.connection_id.clone();
         let sid = joined.session_id.clone();
@@ -219,20 +245,34 @@ impl Conn {
             v.get("sessionId").and_then(Value::as_str),
             v.get("token").and_then(Value::as_str),
         ) else {
-            return self.refuse(1011, "OT_INVALID_PARAMETER", "connect needs string sessionId and token");
+            return self.refuse(
+                1011,
+                "OT_INVALID_PARAMETER",
+                "connect needs string sessionId and token",
+            );
         };
         let sb = Arc::clone(&self.sandbox);
         match sb.presence(sid) {
             Presence::Live => {}
-            Presence::Destroyed => return self.refuse(1005, "OT_INVALID_SESSION_ID", "session was destroyed"),
-            Presence::Unknown => return self.refuse(1005, "OT_INVALID_SESSION_ID", "no such session"),
+            Presence::Destroyed => {
+                return self.refuse(1005, "OT_INVALID_SESSION_ID", "session was destroyed")
+            }
+            Presence::Unknown => {
+                return self.refuse(1005, "OT_INVALID_SESSION_ID", "no such session")
+            }
         }
         let grant = match sb.verifier.check_client(token, sid) {
             Ok(g) => g,
             Err(why) => return self.refuse(1004, "OT_AUTHENTICATION_ERROR", &why),
         };
         match sb.connect_hooks(sid) {
-            Err(()) => return self.refuse(1006, "OT_CONNECT_FAILED", "connect failed (sandbox failConnects hook)"),
+            Err(()) => {
+                return self.refuse(
+                    1006,
+                    "OT_CONNECT_FAILED",
+                    "connect failed (sandbox failConnects hook)",
+                )
+            }
             Ok(0) => {}
             Ok(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
         }
