@@ -12,22 +12,15 @@ import assert from 'node:assert/strict';
 import {
   FRAME_MS,
   all,
-  continuity,
   departures,
-  describeTiles,
-  first,
-  mediaChecks,
   missing,
   ms,
-  pageEvents,
   pageLogs,
   participantIdOf,
+  printRun,
+  rotationRun,
   sdkBuilt,
-  sleep,
   startStack,
-  until,
-  waitAllIn,
-  waitDestroyed,
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -55,56 +48,14 @@ after(async () => {
 /**
  * Joins three people to `room`, rotates the room's session through the app server and waits
  * until everyone is live in the new one and the old one is destroyed. Returns what each page
- * and the sandbox saw.
+ * and the sandbox saw (see `rotationRun`).
  */
 async function rotationScenario(room, { naive }) {
   await stack.resetHooks();
   await stack.hooks({ latencyMs: LATENCY_MS });
   const people = await stack.joinRoom(room, NAMES, { naive });
   try {
-    const oldSid = await stack.roomSession(room);
-    await waitAllIn(stack, people, oldSid, { what: 'everyone in the first session' });
-    await sleep(STEADY_MS);
-
-    const rotatedAt = Date.now();
-    await stack.rotateRoom(room, NOTICE_MS);
-    const newSid = await until(
-      async () => {
-        const s = await stack.roomSession(room);
-        return s && s !== oldSid ? s : null;
-      },
-      { timeout: 10000, what: 'the app server to open the replacement session' },
-    );
-    await waitAllIn(stack, people, newSid, { timeout: NOTICE_MS + 30000 });
-    const oldLog = await waitDestroyed(stack, oldSid, { timeout: NOTICE_MS + 10000 });
-    const destroyedAt = oldLog.find((e) => e.event === 'sessionDestroyed').timestamp;
-
-    const pages = [];
-    for (const p of people) {
-      const events = await pageEvents(p);
-      pages.push({ p, events });
-    }
-    // The handoff window of each page: its handoffStarted until AFTER_MS after its
-    // handoffCompleted or after the old session was destroyed, whichever is later.
-    let endAt = destroyedAt + 1000;
-    for (const page of pages) {
-      page.started = first(page.events, 'handoffStarted');
-      page.completed = first(page.events, 'handoffCompleted');
-      if (page.completed) endAt = Math.max(endAt, page.completed.at + AFTER_MS);
-    }
-    await sleep(Math.max(0, endAt - Date.now() + 200));
-
-    const tiles = [];
-    for (const page of pages) {
-      const startAt = page.started?.at ?? rotatedAt;
-      const beforeMs = Math.min(STEADY_MS - 500, Math.max(BEFORE_MS, endAt - startAt));
-      page.tiles = await continuity(page.p, { startAt, endAt, beforeMs });
-      page.media = await mediaChecks(page.p);
-      page.durationMs = page.completed?.detail?.durationMs ?? (page.completed && page.started ? page.completed.at - page.started.at : null);
-      tiles.push(...page.tiles);
-    }
-    const newSession = await stack.session(newSid);
-    return { room, naive, people, oldSid, newSid, oldLog, newSession, pages, tiles, rotatedAt, destroyedAt };
+    return await rotationRun(stack, room, people, { noticeMs: NOTICE_MS, steadyMs: STEADY_MS, beforeMinMs: BEFORE_MS, afterMs: AFTER_MS });
   } catch (err) {
     err.message += `\n${stack.tail()}\n${pageLogs(people)}`;
     throw err;
@@ -114,25 +65,13 @@ async function rotationScenario(room, { naive }) {
   }
 }
 
-function print(label, r) {
-  const lines = [`${label}: ${r.oldSid.slice(0, 14)}… -> ${r.newSid.slice(0, 14)}…`];
-  for (const page of r.pages) {
-    lines.push(
-      `  ${page.p.name}: handoff ${page.durationMs === null ? '-' : `${ms(page.durationMs)} ms`}, ` +
-        `events ${page.events.filter((e) => /handoff|swap|recovery|Rejected|Left|Failed/i.test(e.type)).map((e) => e.type).join(',')}`,
-    );
-  }
-  lines.push(describeTiles(r.tiles, r.people));
-  console.log(lines.join('\n'));
-}
-
 const maxOf = (xs) => (xs.length ? Math.max(...xs) : null);
 
 test('SDK: three participants follow a rotation with 150 ms signaling latency, video continuous, nobody dropped', { timeout: 150000 }, async () => {
   assert.ok(sdkBuilt(), 'the SDK is not built (js/index.js and pkg/video_handoff.js): run wasm-pack build first');
   const r = await rotationScenario('e2e-sdk', { naive: false });
   results.sdk = r;
-  print('SDK handoff', r);
+  printRun('SDK handoff', r);
 
   // Everyone ended in the new session, each exactly once, publishing.
   const ids = r.newSession.connections.map((c) => participantIdOf(c.data)).sort();
@@ -148,7 +87,7 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
 
   for (const page of r.pages) {
     const { p, events } = page;
-    assert.ok(page.started, `${p.name}: handoffStarted`);
+    assert.equal(page.started?.type, 'handoffStarted', `${p.name}: handoffStarted`);
     assert.equal(page.started.detail.to, r.newSid, `${p.name}: handoffStarted names the new session`);
     assert.equal(all(events, 'handoffCompleted').length, 1, `${p.name}: exactly one handoffCompleted`);
     assert.equal(page.completed.detail.to, r.newSid);
@@ -181,7 +120,7 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
 test('naive baseline: the same rotation, disconnect then reconnect (measured, not held to continuity)', { timeout: 150000 }, async () => {
   const r = await rotationScenario('e2e-naive', { naive: true });
   results.naive = r;
-  print('naive handoff', r);
+  printRun('naive handoff', r);
   const ids = r.newSession.connections.map((c) => participantIdOf(c.data)).sort();
   assert.deepEqual(ids, r.people.map((p) => p.id).sort(), 'the naive clients also end in the new session');
   for (const page of r.pages) {

@@ -672,3 +672,96 @@ export function describeTiles(rows, people) {
 export function pageLogs(people, n = 15) {
   return people.map((p) => `--- ${p.name} console:\n${p.logs.slice(-n).join('\n')}`).join('\n');
 }
+
+/**
+ * The common shape of a scenario: `people` are in `room`; after `steadyMs` of steady call,
+ * `rotate()` (default: the room's session through the app server, `noticeMs`), then wait until
+ * everyone is live in the room's current session, every session in `destroyed()` (default the
+ * old one) is destroyed, and `afterMs` passed after the last handoffCompleted. Returns what each
+ * page and the sandbox saw; `tiles` are the frame figures of every remote tile over the
+ * handoff window (first handoffStarted or recoveryStarted of the page, or the rotation, until
+ * the end), against a "before" window as long as that (at least `beforeMinMs`, at most
+ * `steadyMs - 500`).
+ */
+export async function rotationRun(stack, room, people, opts = {}) {
+  const {
+    noticeMs = 6000,
+    steadyMs = 6000,
+    beforeMinMs = 5000,
+    afterMs = 3000,
+    rotate = () => stack.rotateRoom(room, noticeMs),
+    destroyed = (ctx) => [ctx.oldSid],
+    timeout = noticeMs + 30000,
+  } = opts;
+  const oldSid = await stack.roomSession(room);
+  await waitAllIn(stack, people, oldSid, { what: 'everyone in the first session' });
+  await sleep(steadyMs);
+  const ctx = { oldSid, rotatedAt: Date.now() };
+  await rotate(ctx);
+  const newSid = await until(
+    async () => {
+      const s = await stack.roomSession(room);
+      if (!s || s === oldSid) return null;
+      // The room's current session may still change (a second rotation): settle on the one
+      // everyone is live in.
+      try {
+        await waitAllIn(stack, people, s, { timeout: 1000 });
+      } catch {
+        return null;
+      }
+      return (await stack.roomSession(room)) === s ? s : null;
+    },
+    { timeout, interval: 200, what: `${people.map((p) => p.name).join(', ')} live in the room's new session` },
+  );
+  ctx.newSid = newSid;
+  const logs = {};
+  let destroyedAt = 0;
+  for (const sid of destroyed(ctx)) {
+    logs[sid] = await waitDestroyed(stack, sid, { timeout });
+    destroyedAt = Math.max(destroyedAt, logs[sid].find((e) => e.event === 'sessionDestroyed').timestamp);
+  }
+  const pages = [];
+  let endAt = destroyedAt + 1000;
+  for (const p of people) {
+    const events = await pageEvents(p);
+    const page = { p, events, started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') };
+    page.completed = all(events, 'handoffCompleted').at(-1) ?? null;
+    if (page.completed) endAt = Math.max(endAt, page.completed.at + afterMs);
+    pages.push(page);
+  }
+  await sleep(Math.max(0, endAt - Date.now() + 200));
+  const tiles = [];
+  for (const page of pages) {
+    page.events = await pageEvents(page.p);
+    const startAt = page.started?.at ?? ctx.rotatedAt;
+    const beforeMs = Math.min(steadyMs - 500, Math.max(beforeMinMs, endAt - startAt));
+    page.tiles = await continuity(page.p, { startAt, endAt, beforeMs });
+    page.media = await mediaChecks(page.p);
+    const firstDone = first(page.events, 'handoffCompleted');
+    page.durationMs = firstDone?.detail?.durationMs ?? (firstDone && page.started ? firstDone.at - page.started.at : null);
+    tiles.push(...page.tiles);
+  }
+  const newSession = await stack.session(newSid);
+  return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx };
+}
+
+/** Asserts-free summary of a run, for the test output. */
+export function printRun(label, r) {
+  const lines = [`${label}: ${r.oldSid.slice(0, 14)}… -> ${r.newSid.slice(0, 14)}…`];
+  for (const page of r.pages) {
+    const notable = page.events.filter((e) => /handoff|swap|recovery|Rejected|Left|Failed/i.test(e.type));
+    lines.push(
+      `  ${page.p.name}: handoff ${page.durationMs === null ? '-' : `${ms(page.durationMs)} ms`}, ` +
+        `events ${notable.map((e) => e.type + (e.detail?.reason ? `(${e.detail.reason})` : '')).join(',')}`,
+    );
+  }
+  lines.push(describeTiles(r.tiles, r.people));
+  console.log(lines.join('\n'));
+}
+
+/** Continuity failures: tiles whose gap across the handoff exceeds the one before + a frame. */
+export function interrupted(tiles, { viewers = null, of = null } = {}) {
+  return tiles.filter(
+    (t) => (!viewers || viewers.includes(t.viewer)) && (!of || of.includes(t.tile)) && !(t.across <= t.before + FRAME_MS),
+  );
+}
