@@ -59,7 +59,14 @@ export function createAppServer({ config, video, log = console.log, fetch = glob
     const name = roomParam(room);
     const body = await readJson(req);
     const identity = identityFrom(body?.name, body?.id);
-    const sessionId = await rooms.openRoom(name);
+    let sessionId;
+    try {
+      sessionId = await rooms.openRoom(name);
+    } catch (err) {
+      if (err?.status === 503) throw new HttpError(503, 'tooManyRooms', err.message);
+      log(`room ${name}: creating its session failed: ${err?.response?.status ? `HTTP ${err.response.status}` : err?.message}`);
+      throw new HttpError(502, 'videoApiFailed', 'the video API did not create a session');
+    }
     const data = identityData(identity);
     log(`room ${name}: ${identity.id} joins`);
     sendJson(res, 200, {

@@ -256,3 +256,21 @@ test('callbacks for sessions the app does not know, and unknown events, are ackn
   assert.equal(future.status, 200);
   assert.equal(future.body.outcome, 'ignored');
 });
+
+test('a notification without a remaining time sends no deadline', async () => {
+  const { sessionId: old } = await roomWith('r11', ['ada']);
+  await app.post('/callbacks', callback('sessionNotification', old, { reason: 'serverRotation' }));
+  await app.rooms.idle();
+  const payload = JSON.parse(api.signals[0].data);
+  assert.equal(payload.deadline, undefined);
+  assert.equal(payload.sessionId, app.rooms.currentSession('r11'));
+});
+
+test('when the video API fails to create a room session, the join gets a 502 and can be retried', async () => {
+  api.failNextCreates = 1;
+  const failed = await app.post('/api/rooms/r12/join', { name: 'ada' });
+  assert.equal(failed.status, 502);
+  assert.equal(failed.body.error, 'videoApiFailed');
+  const ok = await app.post('/api/rooms/r12/join', { name: 'ada' });
+  assert.equal(ok.status, 200);
+});
