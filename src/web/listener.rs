@@ -105,9 +105,16 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
     }
 }
 
-/// The number of live routes (callbacks handed out and not yet taken back), for leak checks.
-pub fn live_routes() -> usize {
-    REGISTRY.with(|r| r.borrow().routes.len())
+/// The callbacks `core` handed out and has not taken back yet (for leak checks).
+pub fn live_routes(core: &Rc<Core>) -> usize {
+    let me = Rc::downgrade(core);
+    REGISTRY.with(|r| {
+        r.borrow()
+            .routes
+            .values()
+            .filter(|(c, _)| c.ptr_eq(&me))
+            .count()
+    })
 }
 
 /// A JS function that routes its calls to `core` as `route`, until dropped.

@@ -137,10 +137,10 @@ impl Call {
         self.core.with(|s| s.stats()).unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// Callbacks handed to JS and not yet taken back, over all calls (for leak checks).
+    /// Callbacks this call handed to JS and has not taken back (0 once closed; leak checks).
     #[wasm_bindgen(js_name = liveCallbacks)]
-    pub fn live_callbacks() -> u32 {
-        listener::live_routes() as u32
+    pub fn live_callbacks(&self) -> u32 {
+        listener::live_routes(&self.core) as u32
     }
 }
 

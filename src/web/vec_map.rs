@@ -54,7 +54,7 @@ impl<K: PartialEq, V> VecMap<K, V> {
         self.entries.iter().map(|(k, _)| k)
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
     }
 }

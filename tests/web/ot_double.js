@@ -1,0 +1,598 @@
+// An in-page test double of the vendor's OT client, with a "server" side the tests drive.
+//
+// It emulates the vendor semantics the shell relies on:
+// - `OT.initSession(appId, sid)` returns one cached Session per session ID;
+// - `session.connect(token, cb)` completes asynchronously; then `connectionCreated` fires for
+//   every connection, the client's own included (as the vendor does), and `streamCreated` for
+//   the streams of others;
+// - signals fire `signal:<type>` (and `signal`) with `from === null` when the server sent them;
+// - `sessionDisconnected` carries a reason; the session's subscribers and publisher die with it;
+// - `session.subscribe(...)` returns a Subscriber that later fires `videoElementCreated` with a
+//   real <video> playing a clone of the participant's canvas.captureStream(30);
+// - `OT.initPublisher` takes MediaStreamTracks (and stops them when destroyed, like the vendor;
+//   two live publishers sharing a track is reported as a misuse); the Publisher fires
+//   `streamCreated` when `session.publish` made its stream live;
+// - every emitter counts its listeners, for the leak test.
+//
+// Everything is delivered through `setTimeout(0)` in FIFO order, like network events.
+
+let worldCount = 0;
+
+class Emitter {
+  constructor(world) {
+    this._world = world;
+    this._handlers = new Map();
+    world._emitters.add(this);
+  }
+  on(name, fn, context) {
+    if (typeof name !== 'string' || typeof fn !== 'function') throw new TypeError('on(name, fn)');
+    if (!this._handlers.has(name)) this._handlers.set(name, []);
+    this._handlers.get(name).push({ fn, context });
+    return this;
+  }
+  off(name, fn, context) {
+    const list = this._handlers.get(name);
+    if (!list) return this;
+    const i = list.findIndex((h) => h.fn === fn && h.context === context);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this._handlers.delete(name);
+    return this;
+  }
+  _emit(name, event) {
+    const list = (this._handlers.get(name) || []).slice();
+    event.type = name;
+    event.target = this;
+    for (const h of list) {
+      try {
+        h.fn.call(h.context, event);
+      } catch (e) {
+        // The vendor would swallow and log; we count it, the tests assert none happened.
+        this._world.handlerErrors.push(e);
+      }
+    }
+  }
+  _listenerCount() {
+    let n = 0;
+    for (const list of this._handlers.values()) n += list.length;
+    return n;
+  }
+}
+
+function otError(name, message) {
+  return { name, message };
+}
+
+class Connection {
+  constructor(id, data) {
+    this.connectionId = id;
+    this.data = data;
+    this.creationTime = Date.now();
+  }
+}
+
+// Media of one remote stream: a small canvas drawn at 30 fps, captured at 30 fps.
+class Media {
+  constructor(world, label) {
+    this.canvas = document.createElement('canvas');
+    this.canvas.width = 64;
+    this.canvas.height = 48;
+    this.ctx = this.canvas.getContext('2d');
+    this.label = label;
+    this.n = 0;
+    this.stream = this.canvas.captureStream(30);
+    world._media.add(this);
+    this.draw();
+  }
+  draw() {
+    this.n++;
+    this.ctx.fillStyle = `hsl(${(this.n * 7) % 360} 70% 50%)`;
+    this.ctx.fillRect(0, 0, 64, 48);
+    this.ctx.fillStyle = '#fff';
+    this.ctx.fillText(String(this.n), 4, 24);
+  }
+  stop(world) {
+    for (const t of this.stream.getTracks()) t.stop();
+    world._media.delete(this);
+  }
+}
+
+class Stream {
+  constructor(world, session, connection, { hasVideo = true, hasAudio = true, name = '' } = {}) {
+    this.streamId = `st-${++world._ids}`;
+    this.connection = connection;
+    this.hasVideo = hasVideo;
+    this.hasAudio = hasAudio;
+    this.name = name;
+    this.creationTime = Date.now();
+    this.videoType = hasVideo ? 'camera' : undefined;
+    this._session = session;
+    this._media = hasVideo ? new Media(world, this.streamId) : null;
+  }
+}
+
+class Subscriber extends Emitter {
+  constructor(world, session, stream, props) {
+    super(world);
+    this.id = `sub-${++world._ids}`;
+    this.stream = stream;
+    this.session = session;
+    this.element = undefined;
+    this._volume = typeof props.audioVolume === 'number' ? props.audioVolume : 50;
+    this._video = null;
+    this._destroyed = false;
+    world._subscribers.add(this);
+  }
+  setAudioVolume(v) {
+    this._volume = v;
+    if (this._video) this._video.volume = Math.max(0, Math.min(1, v / 100));
+    return this;
+  }
+  getAudioVolume() {
+    return this._volume;
+  }
+  _start() {
+    if (this._destroyed) return;
+    const video = document.createElement('video');
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    video.volume = Math.max(0, Math.min(1, this._volume / 100));
+    if (this.stream._media) {
+      video.srcObject = new MediaStream(this.stream._media.stream.getVideoTracks().map((t) => t.clone()));
+    }
+    video.play().catch(() => {});
+    this._video = video;
+    this._emit('videoElementCreated', { element: video });
+  }
+  _destroy(reason) {
+    if (this._destroyed) return;
+    this._destroyed = true;
+    const video = this._video;
+    if (video) {
+      if (video.srcObject) for (const t of video.srcObject.getTracks()) t.stop();
+      video.srcObject = null;
+      video.remove();
+    }
+    this._world._subscribers.delete(this);
+    this._emit('destroyed', { reason });
+    this._world._emitters.delete(this);
+  }
+}
+
+class Publisher extends Emitter {
+  constructor(world, props) {
+    super(world);
+    this.id = `pub-${++world._ids}`;
+    this.session = undefined;
+    this.stream = undefined;
+    this._tracks = [props.videoSource, props.audioSource].filter((t) => t instanceof MediaStreamTrack);
+    for (const t of this._tracks) {
+      if (world._publishedTracks.has(t)) world.misuses.push('two publishers share one MediaStreamTrack');
+      world._publishedTracks.add(t);
+    }
+    this._destroyed = false;
+    world._publishers.add(this);
+  }
+  destroy() {
+    if (this._destroyed) return this;
+    this._destroyed = true;
+    if (this.session) this.session._unpublishQuietly(this);
+    for (const t of this._tracks) {
+      t.stop();
+      this._world._publishedTracks.delete(t);
+    }
+    this._world._publishers.delete(this);
+    this._emit('destroyed', {});
+    this._world._emitters.delete(this);
+    return this;
+  }
+}
+
+class Session extends Emitter {
+  constructor(world, appId, sessionId) {
+    super(world);
+    this.sessionId = sessionId;
+    this.applicationId = appId;
+    this.connection = undefined;
+    this._subscribers = new Set();
+    this._publisher = null;
+  }
+  connect(token, callback) {
+    const world = this._world;
+    if (typeof token !== 'string') throw new TypeError('connect(token, callback)');
+    world.calls.push(['connect', this.sessionId, token]);
+    world._later(() => {
+      const server = world._sessionState(this.sessionId);
+      const fail = world._failConnects.get(this.sessionId);
+      if (server.destroyed || fail > 0) {
+        if (fail > 0) world._failConnects.set(this.sessionId, fail - 1);
+        callback(otError('OT_CONNECT_FAILED', 'connect failed'));
+        return;
+      }
+      const me = new Connection(`c-local-${++world._ids}`, world.localData);
+      this.connection = me;
+      server.clients.add(this);
+      server.connections.set(me.connectionId, me);
+      this._emit('sessionConnected', {});
+      callback(undefined);
+      for (const c of server.connections.values()) this._emit('connectionCreated', { connection: c });
+      for (const s of server.streams.values()) this._emit('streamCreated', { stream: s });
+    });
+    return this;
+  }
+  disconnect() {
+    const world = this._world;
+    world.calls.push(['disconnect', this.sessionId]);
+    if (!this.connection) return Promise.resolve();
+    this._drop('clientDisconnected');
+    return Promise.resolve();
+  }
+  _drop(reason) {
+    const world = this._world;
+    const server = world._sessionState(this.sessionId);
+    const me = this.connection;
+    server.clients.delete(this);
+    if (me) server.connections.delete(me.connectionId);
+    for (const sub of [...this._subscribers]) sub._destroy('sessionDisconnected');
+    this._subscribers.clear();
+    if (this._publisher) {
+      const p = this._publisher;
+      this._unpublishQuietly(p);
+      p.destroy();
+    }
+    this.connection = undefined;
+    world._later(() => this._emit('sessionDisconnected', { reason }));
+  }
+  publish(publisher, callback) {
+    const world = this._world;
+    if (!(publisher instanceof Publisher)) throw new TypeError('publish(publisher)');
+    world._later(() => {
+      if (!this.connection) {
+        callback && callback(otError('OT_NOT_CONNECTED', 'not connected'));
+        return;
+      }
+      if (publisher._destroyed) return;
+      const server = world._sessionState(this.sessionId);
+      const stream = new Stream(world, this, this.connection, { name: 'local' });
+      stream._media && stream._media.stop(world); // our own stream's media is the publisher's
+      stream._media = null;
+      publisher.stream = stream;
+      publisher.session = this;
+      this._publisher = publisher;
+      server.streams.set(stream.streamId, stream);
+      publisher._emit('streamCreated', { stream });
+      callback && callback(undefined);
+    });
+    return publisher;
+  }
+  _unpublishQuietly(publisher) {
+    if (this._publisher !== publisher) return;
+    const server = this._world._sessionState(this.sessionId);
+    if (publisher.stream) server.streams.delete(publisher.stream.streamId);
+    this._publisher = null;
+    publisher.session = undefined;
+  }
+  unpublish(publisher) {
+    this._unpublishQuietly(publisher);
+    publisher.destroy();
+  }
+  subscribe(stream, target, props, callback) {
+    const world = this._world;
+    if (!(stream instanceof Stream)) throw new TypeError('subscribe(stream, ...)');
+    if (target !== undefined) world.misuses.push('subscribe with a target element');
+    if (!props || props.insertDefaultUI !== false) world.misuses.push('subscribe without insertDefaultUI: false');
+    const sub = new Subscriber(world, this, stream, props || {});
+    this._subscribers.add(sub);
+    world._later(() => {
+      if (sub._destroyed) return;
+      const server = world._sessionState(this.sessionId);
+      if (!server.streams.has(stream.streamId)) {
+        callback && callback(otError('OT_STREAM_NOT_FOUND', 'stream gone'));
+        return;
+      }
+      sub._start();
+      callback && callback(undefined);
+    });
+    return sub;
+  }
+  unsubscribe(sub) {
+    this._subscribers.delete(sub);
+    sub._destroy('unsubscribe');
+  }
+  signal() {
+    return Promise.resolve();
+  }
+}
+
+/** A fresh fake platform: `world.OT` for the SDK, the rest for the test. */
+export class World {
+  constructor() {
+    this.id = ++worldCount;
+    this._ids = 0;
+    this._emitters = new Set();
+    this._subscribers = new Set();
+    this._publishers = new Set();
+    this._publishedTracks = new Set();
+    this._media = new Set();
+    this._sessions = new Map(); // client-side Session objects by ID
+    this._server = new Map(); // server-side state by session ID
+    this._failConnects = new Map();
+    this._pending = new Set();
+    this.localData = 'me';
+    this.calls = [];
+    this.misuses = [];
+    this.handlerErrors = [];
+    const world = this;
+    this.OT = {
+      initSession(appId, sessionId) {
+        if (typeof appId !== 'string' || typeof sessionId !== 'string') throw new TypeError('initSession(appId, sessionId)');
+        let s = world._sessions.get(sessionId);
+        if (!s) {
+          s = new Session(world, appId, sessionId);
+          world._sessions.set(sessionId, s);
+        }
+        return s;
+      },
+      initPublisher(target, props, callback) {
+        if (target !== undefined) world.misuses.push('initPublisher with a target element');
+        const p = new Publisher(world, props || {});
+        world._later(() => callback && callback(undefined));
+        return p;
+      },
+    };
+    this._timer = setInterval(() => {
+      for (const m of this._media) m.draw();
+    }, 1000 / 30);
+  }
+
+  _later(fn) {
+    const id = setTimeout(() => {
+      this._pending.delete(id);
+      fn();
+    }, 0);
+    this._pending.add(id);
+  }
+
+  _sessionState(sid) {
+    let s = this._server.get(sid);
+    if (!s) {
+      s = { connections: new Map(), streams: new Map(), clients: new Set(), destroyed: false };
+      this._server.set(sid, s);
+    }
+    return s;
+  }
+
+  _toClients(sid, fn) {
+    this._later(() => {
+      for (const c of this._sessionState(sid).clients) fn(c);
+    });
+  }
+
+  // ---- server side ----
+
+  /** A remote participant (token data `key`) connects to `sid`; returns its connection. */
+  join(key, sid) {
+    const server = this._sessionState(sid);
+    const c = new Connection(`c-${key}-${++this._ids}`, key);
+    server.connections.set(c.connectionId, c);
+    this._toClients(sid, (client) => client._emit('connectionCreated', { connection: c }));
+    return c;
+  }
+
+  /** The participant behind `connection` publishes a camera stream into `sid`. */
+  publish(connection, sid, options) {
+    const server = this._sessionState(sid);
+    const stream = new Stream(this, null, connection, options);
+    server.streams.set(stream.streamId, stream);
+    this._toClients(sid, (client) => client._emit('streamCreated', { stream }));
+    return stream;
+  }
+
+  unpublish(stream, sid) {
+    const server = this._sessionState(sid);
+    if (!server.streams.delete(stream.streamId)) return;
+    this._toClients(sid, (client) => {
+      for (const sub of [...client._subscribers]) {
+        if (sub.stream === stream) {
+          client._subscribers.delete(sub);
+          sub._destroy('streamDestroyed');
+        }
+      }
+      client._emit('streamDestroyed', { stream, reason: 'clientDisconnected' });
+    });
+    this._later(() => stream._media && stream._media.stop(this));
+  }
+
+  /** The participant leaves `sid` (its streams there end first). */
+  leave(connection, sid) {
+    const server = this._sessionState(sid);
+    for (const s of [...server.streams.values()]) if (s.connection === connection) this.unpublish(s, sid);
+    server.connections.delete(connection.connectionId);
+    this._toClients(sid, (client) => client._emit('connectionDestroyed', { connection, reason: 'clientDisconnected' }));
+  }
+
+  /** A signal to everyone in `sid`; `from` null: sent by the app server through REST. */
+  signal(sid, type, data, from = null) {
+    this._toClients(sid, (client) => {
+      const event = { data, from };
+      client._emit(`signal:${type}`, { ...event });
+      client._emit('signal', { ...event });
+    });
+  }
+
+  /** The platform destroys `sid`: every client is dropped with `reason`. */
+  destroy(sid, reason = 'serverRotation') {
+    const server = this._sessionState(sid);
+    server.destroyed = true;
+    for (const client of [...server.clients]) client._drop(reason);
+    for (const s of server.streams.values()) s._media && s._media.stop(this);
+    server.streams.clear();
+  }
+
+  failConnects(sid, n) {
+    this._failConnects.set(sid, n);
+  }
+
+  // ---- figures ----
+
+  listenerCount() {
+    let n = 0;
+    for (const e of this._emitters) n += e._listenerCount();
+    return n;
+  }
+  subscriberCount() {
+    return this._subscribers.size;
+  }
+  publisherCount() {
+    return this._publishers.size;
+  }
+  /** Remote canvases still drawing. */
+  mediaCount() {
+    return this._media.size;
+  }
+  liveClientSessions() {
+    let n = 0;
+    for (const s of this._server.values()) n += s.clients.size;
+    return n;
+  }
+
+  /** Ends the world: stops timers and every canvas. */
+  dispose() {
+    clearInterval(this._timer);
+    for (const id of this._pending) clearTimeout(id);
+    for (const m of [...this._media]) m.stop(this);
+  }
+}
+
+// ---- helpers for the Rust tests ----
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when `predicate()` is truthy (checked every 10 ms), rejects after `timeoutMs`. */
+export function waitFor(predicate, timeoutMs, what) {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      let ok = false;
+      try {
+        ok = predicate();
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (ok) resolve(ok);
+      else if (performance.now() - start > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+/**
+ * Records the SDK's events (the `emit` function the shell calls) and, on every event, every
+ * DOM mutation and every animation frame, checks the swap invariants on the real DOM:
+ * - in every tile, at most one video has data-active="true";
+ * - in every tile, at most one media element is unmuted, and only the active one;
+ * - for every participant in `expectShown`, exactly one active video that is rendering
+ *   (readyState >= 2, not paused, live track).
+ * Also: at most one subscriber with a non-zero volume per participant key.
+ */
+export class Recorder {
+  constructor(world, container) {
+    this.world = world;
+    this.container = container;
+    this.events = [];
+    this.violations = [];
+    this.checks = 0;
+    this.expectShown = new Set();
+    this.emit = (type, payload) => {
+      this.events.push({ type, payload });
+      if (type === 'participantJoined') this.container.appendChild(payload.element);
+      this.check(`event ${type}`);
+    };
+    this._observer = new MutationObserver(() => this.check('mutation'));
+    this._observer.observe(container, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-active'] });
+    const frame = () => {
+      if (this._stopped) return;
+      this.check('frame');
+      this._raf = requestAnimationFrame(frame);
+    };
+    this._raf = requestAnimationFrame(frame);
+  }
+  check(when) {
+    this.checks++;
+    for (const tile of this.container.querySelectorAll('.video-handoff-tile')) {
+      const key = tile.getAttribute('data-participant');
+      const media = [...tile.querySelectorAll('video, audio')];
+      const active = media.filter((v) => v.getAttribute('data-active') === 'true');
+      const unmuted = media.filter((v) => !v.muted);
+      if (active.length > 1) this.violations.push(`${when}: ${key}: ${active.length} active videos`);
+      if (unmuted.length > 1) this.violations.push(`${when}: ${key}: ${unmuted.length} unmuted media elements`);
+      if (unmuted.length === 1 && unmuted[0].getAttribute('data-active') !== 'true')
+        this.violations.push(`${when}: ${key}: an inactive element is unmuted`);
+      if (this.expectShown.has(key)) {
+        if (active.length !== 1) this.violations.push(`${when}: ${key}: no visible video`);
+        else {
+          const v = active[0];
+          const live = v.srcObject && v.srcObject.getVideoTracks().some((t) => t.readyState === 'live');
+          if (v.readyState < 2 || v.paused || !live) this.violations.push(`${when}: ${key}: visible video not rendering`);
+        }
+      }
+    }
+    const loud = new Map();
+    for (const sub of this.world._subscribers) {
+      if (sub.getAudioVolume() > 0) {
+        const k = sub.stream.connection.data;
+        loud.set(k, (loud.get(k) || 0) + 1);
+      }
+    }
+    for (const [k, n] of loud) if (n > 1) this.violations.push(`${when}: ${k}: ${n} audible subscribers`);
+  }
+  count(type) {
+    return this.events.filter((e) => e.type === type).length;
+  }
+  last(type) {
+    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].type === type) return this.events[i].payload;
+    return undefined;
+  }
+  all(type) {
+    return this.events.filter((e) => e.type === type).map((e) => e.payload);
+  }
+  types() {
+    return this.events.map((e) => e.type);
+  }
+  stop() {
+    this._stopped = true;
+    cancelAnimationFrame(this._raf);
+    this._observer.disconnect();
+  }
+}
+
+export function videoCount() {
+  return document.querySelectorAll('video').length;
+}
+
+export function wasmMemoryBytes(memory) {
+  return memory.buffer.byteLength;
+}
+
+export function container() {
+  const div = document.createElement('div');
+  div.style.cssText = 'position:fixed;left:0;top:0;width:640px;height:480px;display:grid;grid-template-columns:repeat(2,320px);grid-auto-rows:240px';
+  document.body.appendChild(div);
+  return div;
+}
+
+/** Local camera stand-in: a canvas track and no microphone. */
+export function localMedia() {
+  const m = new Media({ _media: new Set() }, 'local');
+  const track = m.stream.getVideoTracks()[0];
+  const timer = setInterval(() => m.draw(), 1000 / 30);
+  return { videoSource: track, audioSource: null, name: 'me', owned: false, stop: () => { clearInterval(timer); track.stop(); } };
+}
+
+export function handoffSignal(sessionId, token, extra = {}) {
+  return JSON.stringify({ v: 1, sessionId, token, reason: 'serverRotation', ...extra });
+}
