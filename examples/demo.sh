@@ -57,8 +57,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: stopping"; exit 0' INT TERM
 
+# A fresh dev key pair for this run (Node's crypto: the sandbox's own `keygen` is slow in a
+# debug build): private.key for the app server, public.pem for the sandbox.
 mkdir -p "$run_dir"
-"$sandbox_bin" keygen --out "$run_dir" >/dev/null
+node --input-type=module -e '
+  import { generateKeyPairSync } from "node:crypto";
+  import { writeFileSync } from "node:fs";
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  writeFileSync(process.argv[1] + "/private.key", privateKey, { mode: 0o600 });
+  writeFileSync(process.argv[1] + "/public.pem", publicKey);
+' "$run_dir"
 
 # Waits until `file` has a line starting with `prefix`; prints the URL after it.
 wait_for_line() {
