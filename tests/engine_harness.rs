@@ -152,7 +152,9 @@ impl Shell {
                     (connection.clone(), *has_video),
                 );
             }
-            Input::SubscribeFailed { session, stream, .. } => {
+            Input::SubscribeFailed {
+                session, stream, ..
+            } => {
                 self.subs.remove(&(session.clone(), stream.clone())); // there is no subscriber
             }
             Input::StreamDestroyed { session, stream } => {

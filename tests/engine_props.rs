@@ -33,7 +33,12 @@ const SEQUENCES: u32 = 400;
 
 #[derive(Clone, Debug)]
 enum Body {
-    Valid { to: usize, token: bool, deadline_in: Option<u64>, spread: u64 },
+    Valid {
+        to: usize,
+        token: bool,
+        deadline_in: Option<u64>,
+        spread: u64,
+    },
     Garbage(String),
 }
 
@@ -61,7 +66,12 @@ enum Step {
     SubscribeFailed(usize, usize, u8),
     Published(usize),
     PublishFailed(usize),
-    Signal { session: usize, from_client: bool, ours: bool, body: Body },
+    Signal {
+        session: usize,
+        from_client: bool,
+        ours: bool,
+        body: Body,
+    },
     Token(usize, bool),
     Resolved(u8, usize),
     Move(usize),
@@ -119,19 +129,37 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    (any::<bool>(), prop::bool::weighted(0.8), any::<bool>(), any::<bool>(), 1..60_000u64, 0..3_000u64, 1..30_000u64)
-        .prop_map(|(group_mode, publish, has_token_provider, has_resolve_session, max_overlap_ms, margin, timeout)| {
-            Config {
+    (
+        any::<bool>(),
+        prop::bool::weighted(0.8),
+        any::<bool>(),
+        any::<bool>(),
+        1..60_000u64,
+        0..3_000u64,
+        1..30_000u64,
+    )
+        .prop_map(
+            |(
                 group_mode,
                 publish,
                 has_token_provider,
                 has_resolve_session,
                 max_overlap_ms,
-                deadline_margin_ms: margin,
-                connect_timeout_ms: timeout,
-                ..Config::default()
-            }
-        })
+                margin,
+                timeout,
+            )| {
+                Config {
+                    group_mode,
+                    publish,
+                    has_token_provider,
+                    has_resolve_session,
+                    max_overlap_ms,
+                    deadline_margin_ms: margin,
+                    connect_timeout_ms: timeout,
+                    ..Config::default()
+                }
+            },
+        )
 }
 
 fn reason(r: u8) -> DisconnectReason {
@@ -164,28 +192,57 @@ struct Memory {
 fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
     let s = |i: usize| sid(SESSIONS[i]);
     Some(match step.clone() {
-        Step::Join(i) => Input::Join { session: s(i), token: Some(format!("t-{}", SESSIONS[i])) },
-        Step::Connected(i) => Input::Connected { session: s(i), connection: conn("me", SESSIONS[i]) },
-        Step::ConnectFailed(i) => Input::ConnectFailed { session: s(i), error: "E".into() },
-        Step::Lost(i, r) => Input::SessionDisconnected { session: s(i), reason: reason(r) },
+        Step::Join(i) => Input::Join {
+            session: s(i),
+            token: Some(format!("t-{}", SESSIONS[i])),
+        },
+        Step::Connected(i) => Input::Connected {
+            session: s(i),
+            connection: conn("me", SESSIONS[i]),
+        },
+        Step::ConnectFailed(i) => Input::ConnectFailed {
+            session: s(i),
+            error: "E".into(),
+        },
+        Step::Lost(i, r) => Input::SessionDisconnected {
+            session: s(i),
+            reason: reason(r),
+        },
         Step::AnswerConnect(ok) => {
             let session = mem.awaiting.first()?.clone();
             if ok {
                 let c = conn("me", session.as_str());
-                Input::Connected { session, connection: c }
+                Input::Connected {
+                    session,
+                    connection: c,
+                }
             } else {
-                Input::ConnectFailed { session, error: "E".into() }
+                Input::ConnectFailed {
+                    session,
+                    error: "E".into(),
+                }
             }
         }
-        Step::Connection(i, p) => {
-            Input::ConnectionCreated { session: s(i), connection: conn(PEOPLE[p], SESSIONS[i]), key: key(PEOPLE[p]) }
-        }
+        Step::Connection(i, p) => Input::ConnectionCreated {
+            session: s(i),
+            connection: conn(PEOPLE[p], SESSIONS[i]),
+            key: key(PEOPLE[p]),
+        },
         Step::InTarget(p, n) | Step::InLive(p, n) => {
             let target = matches!(step, Step::InTarget(..));
-            let session = if target { h.engine.target_session() } else { h.engine.live_session() }?.clone();
+            let session = if target {
+                h.engine.target_session()
+            } else {
+                h.engine.live_session()
+            }?
+            .clone();
             let connection = conn(PEOPLE[p], session.as_str());
             match n {
-                None => Input::ConnectionCreated { session, connection, key: key(PEOPLE[p]) },
+                None => Input::ConnectionCreated {
+                    session,
+                    connection,
+                    key: key(PEOPLE[p]),
+                },
                 Some(n) => Input::StreamCreated {
                     stream: StreamId::from(format!("{}-cam{n}@{}", PEOPLE[p], session)),
                     session,
@@ -195,9 +252,10 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 },
             }
         }
-        Step::ConnectionGone(i, p) => {
-            Input::ConnectionDestroyed { session: s(i), connection: conn(PEOPLE[p], SESSIONS[i]) }
-        }
+        Step::ConnectionGone(i, p) => Input::ConnectionDestroyed {
+            session: s(i),
+            connection: conn(PEOPLE[p], SESSIONS[i]),
+        },
         Step::Stream(i, p, n, video) => Input::StreamCreated {
             session: s(i),
             stream: stream_id(p, i, n),
@@ -205,8 +263,14 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             has_video: video,
             has_audio: true,
         },
-        Step::StreamGone(i, p, n) => Input::StreamDestroyed { session: s(i), stream: stream_id(p, i, n) },
-        Step::FirstFrame(i, p, n) => Input::FirstFrame { session: s(i), stream: stream_id(p, i, n) },
+        Step::StreamGone(i, p, n) => Input::StreamDestroyed {
+            session: s(i),
+            stream: stream_id(p, i, n),
+        },
+        Step::FirstFrame(i, p, n) => Input::FirstFrame {
+            session: s(i),
+            stream: stream_id(p, i, n),
+        },
         Step::RenderSubscriber(k) => {
             let subs: Vec<_> = h.shell.subs.iter().cloned().collect();
             let (session, stream) = subs.get(k % subs.len().max(1))?.clone();
@@ -214,22 +278,53 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
         }
         Step::RenderInTarget(k) => {
             let target = h.engine.target_session()?;
-            let subs: Vec<_> = h.shell.subs.iter().filter(|(s, _)| s == target).cloned().collect();
+            let subs: Vec<_> = h
+                .shell
+                .subs
+                .iter()
+                .filter(|(s, _)| s == target)
+                .cloned()
+                .collect();
             let (session, stream) = subs.get(k % subs.len().max(1))?.clone();
             Input::FirstFrame { session, stream }
         }
-        Step::SubscribeFailed(i, p, n) => {
-            Input::SubscribeFailed { session: s(i), stream: stream_id(p, i, n), error: "E".into() }
-        }
-        Step::Published(i) => Input::Published { session: s(i), stream: cam("me", SESSIONS[i]) },
-        Step::PublishFailed(i) => Input::PublishFailed { session: s(i), error: "E".into() },
-        Step::Signal { session, from_client, ours, body } => Input::Signal {
+        Step::SubscribeFailed(i, p, n) => Input::SubscribeFailed {
+            session: s(i),
+            stream: stream_id(p, i, n),
+            error: "E".into(),
+        },
+        Step::Published(i) => Input::Published {
+            session: s(i),
+            stream: cam("me", SESSIONS[i]),
+        },
+        Step::PublishFailed(i) => Input::PublishFailed {
+            session: s(i),
+            error: "E".into(),
+        },
+        Step::Signal {
+            session,
+            from_client,
+            ours,
+            body,
+        } => Input::Signal {
             session: s(session),
             from: from_client.then(|| conn("p1", SESSIONS[session])),
-            kind: if ours { "handoff".into() } else { "chat".into() },
+            kind: if ours {
+                "handoff".into()
+            } else {
+                "chat".into()
+            },
             data: match body {
-                Body::Valid { to, token, deadline_in, spread } => {
-                    let mut d = format!(r#"{{"v":1,"sessionId":"{}","spreadMs":{spread}"#, SESSIONS[to]);
+                Body::Valid {
+                    to,
+                    token,
+                    deadline_in,
+                    spread,
+                } => {
+                    let mut d = format!(
+                        r#"{{"v":1,"sessionId":"{}","spreadMs":{spread}"#,
+                        SESSIONS[to]
+                    );
                     if token {
                         d.push_str(&format!(r#","token":"t-{}""#, SESSIONS[to]));
                     }
@@ -242,7 +337,14 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 Body::Garbage(g) => g,
             },
         },
-        Step::Token(i, ok) => Input::Token { session: s(i), result: if ok { Ok("tok".into()) } else { Err("E".into()) } },
+        Step::Token(i, ok) => Input::Token {
+            session: s(i),
+            result: if ok {
+                Ok("tok".into())
+            } else {
+                Err("E".into())
+            },
+        },
         Step::Resolved(k, i) => Input::Resolved {
             old: s(i),
             result: match k {
@@ -290,9 +392,17 @@ fn count(outs: &[Output]) {
     }
 }
 
-fn run_sequence(config: Config, seed: u64, live_call: bool, steps: &[Step]) -> Result<(), TestCaseError> {
+fn run_sequence(
+    config: Config,
+    seed: u64,
+    live_call: bool,
+    steps: &[Step],
+) -> Result<(), TestCaseError> {
     let mut h = Harness::with_seed(config.clone(), seed);
-    let mut mem = Memory { max_now: h.now, ..Memory::default() };
+    let mut mem = Memory {
+        max_now: h.now,
+        ..Memory::default()
+    };
     h.join("A");
     if live_call {
         // Most sequences start from a call under way: live in A with p1 and p2 shown.
@@ -328,7 +438,9 @@ fn run_sequence(config: Config, seed: u64, live_call: bool, steps: &[Step]) -> R
                     _ => {}
                 }
                 let pending_deadline = match &input {
-                    Input::Signal { data, .. } => parse_signal(data).ok().map(|r| (r.session, r.deadline)),
+                    Input::Signal { data, .. } => {
+                        parse_signal(data).ok().map(|r| (r.session, r.deadline))
+                    }
                     Input::Move(r) => Some((r.session.clone(), r.deadline)),
                     _ => None,
                 };
@@ -343,7 +455,8 @@ fn run_sequence(config: Config, seed: u64, live_call: bool, steps: &[Step]) -> R
                         mem.connected_at.insert(session.clone(), h.engine_now);
                         mem.awaiting.retain(|s| s != session);
                     }
-                    Input::ConnectFailed { session, .. } | Input::SessionDisconnected { session, .. } => {
+                    Input::ConnectFailed { session, .. }
+                    | Input::SessionDisconnected { session, .. } => {
                         mem.awaiting.retain(|s| s != session);
                     }
                     _ => {}
@@ -379,8 +492,12 @@ fn check_old_session_rules(
     prev_target: Option<SessionId>,
     outs: &[Output],
 ) -> Result<(), TestCaseError> {
-    let (State::Handoff, Some(a), Some(b)) = (prev_state, prev_live, prev_target) else { return Ok(()) };
-    let closed = outs.contains(&Output::Event(Event::StateChanged { state: State::Closed }));
+    let (State::Handoff, Some(a), Some(b)) = (prev_state, prev_live, prev_target) else {
+        return Ok(());
+    };
+    let closed = outs.contains(&Output::Event(Event::StateChanged {
+        state: State::Closed,
+    }));
     for c in commands(outs) {
         match c.clone() {
             // (A publish retry in the old session, scheduled before the move, may go on.)
@@ -389,27 +506,49 @@ fn check_old_session_rules(
             }
             Command::Disconnect { session } if session == a && !closed => {
                 let completed = events(outs).into_iter().find_map(|e| match e {
-                    Event::HandoffCompleted { from, to, ended_by, .. } if from == a => Some((to, ended_by)),
+                    Event::HandoffCompleted {
+                        from, to, ended_by, ..
+                    } if from == a => Some((to, ended_by)),
                     _ => None,
                 });
                 let Some((to, cause)) = completed else {
-                    return Err(TestCaseError::fail(format!("old session {a} disconnected without completing")));
+                    return Err(TestCaseError::fail(format!(
+                        "old session {a} disconnected without completing"
+                    )));
                 };
                 let now = mem.max_now;
                 match cause {
                     LeaveCause::AllMoved => prop_assert!(
-                        !config.publish || mem.published_since_connect.get(&to).copied().unwrap_or(false),
+                        !config.publish
+                            || mem
+                                .published_since_connect
+                                .get(&to)
+                                .copied()
+                                .unwrap_or(false),
                         "left {a} before our stream was live in {to}"
                     ),
                     LeaveCause::MaxOverlap => {
                         let at = mem.connected_at.get(&to).copied().unwrap_or(Millis::MAX);
-                        prop_assert!(now >= at.saturating_add(config.max_overlap_ms), "overlap bound too early");
+                        prop_assert!(
+                            now >= at.saturating_add(config.max_overlap_ms),
+                            "overlap bound too early"
+                        );
                     }
                     LeaveCause::Deadline => {
-                        let d = mem.deadline.get(&to).copied().flatten().unwrap_or(Millis::MAX);
-                        prop_assert!(now >= d.saturating_sub(config.deadline_margin_ms), "deadline bound too early");
+                        let d = mem
+                            .deadline
+                            .get(&to)
+                            .copied()
+                            .flatten()
+                            .unwrap_or(Millis::MAX);
+                        prop_assert!(
+                            now >= d.saturating_sub(config.deadline_margin_ms),
+                            "deadline bound too early"
+                        );
                     }
-                    LeaveCause::OldSessionLost => prop_assert!(false, "disconnected a session already lost"),
+                    LeaveCause::OldSessionLost => {
+                        prop_assert!(false, "disconnected a session already lost")
+                    }
                 }
                 prop_assert_eq!(&to, &b);
             }
@@ -423,11 +562,23 @@ fn check_old_session_rules(
 #[test]
 fn random_sequences_keep_every_invariant() {
     // Deterministic, so that a failure in CI is the same failure on a laptop.
-    let runner_config = RunnerConfig { cases: SEQUENCES, failure_persistence: None, ..RunnerConfig::default() };
-    let mut runner = TestRunner::new_with_rng(runner_config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let runner_config = RunnerConfig {
+        cases: SEQUENCES,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        runner_config,
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let steps = std::cell::Cell::new(0usize);
     let sequences = std::cell::Cell::new(0usize);
-    let strategy = (config(), any::<u64>(), prop::bool::weighted(0.75), prop::collection::vec(step(), 20..200));
+    let strategy = (
+        config(),
+        any::<u64>(),
+        prop::bool::weighted(0.75),
+        prop::collection::vec(step(), 20..200),
+    );
     let result = runner.run(&strategy, |(config, seed, live_call, seq)| {
         sequences.set(sequences.get() + 1);
         steps.set(steps.get() + seq.len());
@@ -446,4 +597,3 @@ fn random_sequences_keep_every_invariant() {
         panic!("{e}");
     }
 }
-

@@ -89,9 +89,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(J::Null),
         any::<bool>().prop_map(J::Bool),
-        any::<i64>().prop_map(|n| J::from(n)),
-        any::<u64>().prop_map(|n| J::from(n)),
-        (-1e300f64..1e300).prop_map(|f| J::from(f)),
+        any::<i64>().prop_map(J::from),
+        any::<u64>().prop_map(J::from),
+        (-1e300f64..1e300).prop_map(J::from),
         any::<String>().prop_map(J::String),
         "[a-z\"\\\\/\u{0}-\u{1f}\u{e9}\u{1F600}]{0,8}".prop_map(J::String),
     ];

@@ -1,0 +1,267 @@
+//! Engine benchmark: prints figures, asserts nothing about time.
+//!
+//! `cargo bench --bench engine`
+//!
+//! - ns per input for the hot inputs: `StreamCreated` (subscribe and show), `FirstFrame`
+//!   (swap during a handoff), and parsing a handoff signal;
+//! - the time for a whole handoff of a 50-participant call where all 50 move, from the
+//!   signal to `HandoffCompleted`, with the number of outputs it produced.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use video_handoff::engine::*;
+
+const T0: Millis = 1_764_000_000_000;
+
+fn drain(e: &mut Engine) -> usize {
+    let mut n = 0;
+    while let Some(o) = e.poll_output() {
+        black_box(&o);
+        n += 1;
+    }
+    n
+}
+
+fn input(e: &mut Engine, now: Millis, i: Input) -> usize {
+    e.handle(now, i);
+    drain(e)
+}
+
+fn participant(e: &mut Engine, now: Millis, s: &str, p: usize) -> usize {
+    let connection = ConnectionId::from(format!("c{p}@{s}"));
+    let mut n = input(
+        e,
+        now,
+        Input::ConnectionCreated {
+            session: s.into(),
+            connection: connection.clone(),
+            key: format!("p{p}").into(),
+        },
+    );
+    n += input(
+        e,
+        now,
+        Input::StreamCreated {
+            session: s.into(),
+            stream: format!("s{p}@{s}").into(),
+            connection,
+            has_video: true,
+            has_audio: true,
+        },
+    );
+    n
+}
+
+/// Live in A with `n` participants publishing.
+fn live_call(n: usize) -> Engine {
+    let mut e = Engine::new(Config::default(), 1);
+    input(
+        &mut e,
+        T0,
+        Input::Join {
+            session: "A".into(),
+            token: Some("t".into()),
+        },
+    );
+    input(
+        &mut e,
+        T0,
+        Input::Connected {
+            session: "A".into(),
+            connection: "me@A".into(),
+        },
+    );
+    input(
+        &mut e,
+        T0,
+        Input::Published {
+            session: "A".into(),
+            stream: "me-s@A".into(),
+        },
+    );
+    for p in 0..n {
+        participant(&mut e, T0, "A", p);
+    }
+    e
+}
+
+const SIGNAL: &str = r#"{"v":1,"sessionId":"2_MX4xMjM0NTY3OH5-MTc2NDAwMDAwMDAwMH5CfmZ-","token":"T1==cGFydG5lcl9pZD0xMjM0NTY3OCZzaWc9YWJjZGVm","reason":"serverRotation","deadline":1764000060000,"spreadMs":0,"id":"move-42"}"#;
+
+/// One whole handoff of a call with `n` participants, all moving; returns outputs.
+fn whole_handoff(e: &mut Engine, n: usize) -> usize {
+    let now = T0 + 10;
+    let mut outs = input(
+        e,
+        now,
+        Input::Signal {
+            session: "A".into(),
+            from: None,
+            kind: "handoff".into(),
+            data: SIGNAL.replace("2_MX4", "B"),
+        },
+    );
+    let b: SessionId = moved_to();
+    outs += input(
+        e,
+        now,
+        Input::Connected {
+            session: b.clone(),
+            connection: "me@B".into(),
+        },
+    );
+    outs += input(
+        e,
+        now,
+        Input::Published {
+            session: b.clone(),
+            stream: "me-s@B".into(),
+        },
+    );
+    for p in 0..n {
+        outs += participant(e, now, b.as_str(), p);
+    }
+    for p in 0..n {
+        outs += input(
+            e,
+            now,
+            Input::FirstFrame {
+                session: b.clone(),
+                stream: format!("s{p}@{}", b.as_str()).into(),
+            },
+        );
+    }
+    outs
+}
+
+fn moved_to() -> SessionId {
+    // The session SIGNAL names once its "2_MX4" prefix is replaced by "B" (as sent here).
+    SessionId::from("BxMjM0NTY3OH5-MTc2NDAwMDAwMDAwMH5CfmZ-")
+}
+
+fn per_input(label: &str, iters: usize, mut f: impl FnMut(usize)) {
+    let start = Instant::now();
+    for i in 0..iters {
+        f(i);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / iters as f64;
+    println!("{label:<48} {ns:>10.0} ns/input   ({iters} inputs)");
+}
+
+fn main() {
+    println!("video-handoff engine benchmark (figures only, nothing asserted)");
+
+    // parse_signal on a realistic signal.
+    per_input("parse_signal (valid, 200 bytes)", 200_000, |_| {
+        black_box(parse_signal(black_box(SIGNAL)).ok());
+    });
+    per_input("parse_signal (garbage)", 200_000, |_| {
+        black_box(parse_signal(black_box("{\"v\":1,\"sessionId\":")).err());
+    });
+
+    // StreamCreated in the live session, into a call that grows to 1000 participants.
+    let mut e = live_call(0);
+    for p in 0..1000 {
+        input(
+            &mut e,
+            T0,
+            Input::ConnectionCreated {
+                session: "A".into(),
+                connection: format!("c{p}@A").into(),
+                key: format!("p{p}").into(),
+            },
+        );
+    }
+    let streams: Vec<Input> = (0..1000)
+        .map(|p| Input::StreamCreated {
+            session: "A".into(),
+            stream: format!("s{p}@A").into(),
+            connection: format!("c{p}@A").into(),
+            has_video: true,
+            has_audio: true,
+        })
+        .collect();
+    let mut it = streams.into_iter();
+    per_input(
+        "StreamCreated (live, subscribe+show, 1000-call)",
+        1000,
+        |_| {
+            if let Some(i) = it.next() {
+                e.handle(T0, i);
+                drain(&mut e);
+            }
+        },
+    );
+
+    // FirstFrame during a 50-participant handoff (the swap).
+    let mut swaps = 0usize;
+    let rounds = 200;
+    let mut total_ns = 0u128;
+    for _ in 0..rounds {
+        let mut e = live_call(50);
+        let now = T0 + 10;
+        input(
+            &mut e,
+            now,
+            Input::Signal {
+                session: "A".into(),
+                from: None,
+                kind: "handoff".into(),
+                data: SIGNAL.replace("2_MX4", "B"),
+            },
+        );
+        let b = moved_to();
+        input(
+            &mut e,
+            now,
+            Input::Connected {
+                session: b.clone(),
+                connection: "me@B".into(),
+            },
+        );
+        for p in 0..50 {
+            participant(&mut e, now, b.as_str(), p);
+        }
+        let frames: Vec<Input> = (0..50)
+            .map(|p| Input::FirstFrame {
+                session: b.clone(),
+                stream: format!("s{p}@{}", b.as_str()).into(),
+            })
+            .collect();
+        let start = Instant::now();
+        for f in frames {
+            e.handle(now, f);
+            swaps += drain(&mut e);
+        }
+        total_ns += start.elapsed().as_nanos();
+    }
+    println!(
+        "{:<48} {:>10.0} ns/input   ({} inputs, {} outputs)",
+        "FirstFrame (swap, 50-participant handoff)",
+        total_ns as f64 / (rounds * 50) as f64,
+        rounds * 50,
+        swaps
+    );
+
+    // A whole handoff of a 50-participant call, all 50 moving.
+    let rounds = 200;
+    let mut total_ns = 0u128;
+    let mut outputs = 0;
+    let mut inputs = 0;
+    for _ in 0..rounds {
+        let mut e = live_call(50);
+        let start = Instant::now();
+        outputs = whole_handoff(&mut e, 50);
+        total_ns += start.elapsed().as_nanos();
+        inputs = 3 + 50 * 3;
+        assert_eq!(e.state(), State::Live, "the handoff completed");
+    }
+    let per = total_ns as f64 / rounds as f64;
+    println!(
+        "whole handoff, 50 participants all moving          {:>10.1} us     ({} inputs, {} outputs, {:.0} ns/input)",
+        per / 1000.0,
+        inputs,
+        outputs,
+        per / inputs as f64
+    );
+}
