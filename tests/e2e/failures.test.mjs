@@ -157,7 +157,7 @@ test('a participant forges a handoff signal: everyone ignores it (notFromServer)
     assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], 'call undisturbed by the forged signal');
 
     // ...and the next real rotation still works.
-    const r = await rotationRun(stack, room, people, { steadyMs: 1000, beforeMinMs: 500 });
+    const r = await rotationRun(stack, room, people, { steadyMs: 2000, beforeMinMs: 1500 });
     printRun('forged signal, then rotation', r);
     assertEnded(r);
     for (const page of r.pages) assert.ok(first(page.events, 'handoffCompleted'), `${page.p.name}: handoffCompleted`);
@@ -206,7 +206,7 @@ test('the app server sends malformed handoff signals: each rejected with its rea
     const rows = await steadySince(sentAt);
     assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], 'call undisturbed');
 
-    const r = await rotationRun(stack, room, people, { steadyMs: 1000, beforeMinMs: 500 });
+    const r = await rotationRun(stack, room, people, { steadyMs: 2000, beforeMinMs: 1500 });
     printRun('malformed signals, then rotation', r);
     assertEnded(r);
   }),

@@ -404,6 +404,9 @@ class Stack {
         if (p.logs.length > 500) p.logs.shift();
       });
       page.on('pageerror', (e) => p.logs.push(`[pageerror] ${e.message}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) p.logs.push(`[http ${r.status()}] ${r.request().method()} ${r.url()}`);
+      });
       page.on('request', (r) => {
         const u = new URL(r.url());
         if (u.pathname.startsWith('/api/')) p.requests.push({ at: Date.now(), method: r.method(), path: u.pathname, query: u.search });
