@@ -3,6 +3,7 @@
 
 const EVENTS = [
   'handoffStarted',
+  'sessionEnded',
   'participantSwapped',
   'handoffCompleted',
   'handoffFailed',
@@ -25,28 +26,8 @@ export async function startSdkCall({ OT, joined, room, identity, media, ui }) {
     `/api/rooms/${encodeURIComponent(room)}/token?` +
     new URLSearchParams({ sessionId, id: identity.id, name: identity.name });
 
-  ui.state('connecting');
-  const call = await sdk.join({
-    OT,
-    applicationId: joined.applicationId,
-    sessionId: joined.sessionId,
-    token: joined.token,
-    // For a handoff signal without a token (this app server always sends one).
-    tokenProvider: async (sessionId) => {
-      const r = await fetch(tokenUrl(sessionId));
-      const body = await r.json();
-      if (!r.ok) throw new Error(`token refused: ${body.error}: ${body.message}`);
-      return body.token;
-    },
-    // The rotation signal was lost: ask the app server which session the room is in now.
-    resolveSession: async (oldSessionId) => {
-      const r = await fetch(`/api/rooms/${encodeURIComponent(room)}`);
-      const body = await r.json();
-      return body.sessionId && body.sessionId !== oldSessionId ? { sessionId: body.sessionId } : null;
-    },
-    publisher: { videoSource: media.video, audioSource: media.audio, name: identity.name },
-  });
-
+  // Handlers go in with join() (`on`), so nothing before it resolves is missed, such as the
+  // participantJoined of the people already in the room.
   const shown = new Set();
   const show = (p) => {
     if (!shown.has(p.key)) {
@@ -70,16 +51,34 @@ export async function startSdkCall({ OT, joined, room, identity, media, ui }) {
     handlers[type] = (e) => {
       const detail = { ...e };
       if (detail.key !== undefined) detail.key = ui.nameOf(detail.key);
-      const tone = type === 'handoffCompleted' ? 'good' : /Failed|Rejected|recovery/.test(type) ? 'error' : '';
+      const tone = type === 'handoffCompleted' ? 'good' : /Failed|Rejected|recovery|Ended/.test(type) ? 'error' : '';
       ui.event(type, detail, tone);
-      if (type === 'handoffStarted' || type === 'handoffCompleted') {
-        ui.sessionChanged(call.sessionId);
-      }
+      if (type === 'handoffCompleted') ui.sessionChanged(e.to);
     };
   }
-  for (const [type, handler] of Object.entries(handlers)) {
-    call.on(type, handler);
-  }
+
+  ui.state('connecting');
+  const call = await sdk.join({
+    OT,
+    applicationId: joined.applicationId,
+    sessionId: joined.sessionId,
+    token: joined.token,
+    // For a handoff signal without a token (this app server always sends one).
+    tokenProvider: async (sessionId) => {
+      const r = await fetch(tokenUrl(sessionId));
+      const body = await r.json();
+      if (!r.ok) throw new Error(`token refused: ${body.error}: ${body.message}`);
+      return body.token;
+    },
+    // The rotation signal was lost: ask the app server which session the room is in now.
+    resolveSession: async (oldSessionId) => {
+      const r = await fetch(`/api/rooms/${encodeURIComponent(room)}`);
+      const body = await r.json();
+      return body.sessionId && body.sessionId !== oldSessionId ? { sessionId: body.sessionId } : null;
+    },
+    publisher: { videoSource: media.video, audioSource: media.audio, name: identity.name },
+    on: handlers,
+  });
   ui.localTile(call.localElement);
   call.participants.forEach(show);
   ui.state(call.state);
