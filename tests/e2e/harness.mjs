@@ -212,6 +212,31 @@ class Proxy {
   }
 }
 
+/**
+ * Debian's Chromium with the flags WebRTC tests need (TOOLCHAIN.md), its temp files and
+ * profile under `tmp` (a folder of the test's own).
+ */
+export async function launchBrowser(tmp) {
+  const { chromium } = await import('playwright-core');
+  process.env.TMPDIR = tmp; // Playwright makes Chromium's profile under the launcher's TMPDIR
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      // Several pages share one browser: none of them may be throttled as "in the background".
+      '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
+      '--disable-backgrounding-occluded-windows',
+      // Remote audio must really play, or "never two audible sources" would prove nothing.
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+    ignoreDefaultArgs: ['--headless'],
+    env: { ...process.env, TMPDIR: tmp },
+  });
+}
+
 // ---- the stack ----------------------------------------------------------------------------------
 
 /**
@@ -288,25 +313,7 @@ class Stack {
     // The test's own server SDK client, straight to the sandbox (for signals the app never sends).
     this.video = new Video({ applicationId: APP_ID, privateKey }, { videoHost: this.sandboxUrl });
 
-    const { chromium } = await import('playwright-core');
-    const tmp = path.join(this.root, 'tmp');
-    process.env.TMPDIR = tmp; // Playwright makes Chromium's profile under the launcher's TMPDIR
-    this.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        // Several pages share one browser: none of them may be throttled as "in the background".
-        '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
-        '--disable-backgrounding-occluded-windows',
-        // Remote audio must really play, or "never two audible sources" would prove nothing.
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-      ignoreDefaultArgs: ['--headless'],
-      env: { ...process.env, TMPDIR: tmp },
-    });
+    this.browser = await launchBrowser(path.join(this.root, 'tmp'));
   }
 
   /** Stops everything; never throws. */

@@ -1,0 +1,126 @@
+// The harness's own measurement (measure.js) checked on a synthetic page, so the scenario
+// tests can trust it: frames count only for the video actually on top of a tile (a lying
+// `data-active` cannot make frames count, and is reported), a stalled visible video shows as a
+// gap even while a hidden one keeps playing, and two audible sources in one tile are caught.
+// Needs only Chromium (no sandbox, no SDK).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CHROMIUM, MEASURE_SCRIPT, largestGap, launchBrowser, sleep } from './harness.mjs';
+
+let root;
+let browser;
+let page;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}`);
+  root = await mkdtemp(path.join(tmpdir(), 'vh-e2e-measure-'));
+  await mkdir(path.join(root, 'tmp'));
+  browser = await launchBrowser(path.join(root, 'tmp'));
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  page = await context.newPage();
+  await page.addInitScript({ path: MEASURE_SCRIPT });
+  await page.goto('about:blank');
+  await page.setContent(`<!doctype html><body style="margin:0">
+    <div class="video-handoff-tile" data-participant="P" style="position:relative;width:320px;height:240px"></div>
+    <div class="video-handoff-tile video-handoff-local" data-local="true" style="position:relative;width:160px;height:120px"></div>
+  </body>`);
+  // Two videos stacked in the tile, each fed by its own animated canvas (with a tone), the
+  // first on top and claimed active.
+  await page.evaluate(() => {
+    const audio = new AudioContext();
+    const make = (label, z, active) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 160;
+      canvas.height = 120;
+      const g = canvas.getContext('2d');
+      let n = 0;
+      const state = { drawing: true };
+      const draw = () => {
+        if (state.drawing) {
+          g.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
+          g.fillRect(0, 0, 160, 120);
+          g.fillStyle = '#000';
+          g.fillText(`${label} ${n}`, 10, 60);
+        }
+        requestAnimationFrame(draw);
+      };
+      draw();
+      const stream = canvas.captureStream(30);
+      const osc = audio.createOscillator();
+      const dest = audio.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      stream.addTrack(dest.stream.getAudioTracks()[0]);
+      const video = document.createElement('video');
+      video.style.cssText = `position:absolute;inset:0;width:100%;height:100%;z-index:${z}`;
+      video.dataset.active = String(active);
+      video.muted = !active;
+      video.autoplay = true;
+      video.srcObject = stream;
+      document.querySelector('[data-participant="P"]').append(video);
+      video.play();
+      return { video, state };
+    };
+    window.__t = { a: make('A', 1, true), b: make('B', 0, false) };
+  });
+  await page.waitForFunction(() => (window.__e2e.tiles.P?.frames.length ?? 0) > 20, null, { timeout: 15000 });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const snap = () => page.evaluate(() => window.__e2e.snapshot());
+const pageNow = () => page.evaluate(() => performance.now());
+
+test('frames of the video on top count; the attribute agrees; one audible source', async () => {
+  const t0 = await pageNow();
+  await sleep(1000);
+  const s = await snap();
+  const recent = s.tiles.P.frames.filter((t) => t >= t0);
+  assert.ok(recent.length >= 10, `frames counted (${recent.length} in 1 s)`);
+  assert.equal(s.mismatchCount, 0, 'data-active names the video on top');
+  assert.deepEqual(s.audioViolations, []);
+  assert.equal(s.audibleNow.P, 1, 'one audible source in the tile');
+  assert.equal(s.tiles.P.elementIds.length, 1);
+});
+
+test('a lying data-active is reported, and the claimed video\'s frames do not count', async () => {
+  // B claims to be shown, but A stays on top; then A stops producing frames.
+  await page.evaluate(() => {
+    window.__t.b.video.dataset.active = 'true';
+    window.__t.a.video.dataset.active = 'false';
+    window.__t.a.state.drawing = false;
+  });
+  const t0 = await pageNow();
+  await sleep(800);
+  const s = await snap();
+  assert.ok(s.mismatchCount > 0, 'mismatch between data-active and the video on top recorded');
+  const now = s.now;
+  const stall = largestGap(s.tiles.P.frames, t0 + 100, now);
+  assert.ok(stall.largest >= 500, `the tile shows a stall (${Math.round(stall.largest)} ms) although the claimed video plays`);
+  // Bringing B on top makes its frames count again.
+  await page.evaluate(() => {
+    window.__t.b.video.style.zIndex = '2';
+  });
+  const t1 = await pageNow();
+  await sleep(500);
+  const after = (await snap()).tiles.P.frames.filter((t) => t >= t1);
+  assert.ok(after.length >= 5, `frames count again once B is on top (${after.length})`);
+});
+
+test('two audible sources in one tile are caught', async () => {
+  await page.evaluate(() => {
+    window.__t.a.video.muted = false;
+    window.__t.b.video.muted = false;
+  });
+  await sleep(300);
+  const s = await snap();
+  assert.ok(s.audioViolations.some((v) => v.key === 'P' && v.count === 2), 'double audio recorded');
+  assert.equal(s.maxAudible.P, 2);
+});
