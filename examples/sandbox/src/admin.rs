@@ -34,15 +34,24 @@ struct RotateBody {
     notice_ms: Option<u64>,
 }
 
-pub async fn rotate(State(sb): State<Arc<Sandbox>>, Path(sid): Path<String>, raw: Bytes) -> ApiResult {
+pub async fn rotate(
+    State(sb): State<Arc<Sandbox>>,
+    Path(sid): Path<String>,
+    raw: Bytes,
+) -> ApiResult {
     let body: RotateBody = if raw.iter().all(u8::is_ascii_whitespace) {
         RotateBody::default()
     } else {
-        serde_json::from_slice(&raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?
+        serde_json::from_slice(&raw)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?
     };
     let notice_ms = body.notice_ms.unwrap_or(sb.config.rotation_notice_ms);
     let ends_at = sb.rotate(&sid, notice_ms)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"sessionId": sid, "noticeMs": notice_ms, "endsAt": ends_at}))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"sessionId": sid, "noticeMs": notice_ms, "endsAt": ends_at})),
+    )
+        .into_response())
 }
 
 pub async fn get_hooks(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value> {
@@ -50,8 +59,8 @@ pub async fn get_hooks(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value
 }
 
 pub async fn patch_hooks(State(sb): State<Arc<Sandbox>>, raw: Bytes) -> ApiResult {
-    let patch: HooksPatch =
-        serde_json::from_slice(&raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let patch: HooksPatch = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     Ok(Json(sb.patch_hooks(patch)).into_response())
 }
 
@@ -63,7 +72,10 @@ pub async fn cut(State(sb): State<Arc<Sandbox>>, Path(cid): Path<String>) -> Api
     if sb.cut(&cid) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(ApiError(StatusCode::NOT_FOUND, "no such live connection".into()))
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "no such live connection".into(),
+        ))
     }
 }
 
@@ -72,14 +84,25 @@ pub async fn cors(req: Request, next: Next) -> Response {
     let mut res = if req.method() == Method::OPTIONS {
         let mut r = StatusCode::NO_CONTENT.into_response();
         let h = r.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         r
     } else {
         next.run(req).await
     };
-    res.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     res
 }

@@ -139,13 +139,16 @@ impl Verifier {
 fn describe(e: &jsonwebtoken::errors::Error) -> String {
     match e.kind() {
         ErrorKind::ExpiredSignature => "token expired (exp)".into(),
-        ErrorKind::InvalidSignature => "token signature does not match the application's public key".into(),
+        ErrorKind::InvalidSignature => {
+            "token signature does not match the application's public key".into()
+        }
         ErrorKind::InvalidAlgorithm => "token is not signed with RS256".into(),
         ErrorKind::MissingRequiredClaim(c) => format!("token has no {c} claim"),
         ErrorKind::ImmatureSignature => "token not valid yet (nbf)".into(),
-        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
-            "token is not a well-formed JWT".into()
-        }
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => "token is not a well-formed JWT".into(),
         _ => format!("token refused: {e}"),
     }
 }

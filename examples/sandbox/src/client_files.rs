@@ -29,7 +29,10 @@ async fn serve(sb: &Sandbox, name: &str) -> Response {
         Err(e) => (
             StatusCode::NOT_FOUND,
             headers,
-            format!("throw new Error({:?});\n", format!("sandbox: cannot read {}: {e}", path.display())),
+            format!(
+                "throw new Error({:?});\n",
+                format!("sandbox: cannot read {}: {e}", path.display())
+            ),
         )
             .into_response(),
     }

@@ -19,7 +19,11 @@ struct Cli {
     #[arg(long, env = "SANDBOX_PORT", default_value_t = 3410)]
     port: u16,
     /// The application ID tokens must carry.
-    #[arg(long, env = "SANDBOX_APPLICATION_ID", default_value = "sandbox-application")]
+    #[arg(
+        long,
+        env = "SANDBOX_APPLICATION_ID",
+        default_value = "sandbox-application"
+    )]
     application_id: String,
     /// The application's RSA public key (PEM file), e.g. `public.pem` from `keygen`.
     #[arg(long, env = "SANDBOX_PUBLIC_KEY_FILE")]
@@ -75,7 +79,9 @@ async fn main() -> ExitCode {
             }
         },
         (None, None) => {
-            eprintln!("sandbox: no public key: pass --public-key-file (make one with `keygen --out DIR`)");
+            eprintln!(
+                "sandbox: no public key: pass --public-key-file (make one with `keygen --out DIR`)"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -38,10 +38,16 @@ impl Outbox {
 
     /// Queues a text frame; a closed socket drops it silently (its reader cleans up).
     pub fn text(&self, frame: &Utf8Bytes) {
-        let _ = self.tx.send(Out { due: self.due(), kind: OutKind::Text(frame.clone()) });
+        let _ = self.tx.send(Out {
+            due: self.due(),
+            kind: OutKind::Text(frame.clone()),
+        });
     }
 
     pub fn close(&self, code: u16, reason: &'static str) {
-        let _ = self.tx.send(Out { due: self.due(), kind: OutKind::Close(code, reason) });
+        let _ = self.tx.send(Out {
+            due: self.due(),
+            kind: OutKind::Close(code, reason),
+        });
     }
 }

@@ -19,20 +19,29 @@ pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"code": self.0.as_u16(), "message": self.1}))).into_response()
+        (
+            self.0,
+            Json(json!({"code": self.0.as_u16(), "message": self.1})),
+        )
+            .into_response()
     }
 }
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
-        ApiError(StatusCode::from_u16(r.code as u16).unwrap_or(StatusCode::BAD_REQUEST), r.message)
+        ApiError(
+            StatusCode::from_u16(r.code as u16).unwrap_or(StatusCode::BAD_REQUEST),
+            r.message,
+        )
     }
 }
 
 type ApiResult = Result<Response, ApiError>;
 
 fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     sb.verifier
         .check_rest(value)
         .map_err(|why| ApiError(StatusCode::UNAUTHORIZED, why))
@@ -42,12 +51,20 @@ fn check_project(sb: &Sandbox, app_id: &str) -> Result<(), ApiError> {
     if app_id == sb.config.application_id {
         Ok(())
     } else {
-        Err(ApiError(StatusCode::FORBIDDEN, "the path's application ID is not this application's".into()))
+        Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "the path's application ID is not this application's".into(),
+        ))
     }
 }
 
 fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    b.map_err(|r| ApiError(r.status(), format!("request body refused: {}", r.body_text())))
+    b.map_err(|r| {
+        ApiError(
+            r.status(),
+            format!("request body refused: {}", r.body_text()),
+        )
+    })
 }
 
 /// `POST /session/create` (form body): answers `[{session_id, project_id, …}]`.
@@ -60,16 +77,31 @@ pub async fn create_session(
     let raw = body(raw)?;
     let form: BTreeMap<String, String> = serde_urlencoded::from_bytes(&raw)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body is not a form: {e}")))?;
-    let archive = form.get("archiveMode").map(String::as_str).unwrap_or("manual");
-    let p2p = form.get("p2p.preference").map(String::as_str).unwrap_or("disabled");
+    let archive = form
+        .get("archiveMode")
+        .map(String::as_str)
+        .unwrap_or("manual");
+    let p2p = form
+        .get("p2p.preference")
+        .map(String::as_str)
+        .unwrap_or("disabled");
     if !["manual", "always"].contains(&archive) {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "archiveMode must be manual or always".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "archiveMode must be manual or always".into(),
+        ));
     }
     if !["enabled", "disabled"].contains(&p2p) {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "p2p.preference must be enabled or disabled".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "p2p.preference must be enabled or disabled".into(),
+        ));
     }
     if archive == "always" && p2p == "enabled" {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "archiveMode always needs a routed session".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "archiveMode always needs a routed session".into(),
+        ));
     }
     let (session_id, created_at) = sb.create_session(json!(form));
     let _ = created_at;
@@ -119,10 +151,18 @@ fn signal(
     let signal_type = match v.get("type") {
         None | Some(Value::Null) => "",
         Some(Value::String(t)) => t.as_str(),
-        Some(_) => return Err(ApiError(StatusCode::BAD_REQUEST, "type must be a string".into())),
+        Some(_) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "type must be a string".into(),
+            ))
+        }
     };
     let Some(data) = v.get("data").and_then(Value::as_str) else {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "data must be a string".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "data must be a string".into(),
+        ));
     };
     sb.signal(sid, None, to, signal_type, data)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -156,7 +196,9 @@ fn http_date(ms: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
         WD[days.rem_euclid(7) as usize],
@@ -174,6 +216,9 @@ mod tests {
     #[test]
     fn http_dates() {
         assert_eq!(super::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(super::http_date(1_700_000_000_000), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(
+            super::http_date(1_700_000_000_000),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
     }
 }

@@ -17,7 +17,10 @@ use crate::{admin, client_files, rest, ws};
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     let vendor = Router::new()
         .route("/session/create", post(rest::create_session))
-        .route("/v2/project/{app_id}/session/{sid}/signal", post(rest::signal_session))
+        .route(
+            "/v2/project/{app_id}/session/{sid}/signal",
+            post(rest::signal_session),
+        )
         .route(
             "/v2/project/{app_id}/session/{sid}/connection/{cid}/signal",
             post(rest::signal_connection),
@@ -35,18 +38,20 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/admin/sessions/{sid}/rotate", post(admin::rotate))
         .route(
             "/admin/hooks",
-            get(admin::get_hooks).post(admin::patch_hooks).delete(admin::reset_hooks),
+            get(admin::get_hooks)
+                .post(admin::patch_hooks)
+                .delete(admin::reset_hooks),
         )
         .route("/admin/connections/{cid}/cut", post(admin::cut))
         .layer(axum::middleware::from_fn(admin::cors));
-    vendor
-        .merge(admin)
-        .fallback(not_found)
-        .with_state(sandbox)
+    vendor.merge(admin).fallback(not_found).with_state(sandbox)
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, format!("no such route: {method} {}", uri.path()))
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no such route: {method} {}", uri.path()),
+    )
 }
 
 /// A sandbox serving in the background (tests and `main`).
@@ -76,5 +81,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
             eprintln!("sandbox: server stopped: {e}");
         }
     });
-    Ok(Running { addr, sandbox, task })
+    Ok(Running {
+        addr,
+        sandbox,
+        task,
+    })
 }

@@ -63,8 +63,19 @@ pub struct Refusal {
 
 impl Refusal {
     fn new(code: u32, name: &'static str, message: impl Into<String>) -> Self {
-        Refusal { code, name, message: message.into() }
+        Refusal {
+            code,
+            name,
+            message: message.into(),
+        }
     }
+}
+
+/// What the connect hooks say about one connect attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectHook {
+    Fail,
+    Proceed { delay_ms: u64 },
 }
 
 /// Where a session ID stands.
@@ -207,13 +218,15 @@ impl Sandbox {
 
     // ---- connections ----
 
-    /// Applies the connect hooks: `Err` when a failure is armed, else the delay to wait.
-    pub fn connect_hooks(&self, sid: &str) -> Result<u64, ()> {
+    /// Applies the connect hooks to one connect attempt.
+    pub fn connect_hooks(&self, sid: &str) -> ConnectHook {
         let mut g = self.lock();
         if g.hooks.take_connect_failure(sid) {
-            return Err(());
+            return ConnectHook::Fail;
         }
-        Ok(g.hooks.delay_connects.get(sid).copied().unwrap_or(0))
+        ConnectHook::Proceed {
+            delay_ms: g.hooks.delay_connects.get(sid).copied().unwrap_or(0),
+        }
     }
 
     /// Adds a connection: it gets `connected` (a snapshot), the others `connectionCreated`.
@@ -242,11 +255,29 @@ impl Sandbox {
             "streams": s.streams,
             "serverTime": now_ms(),
         })));
-        s.broadcast(&frame(json!({"t": "connectionCreated", "connection": info})), None);
-        s.members.push(Member { info: info.clone(), role: grant.role, out, kill });
-        inner.where_is.insert(info.connection_id.clone(), sid.to_owned());
-        self.record(s, "connectionCreated", json!({"connection": wire::cb_connection(&info)}));
-        Some(Joined { session_id: sid.to_owned(), info, role: grant.role })
+        s.broadcast(
+            &frame(json!({"t": "connectionCreated", "connection": info})),
+            None,
+        );
+        s.members.push(Member {
+            info: info.clone(),
+            role: grant.role,
+            out,
+            kill,
+        });
+        inner
+            .where_is
+            .insert(info.connection_id.clone(), sid.to_owned());
+        self.record(
+            s,
+            "connectionCreated",
+            json!({"connection": wire::cb_connection(&info)}),
+        );
+        Some(Joined {
+            session_id: sid.to_owned(),
+            info,
+            role: grant.role,
+        })
     }
 
     /// Removes a connection (no-op when it is already gone). Others get `streamDestroyed`
@@ -255,8 +286,12 @@ impl Sandbox {
     pub fn leave(&self, cid: &str, why: Leave) {
         let mut g = self.lock();
         let inner = &mut *g;
-        let Some(sid) = inner.where_is.remove(cid) else { return };
-        let Some(s) = inner.sessions.get_mut(&sid) else { return };
+        let Some(sid) = inner.where_is.remove(cid) else {
+            return;
+        };
+        let Some(s) = inner.sessions.get_mut(&sid) else {
+            return;
+        };
         let Some(pos) = s.members.iter().position(|m| m.info.connection_id == cid) else {
             return;
         };
@@ -272,15 +307,23 @@ impl Sandbox {
             if why == Leave::Forced {
                 leaver.out.text(&f);
             }
-            self.record(s, "streamDestroyed", json!({"stream": wire::cb_stream(&st), "reason": reason}));
+            self.record(
+                s,
+                "streamDestroyed",
+                json!({"stream": wire::cb_stream(&st), "reason": reason}),
+            );
         }
         s.broadcast(
-            &frame(json!({"t": "connectionDestroyed", "connection": leaver.info, "reason": reason})),
+            &frame(
+                json!({"t": "connectionDestroyed", "connection": leaver.info, "reason": reason}),
+            ),
             None,
         );
         match why {
             Leave::Forced => {
-                leaver.out.text(&frame(json!({"t": "sessionDisconnected", "reason": reason})));
+                leaver.out.text(&frame(
+                    json!({"t": "sessionDisconnected", "reason": reason}),
+                ));
                 leaver.out.close(1000, "forceDisconnected");
             }
             Leave::Client => leaver.out.close(1000, "clientDisconnected"),
@@ -299,7 +342,11 @@ impl Sandbox {
             let mut g = self.lock();
             let s = Self::live_session(&mut g.sessions, sid)?;
             if s.member(cid).is_none() {
-                return Err(Refusal::new(404, "OT_NOT_FOUND", "no such connection in this session"));
+                return Err(Refusal::new(
+                    404,
+                    "OT_NOT_FOUND",
+                    "no such connection in this session",
+                ));
             }
         }
         // Nothing can remove it in between that would make this wrong: leave is idempotent.
@@ -310,7 +357,9 @@ impl Sandbox {
     /// `POST /admin/connections/{cid}/cut`: drops the socket without a close frame.
     pub fn cut(&self, cid: &str) -> bool {
         let g = self.lock();
-        let Some(sid) = g.where_is.get(cid) else { return false };
+        let Some(sid) = g.where_is.get(cid) else {
+            return false;
+        };
         match g.sessions.get(sid).and_then(|s| s.member(cid)) {
             Some(m) => {
                 m.kill.send_replace(true);
@@ -328,7 +377,11 @@ impl Sandbox {
         let s = member_session(inner, cid)?;
         let m = s.member(cid).expect("indexed member");
         if !m.role.can_publish() {
-            return Err(Refusal::new(1500, "OT_PERMISSION_DENIED", "role subscriber cannot publish"));
+            return Err(Refusal::new(
+                1500,
+                "OT_PERMISSION_DENIED",
+                "role subscriber cannot publish",
+            ));
         }
         let bool_or = |k: &str, d: bool| req.get(k).and_then(Value::as_bool).unwrap_or(d);
         let video_type = match req.get("videoType") {
@@ -337,28 +390,47 @@ impl Sandbox {
                 Some(v.clone())
             }
             Some(_) => {
-                return Err(Refusal::new(1011, "OT_INVALID_PARAMETER", "videoType must be camera, screen, custom or null"))
+                return Err(Refusal::new(
+                    1011,
+                    "OT_INVALID_PARAMETER",
+                    "videoType must be camera, screen, custom or null",
+                ))
             }
         };
         let dims = match req.get("videoDimensions") {
             None | Some(Value::Null) => None,
             Some(v) => Some(serde_json::from_value::<Dims>(v.clone()).map_err(|_| {
-                Refusal::new(1011, "OT_INVALID_PARAMETER", "videoDimensions must be {width, height}")
+                Refusal::new(
+                    1011,
+                    "OT_INVALID_PARAMETER",
+                    "videoDimensions must be {width, height}",
+                )
             })?),
         };
         let stream = StreamInfo {
             stream_id: ids::uuid(),
             connection: m.info.clone(),
-            name: req.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
+            name: req
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             has_audio: bool_or("hasAudio", true),
             has_video: bool_or("hasVideo", true),
             video_type,
             creation_time: now_ms(),
             video_dimensions: dims,
         };
-        s.broadcast(&frame(json!({"t": "streamCreated", "stream": stream})), Some(cid));
+        s.broadcast(
+            &frame(json!({"t": "streamCreated", "stream": stream})),
+            Some(cid),
+        );
         s.streams.push(stream.clone());
-        self.record(s, "streamCreated", json!({"stream": wire::cb_stream(&stream)}));
+        self.record(
+            s,
+            "streamCreated",
+            json!({"stream": wire::cb_stream(&stream)}),
+        );
         Ok(stream)
     }
 
@@ -376,16 +448,31 @@ impl Sandbox {
         let Some(pos) = s.streams.iter().position(|st| {
             st.stream_id == stream_id && (by_moderator || st.connection.connection_id == cid)
         }) else {
-            return Err(Refusal::new(1011, "OT_INVALID_PARAMETER", "no such stream of yours in this session"));
+            return Err(Refusal::new(
+                1011,
+                "OT_INVALID_PARAMETER",
+                "no such stream of yours in this session",
+            ));
         };
         let st = s.streams.remove(pos);
         let f = frame(json!({"t": "streamDestroyed", "stream": st, "reason": reason}));
-        let f_req = frame(with_req(json!({"t": "streamDestroyed", "stream": st, "reason": reason}), req_id));
+        let f_req = frame(with_req(
+            json!({"t": "streamDestroyed", "stream": st, "reason": reason}),
+            req_id,
+        ));
         for m in &s.members {
             // The requester's copy carries its reqId.
-            m.out.text(if m.info.connection_id == cid { &f_req } else { &f });
+            m.out.text(if m.info.connection_id == cid {
+                &f_req
+            } else {
+                &f
+            });
         }
-        self.record(s, "streamDestroyed", json!({"stream": wire::cb_stream(&st), "reason": reason}));
+        self.record(
+            s,
+            "streamDestroyed",
+            json!({"stream": wire::cb_stream(&st), "reason": reason}),
+        );
         Ok(())
     }
 
@@ -398,12 +485,20 @@ impl Sandbox {
             .iter_mut()
             .find(|st| st.stream_id == stream_id && st.connection.connection_id == cid)
         else {
-            return Err(Refusal::new(1011, "OT_INVALID_PARAMETER", "no such stream of yours in this session"));
+            return Err(Refusal::new(
+                1011,
+                "OT_INVALID_PARAMETER",
+                "no such stream of yours in this session",
+            ));
         };
         let mut changes = Vec::new();
         for key in ["hasAudio", "hasVideo"] {
             if let Some(new) = req.get(key).and_then(Value::as_bool) {
-                let slot = if key == "hasAudio" { &mut st.has_audio } else { &mut st.has_video };
+                let slot = if key == "hasAudio" {
+                    &mut st.has_audio
+                } else {
+                    &mut st.has_video
+                };
                 if *slot != new {
                     changes.push((key, json!(*slot), json!(new)));
                     *slot = new;
@@ -412,7 +507,11 @@ impl Sandbox {
         }
         if let Some(v) = req.get("videoDimensions") {
             let new = serde_json::from_value::<Dims>(v.clone()).map_err(|_| {
-                Refusal::new(1011, "OT_INVALID_PARAMETER", "videoDimensions must be {width, height}")
+                Refusal::new(
+                    1011,
+                    "OT_INVALID_PARAMETER",
+                    "videoDimensions must be {width, height}",
+                )
             })?;
             if st.video_dimensions != Some(new) {
                 changes.push(("videoDimensions", json!(st.video_dimensions), json!(new)));
@@ -459,7 +558,11 @@ impl Sandbox {
             Some(cid) => match s.member(cid) {
                 Some(m) => deliver(m),
                 None => {
-                    return Err(Refusal::new(404, "OT_NOT_FOUND", "no such connection in this session"))
+                    return Err(Refusal::new(
+                        404,
+                        "OT_NOT_FOUND",
+                        "no such connection in this session",
+                    ))
                 }
             },
         }
@@ -469,7 +572,9 @@ impl Sandbox {
     /// Relays an opaque WebRTC payload between two connections of one session.
     pub fn relay(&self, from: &str, msg: &Value) -> Result<(), String> {
         let g = self.lock();
-        let Some(sid) = g.where_is.get(from) else { return Err("not connected".into()) };
+        let Some(sid) = g.where_is.get(from) else {
+            return Err("not connected".into());
+        };
         let s = &g.sessions[sid];
         let to = msg.get("to").and_then(Value::as_str).unwrap_or("");
         let stream_id = msg.get("streamId").and_then(Value::as_str).unwrap_or("");
@@ -513,7 +618,11 @@ impl Sandbox {
             let mut g = self.lock();
             let s = Self::live_session(&mut g.sessions, sid)?;
             if s.rotation_ends_at.is_some() {
-                return Err(Refusal::new(409, "OT_CONFLICT", "a rotation is already scheduled"));
+                return Err(Refusal::new(
+                    409,
+                    "OT_CONFLICT",
+                    "a rotation is already scheduled",
+                ));
             }
             let ends_at = now_ms() + notice_ms;
             s.rotation_ends_at = Some(ends_at);
@@ -539,7 +648,9 @@ impl Sandbox {
     fn destroy(&self, sid: &str, reason: &str) {
         let mut g = self.lock();
         let inner = &mut *g;
-        let Some(s) = inner.sessions.get_mut(sid) else { return };
+        let Some(s) = inner.sessions.get_mut(sid) else {
+            return;
+        };
         if s.destroyed {
             return;
         }
@@ -547,11 +658,22 @@ impl Sandbox {
         let streams = std::mem::take(&mut s.streams);
         for m in &members {
             inner.where_is.remove(&m.info.connection_id);
-            for st in streams.iter().filter(|st| st.connection.connection_id == m.info.connection_id) {
-                m.out.text(&frame(json!({"t": "streamDestroyed", "stream": st, "reason": reason})));
-                self.record(s, "streamDestroyed", json!({"stream": wire::cb_stream(st), "reason": reason}));
+            for st in streams
+                .iter()
+                .filter(|st| st.connection.connection_id == m.info.connection_id)
+            {
+                m.out.text(&frame(
+                    json!({"t": "streamDestroyed", "stream": st, "reason": reason}),
+                ));
+                self.record(
+                    s,
+                    "streamDestroyed",
+                    json!({"stream": wire::cb_stream(st), "reason": reason}),
+                );
             }
-            m.out.text(&frame(json!({"t": "sessionDisconnected", "reason": reason})));
+            m.out.text(&frame(
+                json!({"t": "sessionDisconnected", "reason": reason}),
+            ));
             m.out.close(1000, "serverRotation");
             self.record(
                 s,
@@ -597,7 +719,9 @@ impl Sandbox {
     }
 
     pub fn hooks_json(&self) -> Value {
-        self.lock().hooks.to_json(self.latency_ms.load(Ordering::Relaxed))
+        self.lock()
+            .hooks
+            .to_json(self.latency_ms.load(Ordering::Relaxed))
     }
 
     /// `GET /admin/state`.
@@ -653,16 +777,28 @@ fn member_session<'a>(inner: &'a mut Inner, cid: &str) -> Result<&'a mut Session
 /// The vendor's signal limits; codes are HTTP statuses (also used on the WebSocket).
 pub fn validate_signal(signal_type: &str, data: &str) -> Result<(), Refusal> {
     if signal_type.chars().count() > MAX_SIGNAL_TYPE_CHARS {
-        return Err(Refusal::new(413, "OT_INVALID_PARAMETER", "signal type is longer than 128 characters"));
+        return Err(Refusal::new(
+            413,
+            "OT_INVALID_PARAMETER",
+            "signal type is longer than 128 characters",
+        ));
     }
     if !signal_type
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '~'))
     {
-        return Err(Refusal::new(400, "OT_INVALID_PARAMETER", "signal type may only hold A-Z a-z 0-9 - _ ~"));
+        return Err(Refusal::new(
+            400,
+            "OT_INVALID_PARAMETER",
+            "signal type may only hold A-Z a-z 0-9 - _ ~",
+        ));
     }
     if data.len() > MAX_SIGNAL_DATA_BYTES {
-        return Err(Refusal::new(413, "OT_INVALID_PARAMETER", "signal data is larger than 8192 bytes"));
+        return Err(Refusal::new(
+            413,
+            "OT_INVALID_PARAMETER",
+            "signal data is larger than 8192 bytes",
+        ));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use crate::outbox::{Out, OutKind, Outbox};
-use crate::state::{Joined, Leave, Presence, Sandbox};
+use crate::state::{ConnectHook, Joined, Leave, Presence, Sandbox};
 use crate::wire::{self, frame, with_req};
 
 const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -266,15 +266,17 @@ impl Conn {
             Err(why) => return self.refuse(1004, "OT_AUTHENTICATION_ERROR", &why),
         };
         match sb.connect_hooks(sid) {
-            Err(()) => {
+            ConnectHook::Fail => {
                 return self.refuse(
                     1006,
                     "OT_CONNECT_FAILED",
                     "connect failed (sandbox failConnects hook)",
                 )
             }
-            Ok(0) => {}
-            Ok(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            ConnectHook::Proceed { delay_ms: 0 } => {}
+            ConnectHook::Proceed { delay_ms } => {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await
+            }
         }
         match sb.join(sid, grant, self.outbox.clone(), self.kill.clone()) {
             Some(j) => self.joined = Some(j),

@@ -12,9 +12,27 @@ fn bad_auth(sb: &TestSandbox) -> Vec<(&'static str, Option<String>)> {
         ("no header", None),
         ("not bearer", Some(format!("Basic {}", sb.rest_jwt()))),
         ("garbage", Some("Bearer not.a.jwt".into())),
-        ("wrong key", Some(format!("Bearer {}", sign(&stranger_keys().private_pem, claims(now_s() + 300, APP_ID))))),
-        ("expired", Some(format!("Bearer {}", sign(&keys().private_pem, claims(now_s() - 10, APP_ID))))),
-        ("other app", Some(format!("Bearer {}", sign(&keys().private_pem, claims(now_s() + 300, "other-app"))))),
+        (
+            "wrong key",
+            Some(format!(
+                "Bearer {}",
+                sign(&stranger_keys().private_pem, claims(now_s() + 300, APP_ID))
+            )),
+        ),
+        (
+            "expired",
+            Some(format!(
+                "Bearer {}",
+                sign(&keys().private_pem, claims(now_s() - 10, APP_ID))
+            )),
+        ),
+        (
+            "other app",
+            Some(format!(
+                "Bearer {}",
+                sign(&keys().private_pem, claims(now_s() + 300, "other-app"))
+            )),
+        ),
     ]
 }
 
@@ -33,7 +51,11 @@ async fn create_session_answers_the_vendors_shape() {
         .http
         .post(format!("{}/session/create", sb.base))
         .bearer_auth(sb.rest_jwt())
-        .form(&[("archiveMode", "manual"), ("p2p.preference", "disabled"), ("location", "null")])
+        .form(&[
+            ("archiveMode", "manual"),
+            ("p2p.preference", "disabled"),
+            ("location", "null"),
+        ])
         .send()
         .await
         .unwrap();
@@ -50,14 +72,20 @@ async fn create_session_answers_the_vendors_shape() {
 async fn create_session_refuses_bad_auth_and_bad_forms_and_creates_nothing() {
     let sb = TestSandbox::start().await;
     for (what, auth) in bad_auth(&sb) {
-        let mut req = sb.http.post(format!("{}/session/create", sb.base)).form(&[("archiveMode", "manual")]);
+        let mut req = sb
+            .http
+            .post(format!("{}/session/create", sb.base))
+            .form(&[("archiveMode", "manual")]);
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), 401, "{what}");
         let body: Value = res.json().await.unwrap();
-        assert!(body["message"].as_str().unwrap().len() > 5, "{what}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().len() > 5,
+            "{what}: {body}"
+        );
     }
     for form in [
         vec![("archiveMode", "sometimes")],
@@ -96,7 +124,10 @@ async fn signal_to_a_session_reaches_everyone_from_null() {
     for c in [&mut a, &mut b] {
         let s = c.expect("signal").await;
         assert_eq!(s["from"], Value::Null);
-        assert_eq!((s["type"].as_str(), s["data"].as_str()), (Some("chat"), Some("hello")));
+        assert_eq!(
+            (s["type"].as_str(), s["data"].as_str()),
+            (Some("chat"), Some("hello"))
+        );
     }
 }
 
@@ -140,30 +171,87 @@ async fn refused_signals_say_why_and_deliver_nothing() {
     }
 
     let post = |url: String, body: Value| {
-        sb.http.post(url).bearer_auth(sb.rest_jwt()).json(&body).send()
+        sb.http
+            .post(url)
+            .bearer_auth(sb.rest_jwt())
+            .json(&body)
+            .send()
     };
     let cases: Vec<(String, Value, u16, &str)> = vec![
-        (sb.project_url("/session/2_MX4nope/signal"), ok_body.clone(), 404, "no such session"),
-        (sb.project_url(&format!("/session/{sid}/connection/nobody/signal")), ok_body.clone(), 404, "no such connection"),
-        (to_session.clone(), json!({"type": "chat", "data": "x".repeat(8193)}), 413, "8192"),
-        (to_a.clone(), json!({"type": "chat", "data": "é".repeat(4097)}), 413, "8192"),
-        (to_session.clone(), json!({"type": "t".repeat(129), "data": "x"}), 413, "128"),
-        (to_session.clone(), json!({"type": "bad type!", "data": "x"}), 400, "type"),
-        (to_session.clone(), json!({"type": 7, "data": "x"}), 400, "type"),
+        (
+            sb.project_url("/session/2_MX4nope/signal"),
+            ok_body.clone(),
+            404,
+            "no such session",
+        ),
+        (
+            sb.project_url(&format!("/session/{sid}/connection/nobody/signal")),
+            ok_body.clone(),
+            404,
+            "no such connection",
+        ),
+        (
+            to_session.clone(),
+            json!({"type": "chat", "data": "x".repeat(8193)}),
+            413,
+            "8192",
+        ),
+        (
+            to_a.clone(),
+            json!({"type": "chat", "data": "é".repeat(4097)}),
+            413,
+            "8192",
+        ),
+        (
+            to_session.clone(),
+            json!({"type": "t".repeat(129), "data": "x"}),
+            413,
+            "128",
+        ),
+        (
+            to_session.clone(),
+            json!({"type": "bad type!", "data": "x"}),
+            400,
+            "type",
+        ),
+        (
+            to_session.clone(),
+            json!({"type": 7, "data": "x"}),
+            400,
+            "type",
+        ),
         (to_session.clone(), json!({"type": "chat"}), 400, "data"),
-        (format!("{}/v2/project/other-app/session/{sid}/signal", sb.base), ok_body.clone(), 403, "application"),
+        (
+            format!("{}/v2/project/other-app/session/{sid}/signal", sb.base),
+            ok_body.clone(),
+            403,
+            "application",
+        ),
     ];
     for (url, body, status, why) in cases {
         assert_error(post(url, body).await.unwrap(), status, why).await;
     }
-    let not_json = sb.http.post(to_session.clone()).bearer_auth(sb.rest_jwt()).body("{nope").send().await.unwrap();
+    let not_json = sb
+        .http
+        .post(to_session.clone())
+        .bearer_auth(sb.rest_jwt())
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
     assert_error(not_json, 400, "JSON").await;
     a.expect_silence(200).await;
 
     // The limits themselves are allowed.
     let at_limit = json!({"type": "t".repeat(128), "data": "x".repeat(8192)});
-    assert_eq!(post(to_session.clone(), at_limit).await.unwrap().status(), 204);
-    assert_eq!(a.expect("signal").await["data"].as_str().unwrap().len(), 8192);
+    assert_eq!(
+        post(to_session.clone(), at_limit).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        a.expect("signal").await["data"].as_str().unwrap().len(),
+        8192
+    );
 }
 
 #[tokio::test]
@@ -182,25 +270,65 @@ async fn force_disconnect_removes_one_connection() {
         }
         assert_eq!(req.send().await.unwrap().status(), 401, "{what}");
     }
-    assert_eq!(sb.session_state(&sid).await["connections"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sb.session_state(&sid).await["connections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let del = |url: String| sb.http.delete(url).bearer_auth(sb.rest_jwt()).send();
-    assert_error(del(sb.project_url(&format!("/session/{sid}/connection/nobody"))).await.unwrap(), 404, "connection").await;
-    assert_error(del(sb.project_url(&format!("/session/2_MX4nope/connection/{}", b.id))).await.unwrap(), 404, "session").await;
+    assert_error(
+        del(sb.project_url(&format!("/session/{sid}/connection/nobody")))
+            .await
+            .unwrap(),
+        404,
+        "connection",
+    )
+    .await;
+    assert_error(
+        del(sb.project_url(&format!("/session/2_MX4nope/connection/{}", b.id)))
+            .await
+            .unwrap(),
+        404,
+        "session",
+    )
+    .await;
 
     assert_eq!(del(url.clone()).await.unwrap().status(), 204);
-    assert_eq!(b.expect("sessionDisconnected").await["reason"], "forceDisconnected");
+    assert_eq!(
+        b.expect("sessionDisconnected").await["reason"],
+        "forceDisconnected"
+    );
     assert_eq!(b.ended().await, Ended::Closed(1000));
     let gone = a.expect("connectionDestroyed").await;
-    assert_eq!((gone["connection"]["connectionId"].as_str(), gone["reason"].as_str()), (Some(b.id.as_str()), Some("forceDisconnected")));
-    assert_eq!(sb.session_state(&sid).await["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            gone["connection"]["connectionId"].as_str(),
+            gone["reason"].as_str()
+        ),
+        (Some(b.id.as_str()), Some("forceDisconnected"))
+    );
+    assert_eq!(
+        sb.session_state(&sid).await["connections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_error(del(url).await.unwrap(), 404, "connection").await;
 }
 
 #[tokio::test]
 async fn unknown_routes_answer_json_404() {
     let sb = TestSandbox::start().await;
-    let res = sb.http.get(format!("{}/v2/project/x/nothing", sb.base)).send().await.unwrap();
+    let res = sb
+        .http
+        .get(format!("{}/v2/project/x/nothing", sb.base))
+        .send()
+        .await
+        .unwrap();
     assert_error(res, 404, "no such route").await;
 }
 
@@ -212,10 +340,21 @@ async fn the_browser_client_is_served_as_javascript_with_open_cors() {
     std::fs::write(dir.join("opentok.mjs"), "export default {};").unwrap();
     let d = dir.clone();
     let sb = TestSandbox::start_with(move |c| c.client_dir = d).await;
-    for (path, body) in [("/v2/js/opentok.js", "window.OT = {};"), ("/v2/js/opentok.mjs", "export default {};")] {
-        let res = sb.http.get(format!("{}{path}", sb.base)).send().await.unwrap();
+    for (path, body) in [
+        ("/v2/js/opentok.js", "window.OT = {};"),
+        ("/v2/js/opentok.mjs", "export default {};"),
+    ] {
+        let res = sb
+            .http
+            .get(format!("{}{path}", sb.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
         assert_eq!(res.headers()["access-control-allow-origin"], "*");
         assert_eq!(res.text().await.unwrap(), body);
     }
@@ -235,6 +374,11 @@ async fn admin_routes_allow_cross_origin_calls() {
         .unwrap();
     assert!(pre.status().is_success());
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
-    let get = sb.http.get(format!("{}/admin/state", sb.base)).send().await.unwrap();
+    let get = sb
+        .http
+        .get(format!("{}/admin/state", sb.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get.headers()["access-control-allow-origin"], "*");
 }

@@ -32,7 +32,10 @@ pub fn stranger_keys() -> &'static DevKeyPair {
 }
 
 pub fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub struct TestSandbox {
@@ -51,14 +54,21 @@ impl TestSandbox {
         tweak(&mut config);
         let running = start(config).await.expect("sandbox starts");
         let base = running.base_url();
-        TestSandbox { running, base, http: reqwest::Client::new() }
+        TestSandbox {
+            running,
+            base,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// A REST bearer JWT as `@vonage/auth` makes it.
     pub fn rest_jwt(&self) -> String {
-        sign(&keys().private_pem, json!({
-            "application_id": APP_ID, "iat": now_s(), "jti": "t", "exp": now_s() + 300,
-        }))
+        sign(
+            &keys().private_pem,
+            json!({
+                "application_id": APP_ID, "iat": now_s(), "jti": "t", "exp": now_s() + 300,
+            }),
+        )
     }
 
     /// A client token as `generateClientToken` makes it.
@@ -71,7 +81,11 @@ impl TestSandbox {
             .http
             .post(format!("{}/session/create", self.base))
             .bearer_auth(self.rest_jwt())
-            .form(&[("archiveMode", "manual"), ("p2p.preference", "enabled"), ("location", "null")])
+            .form(&[
+                ("archiveMode", "manual"),
+                ("p2p.preference", "enabled"),
+                ("location", "null"),
+            ])
             .send()
             .await
             .unwrap();
@@ -85,11 +99,23 @@ impl TestSandbox {
     }
 
     pub async fn admin_get(&self, path: &str) -> Value {
-        self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap()
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn state(&self) -> Value {
@@ -98,13 +124,20 @@ impl TestSandbox {
 
     pub async fn session_state(&self, sid: &str) -> Value {
         let st = self.state().await;
-        st["sessions"].as_array().unwrap().iter().find(|s| s["sessionId"] == sid).cloned().unwrap()
+        st["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sessionId"] == sid)
+            .cloned()
+            .unwrap()
     }
 
     /// Opens a socket and sends `connect`; returns the client and the first answer.
     pub async fn connect(&self, sid: &str, token: &str) -> (Client, Value) {
         let mut c = Client::open(&self.base).await;
-        c.send(json!({"t": "connect", "sessionId": sid, "token": token})).await;
+        c.send(json!({"t": "connect", "sessionId": sid, "token": token}))
+            .await;
         let first = c.next().await;
         (c, first)
     }
@@ -117,7 +150,10 @@ impl TestSandbox {
     pub async fn join_as(&self, sid: &str, role: &str, data: &str) -> Client {
         let (mut c, first) = self.connect(sid, &self.token(sid, role, data)).await;
         assert_eq!(first["t"], "connected", "{first}");
-        c.id = first["connection"]["connectionId"].as_str().unwrap().to_owned();
+        c.id = first["connection"]["connectionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         c
     }
 }
@@ -155,11 +191,17 @@ impl Client {
     pub async fn open(base: &str) -> Self {
         let url = format!("{}/v2/ws", base.replace("http://", "ws://"));
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Client { ws, id: String::new() }
+        Client {
+            ws,
+            id: String::new(),
+        }
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
     }
 
     /// The next JSON frame (pings skipped); panics after 3 s.
@@ -172,7 +214,9 @@ impl Client {
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(serde_json::from_str(t.as_str()).unwrap())
+                }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 Ok(other) => panic!("expected a text frame, got {other:?}"),
             }
@@ -196,7 +240,10 @@ impl Client {
     /// Reads until the socket ends.
     pub async fn ended(&mut self) -> Ended {
         loop {
-            match tokio::time::timeout(WAIT, self.ws.next()).await.expect("socket ends within 3 s") {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("socket ends within 3 s")
+            {
                 Some(Ok(Message::Close(Some(f)))) => return Ended::Closed(f.code.into()),
                 Some(Ok(Message::Close(None))) => return Ended::Closed(1005),
                 Some(Ok(Message::Text(t))) => panic!("unexpected frame before the end: {t}"),
@@ -244,7 +291,12 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/callbacks", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { url, got, fail_next, attempts }
+        Receiver {
+            url,
+            got,
+            fail_next,
+            attempts,
+        }
     }
 
     /// Waits until `n` callbacks have arrived; returns them all.
@@ -255,12 +307,21 @@ impl Receiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(tokio::time::Instant::now() < deadline, "only {} of {n} callbacks: {got:#?}", got.len());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} callbacks: {got:#?}",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     pub fn events(&self) -> Vec<String> {
-        self.got.lock().unwrap().iter().map(|v| v["event"].as_str().unwrap().to_owned()).collect()
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v["event"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
