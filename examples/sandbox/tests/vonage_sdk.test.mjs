@@ -42,10 +42,13 @@ before(async () => {
   video = new Video(new Auth({ applicationId: APP_ID, privateKey }), { videoHost: baseUrl });
 });
 
-after(() => {
+function cleanUp() {
   proc?.kill();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}
+after(cleanUp);
+// Also when the runner ends the process without running `after` hooks.
+process.on('exit', cleanUp);
 
 /** A bare WebSocket client speaking PROTOCOL.md; collects every frame it gets. */
 async function connectClient(sessionId, token) {
