@@ -237,6 +237,23 @@ export async function launchBrowser(tmp) {
   });
 }
 
+/**
+ * Diagnosis only (env `E2E_PKG_DIR`): the pages load the SDK's wasm package from another
+ * folder than `pkg/` (e.g. a `--no-opt` build, to tell an optimizer problem from an SDK one).
+ */
+async function servePkgFrom(context, dir) {
+  const { readFile } = await import('node:fs/promises');
+  await context.route('**/sdk/pkg/**', async (route) => {
+    const file = path.basename(new URL(route.request().url()).pathname);
+    try {
+      const body = await readFile(path.join(dir, file));
+      await route.fulfill({ body, contentType: file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
+    } catch {
+      await route.fulfill({ status: 404, body: 'not in E2E_PKG_DIR' });
+    }
+  });
+}
+
 // ---- the stack ----------------------------------------------------------------------------------
 
 /**
@@ -404,6 +421,7 @@ class Stack {
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
       const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
+      if (process.env.E2E_PKG_DIR) await servePkgFrom(context, process.env.E2E_PKG_DIR);
       const page = await context.newPage();
       const p = { name, id, room, naive, context, page, logs: [], requests: [] };
       page.on('console', (m) => {
@@ -534,22 +552,38 @@ export function pageState(p) {
  */
 export function largestGap(frames, from, to, { within = false } = {}) {
   let largest = 0;
+  let at = null;
   let count = 0;
   for (let i = 1; i < frames.length; i++) {
     const a = frames[i - 1];
     const b = frames[i];
     const counts = within ? a >= from && b <= to : b >= from && a <= to;
     if (counts) {
-      largest = Math.max(largest, b - a);
+      if (b - a > largest) {
+        largest = b - a;
+        at = a;
+      }
       count++;
     }
   }
   const last = frames.at(-1);
   if (!within && (last === undefined || last < to)) {
     const since = last === undefined ? from : Math.max(from, last);
-    largest = Math.max(largest, to - since);
+    if (to - since > largest) {
+      largest = to - since;
+      at = since;
+    }
   }
-  return { largest, count };
+  return { largest, count, at };
+}
+
+/** The page's longest animation-frame stall overlapping [from, to] (ms, page clock). */
+function rafStall(snap, from, to) {
+  let largest = 0;
+  for (const s of snap.rafStalls ?? []) {
+    if (s.at <= to && s.at + s.gap >= from) largest = Math.max(largest, s.gap);
+  }
+  return largest;
 }
 
 /** Epoch ms -> the page's performance.now() ms. */
@@ -650,8 +684,13 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       tile: id,
       before: before.largest,
       beforeFrames: before.count,
+      beforeRafStall: rafStall(snap, from - beforeMs, from),
       across: across.largest,
       acrossFrames: across.count,
+      // where the largest gap began, ms after the window's start (page clock)
+      acrossAtMs: across.at === null ? null : across.at - from,
+      // the page's own longest rendering stall in each window: a frozen page, not a swap
+      acrossRafStall: rafStall(snap, from, to),
       elementIds: rec.elementIds,
     });
   }
@@ -674,7 +713,11 @@ export async function mediaChecks(p) {
 export function describeTiles(rows, people) {
   const nameOf = (id) => people.find((p) => p.id === id)?.name ?? id;
   return rows
-    .map((r) => `  ${r.viewer} sees ${nameOf(r.tile)}: before ${ms(r.before)} ms (${r.beforeFrames} gaps), across ${ms(r.across)} ms (${r.acrossFrames} gaps)`)
+    .map(
+      (r) =>
+        `  ${r.viewer} sees ${nameOf(r.tile)}: before ${ms(r.before)} ms (${r.beforeFrames} gaps, page stall ${ms(r.beforeRafStall)}), ` +
+        `across ${ms(r.across)} ms (${r.acrossFrames} gaps, largest at +${ms(r.acrossAtMs)} ms, page stall ${ms(r.acrossRafStall)})`,
+    )
     .join('\n');
 }
 
@@ -762,7 +805,14 @@ export function printRun(label, r) {
     const notable = page.events.filter((e) => /handoff|swap|recovery|Rejected|Left|Failed/i.test(e.type));
     lines.push(
       `  ${page.p.name}: handoff ${page.durationMs === null ? '-' : `${ms(page.durationMs)} ms`}, ` +
-        `events ${notable.map((e) => e.type + (e.detail?.reason ? `(${e.detail.reason})` : '')).join(',')}`,
+        `events ${notable
+          .map((e) => {
+            const rel = page.started ? ` +${ms(e.at - page.started.at)}` : '';
+            const why = e.detail?.reason ?? e.detail?.error?.code ?? null;
+            const gap = e.type === 'participantSwapped' ? ` sdkGap ${ms(e.detail?.frameGapMs)}` : '';
+            return `${e.type}(${[why, rel.trim(), gap.trim()].filter(Boolean).join(' ')})`;
+          })
+          .join(', ')}`,
     );
   }
   lines.push(describeTiles(r.tiles, r.people));

@@ -31,7 +31,10 @@
     /** visibility decided by computed style because the tile's centre was off screen */
     styleFallbacks: 0,
     polls: 0,
+    /** animation-frame intervals over 100 ms: the page itself did not render (main thread busy or starved) */
+    rafStalls: [],
   };
+  let lastPoll = null;
   window.__e2e = E;
 
   const media = new Set();
@@ -191,6 +194,8 @@
   // ---- the poll: find new videos, check audio -------------------------------------------------
   function poll(now) {
     E.polls++;
+    if (lastPoll !== null && now - lastPoll > 100 && E.rafStalls.length < 500) E.rafStalls.push({ at: lastPoll, gap: now - lastPoll });
+    lastPoll = now;
     for (const tile of document.querySelectorAll('.video-handoff-tile')) {
       if (tile.dataset.local === 'true' || tile.classList.contains('video-handoff-local')) continue;
       const rec = record(keyOf(tile));
@@ -230,5 +235,6 @@
     mismatchCount: E.mismatchCount,
     styleFallbacks: E.styleFallbacks,
     polls: E.polls,
+    rafStalls: E.rafStalls.filter((x) => x.at + x.gap >= since),
   });
 })();
