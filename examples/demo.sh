@@ -33,8 +33,8 @@ done
 bash examples/setup.sh
 
 if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
-  echo "demo: building the SDK (wasm-pack, release)"
-  wasm-pack build --target web --release --out-dir pkg --no-pack
+  echo "demo: building the SDK (npm run build: wasm-pack, then wasm-opt)"
+  npm run build
   echo "demo: building the sandbox"
   cargo build -p video-handoff-sandbox
 fi

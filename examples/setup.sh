@@ -2,7 +2,7 @@
 # Installs what the demo and the tests need, only what is missing: idempotent, and quick when
 # everything is there already. Used by `npm run demo` and by `npm test`.
 #
-#   bash examples/setup.sh            Rust wasm target, wasm-pack, wasm-opt, npm packages
+#   bash examples/setup.sh            Rust wasm target, wasm-pack, wasm-bindgen, npm packages
 #   bash examples/setup.sh --browser  the same, plus Chromium and chromedriver (browser tests)
 set -euo pipefail
 
@@ -68,9 +68,14 @@ if ! wasm-pack --version >/dev/null 2>&1; then
   cargo install --locked wasm-pack
 fi
 
-if ! command -v wasm-opt >/dev/null 2>&1; then
-  say "installing binaryen (wasm-opt)"
-  apt_install binaryen
+# wasm-pack's own download of wasm-bindgen fails on machines without general internet; it
+# uses a wasm-bindgen on PATH whose version matches the crate's (pinned with `=`), so put it
+# there. Its --locked install can fail when the registry index lags its lock file.
+bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version (cargo install, a few minutes)"
+  cargo install --locked --force wasm-bindgen-cli --version "$bindgen_version" ||
+    cargo install --force wasm-bindgen-cli --version "$bindgen_version"
 fi
 
 # npm writes node_modules/.package-lock.json on every install: older than the lock file

@@ -58,7 +58,7 @@ stage() {
 }
 
 build_wasm() {
-  wasm-pack build --target web --release --out-dir pkg --no-pack
+  npm run build
 }
 
 build_sandbox() {
