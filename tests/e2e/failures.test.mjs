@@ -26,6 +26,7 @@ import {
   sleep,
   startStack,
   until,
+  loadNote,
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -96,7 +97,7 @@ function assertContinuous(r, opts) {
   assert.deepEqual(
     bad.map((t) => `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}: across ${ms(t.across)} ms > before ${ms(t.before)} + ${FRAME_MS}`),
     [],
-    'video continuous across the handoff',
+    `video continuous across the handoff (${loadNote()})`,
   );
   for (const t of r.tiles) assert.equal(t.elementIds.length, 1, `${t.viewer}: a tile stayed the same element`);
 }
@@ -154,7 +155,7 @@ test('a participant forges a handoff signal: everyone ignores it (notFromServer)
     const evilSession = await stack.session(evil);
     assert.equal(evilSession.connections.length, 0, 'nobody connected to the forger\'s session');
     const rows = await steadySince(forgedAt);
-    assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], 'call undisturbed by the forged signal');
+    assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], `call undisturbed by the forged signal (${loadNote()})`);
 
     // ...and the next real rotation still works.
     const r = await rotationRun(stack, room, people, { steadyMs: 2000, beforeMinMs: 1500 });
@@ -204,7 +205,7 @@ test('the app server sends malformed handoff signals: each rejected with its rea
     }
     assert.equal((await stack.session(other)).connections.length, 0, 'nobody went to the named session');
     const rows = await steadySince(sentAt);
-    assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], 'call undisturbed');
+    assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], `call undisturbed (${loadNote()})`);
 
     const r = await rotationRun(stack, room, people, { steadyMs: 2000, beforeMinMs: 1500 });
     printRun('malformed signals, then rotation', r);

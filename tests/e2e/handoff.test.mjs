@@ -21,6 +21,7 @@ import {
   rotationRun,
   sdkBuilt,
   startStack,
+  loadNote,
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -112,7 +113,7 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     assert.ok(t.beforeFrames >= 60, `${who}: enough frames before the handoff (${t.beforeFrames} gaps)`);
     assert.ok(
       t.across <= t.before + FRAME_MS,
-      `${who}: largest gap across the handoff ${ms(t.across)} ms > before ${ms(t.before)} ms + one frame (${FRAME_MS} ms)`,
+      `${who}: largest gap across the handoff ${ms(t.across)} ms > before ${ms(t.before)} ms + one frame (${FRAME_MS} ms); ${loadNote()}`,
     );
   }
 });
@@ -134,6 +135,7 @@ test('side by side: the handoff\'s largest frame gap is smaller than the naive o
   const naive = results.naive ? maxOf(results.naive.tiles.map((t) => t.across)) : null;
   const beforeGap = results.sdk ? maxOf(results.sdk.tiles.map((t) => t.before)) : results.naive ? maxOf(results.naive.tiles.map((t) => t.before)) : null;
   console.log(`e2e: largest frame gap handoff ${ms(handoff)} ms, naive ${ms(naive)} ms, before-handoff ${ms(beforeGap)} ms`);
+  console.log(`e2e: (${loadNote()})`);
   if (results.sdk && results.naive) {
     const durations = (r) => r.pages.map((pg) => `${pg.p.name} ${ms(pg.durationMs)}`).join(', ');
     console.log(`e2e: handoff durations (ms): SDK ${durations(results.sdk)}; naive ${durations(results.naive)}`);

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devKeys } from '../../examples/app-server/test/helpers.mjs';
@@ -798,9 +798,18 @@ export async function rotationRun(stack, room, people, opts = {}) {
   return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx };
 }
 
+/**
+ * The machine's load, printed with every figure: frame timing means little on a machine whose
+ * cores are busy with something else (a build), and the figures should say so.
+ */
+export function loadNote() {
+  const [one] = loadavg();
+  return `load average ${one.toFixed(1)} on ${availableParallelism()} cores`;
+}
+
 /** Asserts-free summary of a run, for the test output. */
 export function printRun(label, r) {
-  const lines = [`${label}: ${r.oldSid.slice(0, 14)}… -> ${r.newSid.slice(0, 14)}…`];
+  const lines = [`${label}: ${r.oldSid.slice(0, 14)}… -> ${r.newSid.slice(0, 14)}… (${loadNote()})`];
   for (const page of r.pages) {
     const notable = page.events.filter((e) => /handoff|swap|recovery|Rejected|Left|Failed/i.test(e.type));
     lines.push(
