@@ -64,8 +64,13 @@ export interface JoinOptions {
    * stops those tracks on `close()`. `false`: publish nothing (watch only).
    */
   publisher?: LocalMediaOptions | false;
-  /** Closes the call when aborted. */
+  /** Closes the call when aborted (before it is live: `join()` rejects with code `aborted`). */
   signal?: AbortSignal;
+  /**
+   * Handlers registered before anything happens, so that no event is missed (e.g. the
+   * `participantJoined` of people already in the session). Same as `call.on(type, handler)`.
+   */
+  on?: { [K in keyof HandoffEvents]?: (event: HandoffEvents[K]) => void };
 }
 
 export type CallState = "idle" | "connecting" | "live" | "handoff" | "recovering" | "closed";
@@ -75,7 +80,14 @@ export interface Participant {
   readonly key: string;
   /**
    * The participant's tile: the same element for the whole call. The SDK puts the subscribers'
-   * `<video>` elements inside it and swaps which one is shown; the app only places the tile.
+   * `<video>` elements inside it and swaps which one is shown; the app only places and sizes
+   * the tile (and removes it on `participantLeft`).
+   *
+   * DOM contract: `<div class="video-handoff-tile" data-participant="KEY">` (set with
+   * `setAttribute`, never as HTML), `position: relative`. Its `<video>` elements are stacked
+   * (`position: absolute`, filling the tile, `object-fit: cover`); the one shown has
+   * `data-active="true"`, is on top and is the only unmuted one; the others have
+   * `data-active="false"`, are muted and keep rendering underneath until swapped in.
    */
   readonly element: HTMLElement;
 }
@@ -83,9 +95,31 @@ export interface Participant {
 /** Errors the SDK raises or reports carry a stable `code`. */
 export class HandoffError extends Error {
   readonly name: "HandoffError";
-  /** e.g. `connectFailed`, `connectTimeout`, `noToken`, `tokenProviderFailed`, `invalidOptions`. */
-  readonly code: string;
+  /**
+   * Reported in `handoffFailed`: `connectFailed`, `connectTimeout`, `noToken`,
+   * `tokenProviderFailed`, `resolveFailed`, `publishFailed`, `deadlinePassed`.
+   * Thrown or rejected: `invalidOptions`, `invalidArgument`, `mediaFailed` (getUserMedia),
+   * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`.
+   */
+  readonly code: HandoffErrorCode | (string & {});
+  constructor(code: string, message: string, options?: ErrorOptions);
 }
+
+export type HandoffErrorCode =
+  | "connectFailed"
+  | "connectTimeout"
+  | "noToken"
+  | "tokenProviderFailed"
+  | "resolveFailed"
+  | "publishFailed"
+  | "deadlinePassed"
+  | "invalidOptions"
+  | "invalidArgument"
+  | "mediaFailed"
+  | "aborted"
+  | "closed"
+  | "sessionEnded"
+  | "wasmLoadFailed";
 
 export interface HandoffEvents {
   stateChanged: { state: CallState };
@@ -109,6 +143,11 @@ export interface HandoffEvents {
   };
   handoffFailed: { to: string; error: HandoffError; willRetry: boolean; nextAttemptAt: number | null };
   recoveryStarted: { sessionId: string; reason: string };
+  /**
+   * The call ended without `close()`: this client was force-disconnected, or its session was
+   * disconnected outside the SDK. `stateChanged` `closed` follows.
+   */
+  sessionEnded: { sessionId: string; reason: string };
   /** `reason` is a stable code: `notFromServer`, `notJson`, `unsupportedVersion`, ... */
   signalRejected: { reason: string; message: string };
   participantJoined: { participant: Participant };
@@ -137,16 +176,41 @@ export interface HandoffCall {
   readonly sessionId: string | null;
   /** The remote participants, in join order. */
   readonly participants: readonly Participant[];
-  /** The local preview tile (stable across handoffs). */
+  /**
+   * The local preview tile (stable across handoffs): `<div class="video-handoff-tile
+   * video-handoff-local" data-local="true">` with a muted `<video>` of the local camera
+   * (empty with `publisher: false`).
+   */
   readonly localElement: HTMLElement;
-  on<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): void;
-  off<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): void;
-  /** App-driven move (breakout rooms, region moves): same machinery as a handoff signal. */
+  /** Throws a `HandoffError` (`invalidArgument`) for an unknown event type. */
+  on<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): this;
+  off<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): this;
+  /**
+   * App-driven move (breakout rooms, region moves): same machinery as a handoff signal.
+   * Throws a `HandoffError` (`invalidOptions` for an empty ID, `closed` after `close()`).
+   */
   moveTo(sessionId: string, options?: { token?: string; reason?: string }): void;
   stats(): CallStats;
   /** Leaves every session, removes every listener and element the SDK made. */
   close(): Promise<void>;
 }
 
-/** Joins `options.sessionId`; resolves once connected (rejects with a `HandoffError`). */
+/**
+ * Joins `options.sessionId`; resolves once live (rejects with a `HandoffError`: invalid
+ * options, camera/microphone refused, the connect failing without retry, aborted).
+ *
+ * @example
+ * ```js
+ * import { join } from 'video-handoff';
+ * import OT from '@vonage/client-sdk-video';
+ *
+ * const call = await join({
+ *   OT, applicationId, sessionId, token,
+ *   tokenProvider: (sid) => fetch(`/token?session=${sid}`).then((r) => r.text()),
+ *   on: { participantJoined: ({ participant }) => grid.append(participant.element) },
+ * });
+ * call.on('participantLeft', ({ key }) => grid.querySelector(`[data-participant="${CSS.escape(key)}"]`)?.remove());
+ * selfView.append(call.localElement);
+ * ```
+ */
 export function join(options: JoinOptions): Promise<HandoffCall>;

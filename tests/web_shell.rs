@@ -25,6 +25,8 @@ fn tile_elements(call: &Call) -> Vec<(String, JsValue)> {
 fn assert_clean(s: &Scenario) {
     let v = s.violations();
     assert!(v.is_empty(), "swap invariants violated: {v:#?}");
+    let r = s.not_rendering();
+    assert!(r.is_empty(), "a shown video was not rendering: {r:#?}");
     assert_eq!(
         s.world.misuses().length(),
         0,

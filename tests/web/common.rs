@@ -59,6 +59,8 @@ extern "C" {
     pub fn emit(this: &Recorder) -> js_sys::Function;
     #[wasm_bindgen(method, getter)]
     pub fn violations(this: &Recorder) -> Array;
+    #[wasm_bindgen(method, getter, js_name = notRendering)]
+    pub fn not_rendering(this: &Recorder) -> Array;
     #[wasm_bindgen(method, getter)]
     pub fn checks(this: &Recorder) -> u32;
     #[wasm_bindgen(method, getter, js_name = expectShown)]

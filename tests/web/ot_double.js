@@ -495,8 +495,8 @@ export function waitFor(predicate, timeoutMs, what) {
  * DOM mutation and every animation frame, checks the swap invariants on the real DOM:
  * - in every tile, at most one video has data-active="true";
  * - in every tile, at most one media element is unmuted, and only the active one;
- * - for every participant in `expectShown`, exactly one active video that is rendering
- *   (readyState >= 2, not paused, live track).
+ * - for every participant in `expectShown`, exactly one active video, and it is rendering
+ *   (readyState >= 2, not paused, live track; otherwise recorded in `notRendering`).
  * Also: at most one subscriber with a non-zero volume per participant key.
  */
 export class Recorder {
@@ -505,6 +505,9 @@ export class Recorder {
     this.container = container;
     this.events = [];
     this.violations = [];
+    // A shown video that is not rendering at a check (kept apart so a long run can report
+    // them as a figure; the scenario tests treat them as violations too).
+    this.notRendering = [];
     this.checks = 0;
     this.expectShown = new Set();
     this.emit = (type, payload) => {
@@ -537,7 +540,10 @@ export class Recorder {
         else {
           const v = active[0];
           const live = v.srcObject && v.srcObject.getVideoTracks().some((t) => t.readyState === 'live');
-          if (v.readyState < 2 || v.paused || !live) this.violations.push(`${when}: ${key}: visible video not rendering`);
+          if (v.readyState < 2 || v.paused || !live)
+            this.notRendering.push(
+              `${when}: ${key}: visible video not rendering (readyState ${v.readyState}, paused ${v.paused}, live track ${!!live}, after ${this.events.length} events: ${this.events.slice(-6).map((e) => e.type + (e.payload && e.payload.key ? ':' + e.payload.key : '') + (e.payload && e.payload.endedBy ? ':' + e.payload.endedBy : '')).join(',')}; videos in tile ${media.map((m) => m.readyState + '/' + m.getAttribute('data-active')).join(' ')})`,
+            );
         }
       }
     }
