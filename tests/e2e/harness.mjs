@@ -293,6 +293,13 @@ class Stack {
     await writeFile(path.join(this.root, 'public.pem'), publicKey);
 
     await this.proxy.start();
+    // Last resort if the test process dies without its `after` hooks: no orphaned servers.
+    this.onExit = () => {
+      for (const child of [this.sandbox, this.app]) {
+        if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    };
+    process.once('exit', this.onExit);
 
     this.sandbox = spawn(
       SANDBOX_BIN,
@@ -349,6 +356,7 @@ class Stack {
     await step(() => stopProcess(this.sandbox));
     await step(() => this.proxy.close());
     if (this.root) await step(() => rm(this.root, { recursive: true, force: true }));
+    if (this.onExit) process.off('exit', this.onExit);
   }
 
   // ---- sandbox admin API ----
