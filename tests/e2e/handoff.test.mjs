@@ -26,7 +26,7 @@ import {
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
 const LATENCY_MS = 150;
-const NOTICE_MS = 6000;
+const NOTICE_MS = 10000;
 const STEADY_MS = 8000; // steady call before the rotation
 // The "before" window: at least 5 s, and as long as the handoff window when the steady call
 // allows, so both windows get the same chance of an ordinary hiccup of a loaded machine.
@@ -92,6 +92,10 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     assert.equal(page.started.detail.to, r.newSid, `${p.name}: handoffStarted names the new session`);
     assert.equal(all(events, 'handoffCompleted').length, 1, `${p.name}: exactly one handoffCompleted`);
     assert.equal(page.completed.detail.to, r.newSid);
+    assert.equal(page.completed.detail.endedBy, 'allMoved', `${p.name}: the overlap ended because everyone had moved`);
+    const swapped = all(events, 'participantSwapped').map((e) => e.detail.key).sort();
+    const others = r.people.filter((o) => o !== p).map((o) => o.name).sort();
+    assert.deepEqual(swapped, others, `${p.name}: each remote participant swapped exactly once`);
     for (const bad of ['handoffFailed', 'recoveryStarted', 'participantLeft', 'signalRejected']) {
       assert.deepEqual(all(events, bad), [], `${p.name}: no ${bad}`);
     }
