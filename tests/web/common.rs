@@ -236,9 +236,19 @@ impl Scenario {
         }
     }
 
+    /// Swap invariant violations: two shown videos, two audible sources, no shown video.
     pub fn violations(&self) -> Vec<String> {
         self.recorder
             .violations()
+            .iter()
+            .map(|v| v.as_string().unwrap_or_default())
+            .collect()
+    }
+
+    /// Checks that found the shown video not rendering (see `Recorder.notRendering`).
+    pub fn not_rendering(&self) -> Vec<String> {
+        self.recorder
+            .not_rendering()
             .iter()
             .map(|v| v.as_string().unwrap_or_default())
             .collect()
