@@ -1,8 +1,9 @@
 //! Scenarios: connecting to the new session failing, timing out, tokens failing, the new
 //! session dropping, publishing failing, and recovering a live session lost without a
 //! handoff (rotation via resolveSession or same-ID rejoin, network loss, being kicked).
+#![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
 
-#[path = "engine_harness.rs"]
+#[path = "engine/harness.rs"]
 mod harness;
 
 use harness::*;

@@ -1,6 +1,7 @@
 //! Scenarios: joining, going live, and a handoff from A to B with its swap and leave rules.
+#![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
 
-#[path = "engine_harness.rs"]
+#[path = "engine/harness.rs"]
 mod harness;
 
 use harness::*;

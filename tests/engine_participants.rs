@@ -1,7 +1,8 @@
 //! Scenarios: participants joining and leaving around a handoff (never left-and-rejoined
 //! when they move), and closing from every state.
+#![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
 
-#[path = "engine_harness.rs"]
+#[path = "engine/harness.rs"]
 mod harness;
 
 use harness::*;

@@ -15,8 +15,9 @@
 //! - nothing is emitted after `closed`, and no timer stays armed.
 //!
 //! `cargo test --test engine_props -- --nocapture` shows `engine props: N sequences, M steps`.
+#![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
 
-#[path = "engine_harness.rs"]
+#[path = "engine/harness.rs"]
 mod harness;
 
 use std::collections::BTreeMap;

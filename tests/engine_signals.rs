@@ -1,7 +1,8 @@
 //! Scenarios: which handoff signals are obeyed. Every rejection reason, duplicates,
 //! stale signals, signals from clients, and a newer signal superseding a move.
+#![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
 
-#[path = "engine_harness.rs"]
+#[path = "engine/harness.rs"]
 mod harness;
 
 use harness::*;

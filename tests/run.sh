@@ -65,6 +65,19 @@ build_sandbox() {
   cargo build -p video-handoff-sandbox
 }
 
+# The shell's browser tests: wasm-bindgen-test in headless Chromium (capabilities in
+# tests/web/webdriver.json), against an in-page OT test double.
+web_tests() {
+  CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
+    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/tests/web/webdriver.json" \
+    WASM_BINDGEN_TEST_TIMEOUT=900 \
+    wasm-pack test --headless --chrome -- --test web_shell --test web_leak
+}
+
+types() {
+  npx tsc -p tests/types --noEmit && npx tsc -p tests/types/tsconfig.strict.json --noEmit
+}
+
 node_tests() {
   # One test file at a time: the browser tests share two cores and must not overlap.
   node --test --test-concurrency=1 --test-reporter=tap "$@"
@@ -92,8 +105,8 @@ case "$mode" in
     stage clippy-wasm cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
     stage cargo-test cargo test --workspace
     stage wasm-build build_wasm
-    stage types npx tsc -p tests/types --noEmit
-    stage web-shell wasm-pack test --headless --chrome -- --test web_shell
+    stage types types
+    stage web-shell web_tests
     stage sandbox-build build_sandbox
     stage node-tests node_tests examples/sandbox/tests/*.test.mjs examples/app-server/test/*.test.mjs tests/package/*.test.mjs
     stage e2e node_tests tests/e2e/*.test.mjs

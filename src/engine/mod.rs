@@ -85,7 +85,7 @@ mod connect;
 mod handoff;
 mod io;
 mod json;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod json_crosscheck;
 mod media;
 mod participants;

@@ -2,7 +2,7 @@
 // JS (wasm-bindgen glue and our js/index.js), and a last line `size: gzip total N bytes`.
 //
 // Measures the release build in pkg/ (build it first:
-//   CARGO_TARGET_DIR=target/web wasm-pack build --target web --release --out-dir pkg --no-pack
+//   npm run build
 // ). Budget: 35 KB gzip in all (a figure to watch, not an assertion).
 
 import { readFileSync, existsSync } from 'node:fs';
