@@ -825,7 +825,7 @@ export function printRun(label, r) {
         `events ${notable
           .map((e) => {
             const rel = page.started ? ` +${ms(e.at - page.started.at)}` : '';
-            const why = e.detail?.reason ?? e.detail?.error?.code ?? null;
+            const why = e.detail?.reason ?? e.detail?.error?.code ?? e.detail?.endedBy ?? null;
             const gap = e.type === 'participantSwapped' ? ` sdkGap ${ms(e.detail?.frameGapMs)}` : '';
             return `${e.type}(${[why, rel.trim(), gap.trim()].filter(Boolean).join(' ')})`;
           })
