@@ -155,6 +155,8 @@ test('a participant forges a handoff signal: everyone ignores it (notFromServer)
     const evilSession = await stack.session(evil);
     assert.equal(evilSession.connections.length, 0, 'nobody connected to the forger\'s session');
     const rows = await steadySince(forgedAt);
+    assert.equal(rows.length, 6, 'every tile still there');
+    for (const t of rows) assert.equal(t.elementIds.length, 1, `${t.viewer}: tile unchanged`);
     assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], `call undisturbed by the forged signal (${loadNote()})`);
 
     // ...and the next real rotation still works.
@@ -205,6 +207,8 @@ test('the app server sends malformed handoff signals: each rejected with its rea
     }
     assert.equal((await stack.session(other)).connections.length, 0, 'nobody went to the named session');
     const rows = await steadySince(sentAt);
+    assert.equal(rows.length, 6, 'every tile still there');
+    for (const t of rows) assert.equal(t.elementIds.length, 1, `${t.viewer}: tile unchanged`);
     assert.deepEqual(interrupted(rows).map((t) => `${t.viewer}/${t.tile}: ${ms(t.across)} > ${ms(t.before)}`), [], `call undisturbed (${loadNote()})`);
 
     const r = await rotationRun(stack, room, people, { steadyMs: 2000, beforeMinMs: 1500 });
