@@ -103,7 +103,7 @@ case "$mode" in
     stage fmt cargo fmt --all -- --check
     stage clippy cargo clippy --workspace --all-targets -- -D warnings
     stage clippy-wasm cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
-    stage cargo-test cargo test --workspace
+    stage cargo-test cargo test --workspace -- --show-output # shows the property test's counts
     stage wasm-build build_wasm
     stage types types
     stage web-shell web_tests
