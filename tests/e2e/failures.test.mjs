@@ -27,6 +27,7 @@ import {
   startStack,
   until,
   loadNote,
+  short,
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -79,16 +80,20 @@ function assertEnded(r, { leftWith = 'clientDisconnected', except = {} } = {}) {
   assert.equal(r.newSession.streams.length, 3, 'each participant publishes in the new session');
   for (const [sid, log] of Object.entries(r.logs)) {
     const { leftBy, problems } = departures(log);
-    assert.deepEqual(problems, [], `log of ${sid.slice(0, 14)}…`);
+    assert.deepEqual(problems, [], `log of ${short(sid)}`);
     for (const [id, reason] of Object.entries(leftBy)) {
       const p = r.people.find((x) => x.id === id);
       const want = except[p?.name] ?? leftWith;
-      assert.equal(reason, want, `${p?.name ?? id} left ${sid.slice(0, 14)}… with ${want}`);
+      assert.equal(reason, want, `${p?.name ?? id} left ${short(sid)} with ${want}`);
     }
   }
   for (const page of r.pages) {
     assert.deepEqual(page.media.audioViolations, [], `${page.p.name}: never two audible sources per tile`);
-    assert.equal(page.media.mismatchCount, 0, `${page.p.name}: data-active always named the video on top`);
+    assert.equal(
+      page.media.mismatchCount,
+      0,
+      `${page.p.name}: data-active always named the video on top: ${JSON.stringify(page.media.mismatches.slice(0, 5))}`,
+    );
   }
 }
 

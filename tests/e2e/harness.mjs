@@ -599,6 +599,9 @@ export function toPage(snap, epochMs) {
   return epochMs - snap.timeOrigin;
 }
 
+/** A session ID short enough to print and still tell apart (as the app server logs them). */
+export const short = (sid) => (sid && sid.length > 16 ? `${sid.slice(0, 6)}…${sid.slice(-6)}` : String(sid));
+
 /** Rounds for printing. */
 export const ms = (x) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
 
@@ -817,7 +820,12 @@ export function loadNote() {
 
 /** Asserts-free summary of a run, for the test output. */
 export function printRun(label, r) {
-  const lines = [`${label}: ${r.oldSid.slice(0, 14)}… -> ${r.newSid.slice(0, 14)}… (${loadNote()})`];
+  const lines = [`${label}: ${short(r.oldSid)} -> ${short(r.newSid)} (${loadNote()})`];
+  for (const [sid, log] of Object.entries(r.logs ?? {})) {
+    const { leftBy } = departures(log);
+    const who = Object.entries(leftBy).map(([id, why]) => `${r.people.find((p) => p.id === id)?.name ?? id} ${why}`);
+    lines.push(`  ${short(sid)} destroyed; left: ${who.join(', ') || 'nobody was there'}`);
+  }
   for (const page of r.pages) {
     const notable = page.events.filter((e) => /handoff|swap|recovery|Rejected|Left|Failed/i.test(e.type));
     lines.push(
@@ -825,7 +833,9 @@ export function printRun(label, r) {
         `events ${notable
           .map((e) => {
             const rel = page.started ? ` +${ms(e.at - page.started.at)}` : '';
-            const why = e.detail?.reason ?? e.detail?.error?.code ?? e.detail?.endedBy ?? null;
+            const why = [e.detail?.reason ?? e.detail?.error?.code ?? e.detail?.endedBy, e.detail?.to ? `to ${short(e.detail.to)}` : null]
+              .filter(Boolean)
+              .join(' ');
             const gap = e.type === 'participantSwapped' ? ` sdkGap ${ms(e.detail?.frameGapMs)}` : '';
             return `${e.type}(${[why, rel.trim(), gap.trim()].filter(Boolean).join(' ')})`;
           })
