@@ -16,6 +16,7 @@
 //! | `participants.rs` | who is in the call across sessions (joined/left) |
 //! | `timers.rs` | the one timer: [`Engine::poll_timeout`] and what fires when it runs out |
 //! | `backoff.rs`, `rng.rs` | retry delays with full jitter from a seeded generator |
+//! | `sorted_map.rs` | the small sorted map behind connections, streams and participants |
 //!
 //! # The run loop
 //!
@@ -93,6 +94,7 @@ mod recovery;
 mod rng;
 mod session;
 mod signal;
+mod sorted_map;
 mod timers;
 
 use std::collections::VecDeque;

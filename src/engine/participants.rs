@@ -8,8 +8,7 @@
 //! `connectionCreated` in the new one arrive in, and even when they move a moment before
 //! this client's own signal arrives.
 
-use std::collections::BTreeMap;
-
+use super::sorted_map::SortedMap;
 use super::{Millis, ParticipantKey, SessionId, StreamId};
 
 /// How long a participant may be absent from every session before they count as left.
@@ -35,7 +34,7 @@ pub struct ParticipantView<'a> {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Participants {
-    map: BTreeMap<ParticipantKey, Participant>,
+    map: SortedMap<ParticipantKey, Participant>,
 }
 
 impl Participants {

@@ -1,9 +1,8 @@
 //! What the engine knows about one session it is in or is joining: how far the connect has
 //! got, its own publisher, and the remote connections and streams it has seen there.
 
-use std::collections::BTreeMap;
-
 use super::backoff::Backoff;
+use super::sorted_map::SortedMap;
 use super::{ConnectionId, Millis, ParticipantKey, SessionId, StreamId};
 
 /// How far joining the session has got.
@@ -76,8 +75,8 @@ pub(crate) struct Session {
     pub(crate) own: Option<ConnectionId>,
     pub(crate) publishing: Publishing,
     pub(crate) publish_backoff: Backoff,
-    pub(crate) connections: BTreeMap<ConnectionId, ParticipantKey>,
-    pub(crate) streams: BTreeMap<StreamId, RemoteStream>,
+    pub(crate) connections: SortedMap<ConnectionId, ParticipantKey>,
+    pub(crate) streams: SortedMap<StreamId, RemoteStream>,
 }
 
 impl Session {
@@ -92,8 +91,8 @@ impl Session {
             own: None,
             publishing: Publishing::Off,
             publish_backoff: Backoff::default(),
-            connections: BTreeMap::new(),
-            streams: BTreeMap::new(),
+            connections: SortedMap::default(),
+            streams: SortedMap::default(),
         }
     }
 
