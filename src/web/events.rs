@@ -1,4 +1,4 @@
-//! What the app receives: the engine's events as plain JS objects (through serde-wasm-bindgen),
+//! What the app receives: the engine's events as plain JS objects (built with `Reflect`),
 //! plus the figures only the shell knows (frame gaps, tile elements), and `stats()`.
 //!
 //! Events wait in an [`Outbox`] and are handed to the app after the engine call returned. A
@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::error::Failure;
@@ -50,7 +50,7 @@ impl Outbox {
         self.queue.push_back(event);
     }
 
-    pub fn ready(&mut self, kind: &'static str, payload: &impl Serialize) {
+    pub fn ready(&mut self, kind: &'static str, payload: &impl Payload) {
         self.queue.push_back(Outgoing::Ready(kind, to_js(payload)));
     }
 
@@ -118,19 +118,48 @@ fn round(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
 }
 
-pub fn to_js(value: &impl Serialize) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
-        .unwrap_or(JsValue::NULL)
+/// A payload the app receives, as a plain JS object with camelCase keys (absent values are
+/// `null`). Built with `Reflect` field by field: serde's derive and serde-wasm-bindgen cost
+/// about 3 KB gzip of the shipped wasm for these few flat objects.
+pub trait Payload {
+    fn to_js(&self) -> JsValue;
 }
 
-#[derive(Serialize)]
+pub fn to_js(value: &impl Payload) -> JsValue {
+    value.to_js()
+}
+
+/// `{ k0: v0, k1: v1, ... }` in field order.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn opt_number(n: Option<f64>) -> JsValue {
+    n.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
 pub struct StateChanged<'a> {
     pub state: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for StateChanged<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[("state", text(self.state))])
+    }
+}
+
 pub struct HandoffStarted<'a> {
     pub from: &'a str,
     pub to: &'a str,
@@ -138,8 +167,17 @@ pub struct HandoffStarted<'a> {
     pub id: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for HandoffStarted<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("from", text(self.from)),
+            ("to", text(self.to)),
+            ("reason", opt_text(self.reason)),
+            ("id", opt_text(self.id)),
+        ])
+    }
+}
+
 struct Swapped<'a> {
     key: &'a str,
     from: &'a str,
@@ -147,8 +185,17 @@ struct Swapped<'a> {
     frame_gap_ms: Option<f64>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for Swapped<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("key", text(self.key)),
+            ("from", text(self.from)),
+            ("to", text(self.to)),
+            ("frameGapMs", opt_number(self.frame_gap_ms)),
+        ])
+    }
+}
+
 struct Completed<'a> {
     from: &'a str,
     to: &'a str,
@@ -158,7 +205,19 @@ struct Completed<'a> {
     largest_frame_gap_ms: Option<f64>,
 }
 
-#[derive(Serialize)]
+impl Payload for Completed<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("from", text(self.from)),
+            ("to", text(self.to)),
+            ("durationMs", JsValue::from_f64(self.duration_ms)),
+            ("overlapMs", JsValue::from_f64(self.overlap_ms)),
+            ("endedBy", text(self.ended_by)),
+            ("largestFrameGapMs", opt_number(self.largest_frame_gap_ms)),
+        ])
+    }
+}
+
 pub struct ErrorInfo<'a> {
     pub code: &'static str,
     pub message: &'a str,
@@ -173,8 +232,12 @@ impl<'a> From<&'a Failure> for ErrorInfo<'a> {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for ErrorInfo<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[("code", text(self.code)), ("message", text(self.message))])
+    }
+}
+
 pub struct HandoffFailed<'a> {
     pub to: &'a str,
     /// `js/index.js` turns it into a `HandoffError`.
@@ -183,35 +246,68 @@ pub struct HandoffFailed<'a> {
     pub next_attempt_at: Option<f64>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for HandoffFailed<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("to", text(self.to)),
+            ("error", self.error.to_js()),
+            ("willRetry", JsValue::from_bool(self.will_retry)),
+            ("nextAttemptAt", opt_number(self.next_attempt_at)),
+        ])
+    }
+}
+
 /// `recoveryStarted` and `sessionEnded`.
 pub struct SessionReason<'a> {
     pub session_id: &'a str,
     pub reason: &'static str,
 }
 
-#[derive(Serialize)]
+impl Payload for SessionReason<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("sessionId", text(self.session_id)),
+            ("reason", text(self.reason)),
+        ])
+    }
+}
+
 pub struct SignalRejected<'a> {
     pub reason: &'static str,
     pub message: &'a str,
 }
 
+impl Payload for SignalRejected<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("reason", text(self.reason)),
+            ("message", text(self.message)),
+        ])
+    }
+}
+
 /// `js/index.js` wraps `{ key, element }` into the app's stable `Participant` object.
-#[derive(Serialize)]
 pub struct ParticipantJoined<'a> {
     pub key: &'a str,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     pub element: JsValue,
 }
 
-#[derive(Serialize)]
+impl Payload for ParticipantJoined<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[("key", text(self.key)), ("element", self.element.clone())])
+    }
+}
+
 pub struct ParticipantLeft<'a> {
     pub key: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for ParticipantLeft<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[("key", text(self.key))])
+    }
+}
+
 pub struct TileStats<'a> {
     pub key: &'a str,
     pub frames_presented: u32,
@@ -219,13 +315,37 @@ pub struct TileStats<'a> {
     pub last_swap_frame_gap_ms: Option<f64>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Payload for TileStats<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("key", text(self.key)),
+            ("framesPresented", JsValue::from(self.frames_presented)),
+            ("largestFrameGapMs", opt_number(self.largest_frame_gap_ms)),
+            (
+                "lastSwapFrameGapMs",
+                opt_number(self.last_swap_frame_gap_ms),
+            ),
+        ])
+    }
+}
+
 pub struct CallStats<'a> {
     pub state: &'a str,
     pub session_id: Option<&'a str>,
     pub handoffs_completed: u32,
     pub tiles: Vec<TileStats<'a>>,
+}
+
+impl Payload for CallStats<'_> {
+    fn to_js(&self) -> JsValue {
+        let tiles: Array = self.tiles.iter().map(Payload::to_js).collect();
+        object(&[
+            ("state", text(self.state)),
+            ("sessionId", opt_text(self.session_id)),
+            ("handoffsCompleted", JsValue::from(self.handoffs_completed)),
+            ("tiles", tiles.into()),
+        ])
+    }
 }
 
 impl TileStats<'_> {

@@ -1,7 +1,7 @@
 //! `join(options)`: the one place where the app's options object is read and checked.
 //!
-//! Plain values (strings, numbers, booleans) go through serde-wasm-bindgen; the functions and
-//! the `OT` object are read with `Reflect`. Anything missing or mistyped is an
+//! Every value (strings, numbers, booleans, the functions and the `OT` object) is read with
+//! `Reflect`. Anything missing or mistyped is an
 //! `invalidOptions` error with a message that names what to fix.
 
 use js_sys::{Function, Reflect};
