@@ -19,6 +19,11 @@ pub mod shell;
 pub mod tiles;
 pub mod vec_map;
 
+// Talc instead of the default dlmalloc: the same single-threaded general-purpose allocator
+// job in a fraction of dlmalloc's code.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use std::rc::Rc;
 
 use js_sys::Function;
