@@ -34,7 +34,9 @@ pub struct Tiles {
 fn div(document: &Document) -> HtmlElement {
     document
         .create_element("div")
-        .expect("createElement(div)")
+        // Not `expect`: that would ship `JsValue`'s `Debug` (and its JS helper) for a call
+        // that cannot fail.
+        .unwrap_or_else(|_| wasm_bindgen::throw_str("createElement(div) failed"))
         .unchecked_into::<HtmlElement>()
 }
 
