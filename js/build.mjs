@@ -6,12 +6,14 @@
 // index of the funcref table, so the module fails at init ("WebAssembly.Table.set(): invalid
 // address ..."). So wasm-pack builds without optimizing, this script runs the wasm-opt of the
 // `binaryen` devDependency (132), and the result is instantiated in Node before it is kept, so
-// a broken optimizer can never ship a module that does not start.
+// a broken optimizer can never ship a module that does not start. The wasm-bindgen glue is
+// minified with esbuild before that check, so the check covers it too.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { transformSync } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = join(root, 'pkg');
@@ -51,6 +53,13 @@ async function initializes(file) {
     rmSync(glue, { force: true });
   }
 }
+
+// The glue is generated code nobody reads: ship it minified (a transform of the one file, not a
+// bundle; about 1.9 KB gzip less). The header line tells TypeScript where its types are.
+const glueFile = join(pkg, 'video_handoff.js');
+const glue = readFileSync(glueFile, 'utf8');
+const header = glue.match(/^\/\* @ts-self-types=.*\*\/\n/)?.[0] ?? '';
+writeFileSync(glueFile, header + transformSync(glue, { minify: true, format: 'esm' }).code);
 
 const before = statSync(wasm).size;
 const out = `${wasm}.opt`;
