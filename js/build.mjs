@@ -6,14 +6,16 @@
 // index of the funcref table, so the module fails at init ("WebAssembly.Table.set(): invalid
 // address ..."). So wasm-pack builds without optimizing, this script runs the wasm-opt of the
 // `binaryen` devDependency (132), and the result is instantiated in Node before it is kept, so
-// a broken optimizer can never ship a module that does not start. The wasm-bindgen glue is
-// minified with esbuild before that check, so the check covers it too.
+// a broken optimizer can never ship a module that does not start. The check covers the two
+// steps after wasm-opt too: the glue minified with esbuild, and the imports' names shortened
+// in both files (js/short-imports.mjs).
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
+import { shortenImports } from './short-imports.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = join(root, 'pkg');
@@ -38,35 +40,36 @@ execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--out-dir',
 });
 rmSync(join(pkg, '.gitignore'), { force: true });
 
-async function initializes(file) {
+async function initializes(wasmBytes, glueText) {
   // A fresh copy of the glue per check: each import instantiates its own module.
   const glue = join(pkg, `check-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
-  copyFileSync(join(pkg, 'video_handoff.js'), glue);
+  writeFileSync(glue, glueText);
   try {
     const m = await import(pathToFileURL(glue).href);
-    m.initSync({ module: readFileSync(file) });
+    m.initSync({ module: wasmBytes });
     return true;
   } catch (e) {
-    console.error(`build: ${file} does not initialize: ${e.message}`);
+    console.error(`build: the optimized module does not initialize: ${e.message}`);
     return false;
   } finally {
     rmSync(glue, { force: true });
   }
 }
 
-// The glue is generated code nobody reads: ship it minified (a transform of the one file, not a
-// bundle; about 1.9 KB gzip less). The header line tells TypeScript where its types are.
 const glueFile = join(pkg, 'video_handoff.js');
-const glue = readFileSync(glueFile, 'utf8');
-const header = glue.match(/^\/\* @ts-self-types=.*\*\/\n/)?.[0] ?? '';
-writeFileSync(glueFile, header + transformSync(glue, { minify: true, format: 'esm' }).code);
-
 const before = statSync(wasm).size;
 const out = `${wasm}.opt`;
 execFileSync(wasmOpt, [...FLAGS, wasm, '-o', out], { cwd: root, stdio: 'inherit' });
-if (!(await initializes(out))) {
-  rmSync(out, { force: true });
+// The glue is generated code nobody reads: ship it minified (a transform of the one file, not a
+// bundle; about 1.9 KB gzip less). The header line tells TypeScript where its types are.
+const generated = readFileSync(glueFile, 'utf8');
+const header = generated.match(/^\/\* @ts-self-types=.*\*\/\n/)?.[0] ?? '';
+const minified = header + transformSync(generated, { minify: true, format: 'esm' }).code;
+const shipped = shortenImports(readFileSync(out), minified);
+rmSync(out, { force: true });
+if (!(await initializes(shipped.wasm, shipped.glue))) {
   process.exit(1);
 }
-renameSync(out, wasm);
+writeFileSync(wasm, shipped.wasm);
+writeFileSync(glueFile, shipped.glue);
 console.log(`build: wasm-opt: ${before} -> ${statSync(wasm).size} bytes`);
