@@ -5,6 +5,7 @@
 //! - `web` (wasm32 only): the shell that binds the `OT` API and the DOM and drives the engine.
 
 pub mod engine;
+mod sorted_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -71,7 +71,7 @@ web_tests() {
   CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
     WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/tests/web/webdriver.json" \
     WASM_BINDGEN_TEST_TIMEOUT=900 \
-    wasm-pack test --headless --chrome -- --test web_shell --test web_leak
+    wasm-pack test --headless --chrome -- --test web_shell --test web_leak -- --nocapture
 }
 
 types() {

@@ -94,7 +94,6 @@ mod recovery;
 mod rng;
 mod session;
 mod signal;
-mod sorted_map;
 mod timers;
 
 use std::collections::VecDeque;

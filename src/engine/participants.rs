@@ -8,8 +8,8 @@
 //! `connectionCreated` in the new one arrive in, and even when they move a moment before
 //! this client's own signal arrives.
 
-use super::sorted_map::SortedMap;
 use super::{Millis, ParticipantKey, SessionId, StreamId};
+use crate::sorted_map::SortedMap;
 
 /// How long a participant may be absent from every session before they count as left.
 pub const LEFT_GRACE_MS: Millis = 5_000;

@@ -2,8 +2,8 @@
 //! got, its own publisher, and the remote connections and streams it has seen there.
 
 use super::backoff::Backoff;
-use super::sorted_map::SortedMap;
 use super::{ConnectionId, Millis, ParticipantKey, SessionId, StreamId};
+use crate::sorted_map::SortedMap;
 
 /// How far joining the session has got.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use wasm_bindgen::prelude::*;
 
 use super::ot::{Bindable, Emitter};
 use super::shell::Core;
-use super::vec_map::VecMap;
 use crate::engine::{SessionId, StreamId};
+use crate::sorted_map::SortedMap;
 
 /// What a callback means; the shell's `on_route` gives it effect.
 #[derive(Clone, Debug)]
@@ -78,10 +78,13 @@ impl SessionEvent {
     }
 }
 
+/// The one closure every OT listener calls: `(route id, event, extra)`.
+type Router = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
+
 struct Registry {
     next_id: u32,
-    routes: VecMap<u32, (Weak<Core>, Route)>,
-    router: Option<Closure<dyn FnMut(JsValue, JsValue, JsValue)>>,
+    routes: SortedMap<u32, (Weak<Core>, Route)>,
+    router: Option<Router>,
 }
 
 thread_local! {
@@ -90,7 +93,7 @@ thread_local! {
     // exists (see the module docs). Thread-locals are never destroyed on wasm32.
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
         next_id: 1,
-        routes: VecMap::default(),
+        routes: SortedMap::default(),
         router: None,
     });
 }

@@ -17,7 +17,6 @@ pub mod options;
 pub mod ot;
 pub mod shell;
 pub mod tiles;
-pub mod vec_map;
 
 // Talc instead of the default dlmalloc: the same single-threaded general-purpose allocator
 // job in a fraction of dlmalloc's code.

@@ -30,11 +30,11 @@ use super::ot::{
     SignalEvent, Stream, StreamEvent, Subscriber, Thenable, VideoElementEvent,
 };
 use super::tiles::{self, Tiles};
-use super::vec_map::VecMap;
 use crate::engine::{
     Command, ConnectionId, Engine, Event, HandoffRequest, Input, Millis, Output, ParticipantKey,
     SessionId, State, StreamId,
 };
+use crate::sorted_map::SortedMap;
 
 fn now() -> Millis {
     js_sys::Date::now() as Millis
@@ -84,7 +84,7 @@ impl Core {
                 document,
                 options,
                 next_gen: 0,
-                sessions: VecMap::default(),
+                sessions: SortedMap::default(),
                 tiles: Tiles::default(),
                 timer: None,
                 outbox: Outbox::default(),
@@ -223,8 +223,8 @@ struct SessionIo {
     connected: bool,
     /// Session events that came before the connect completion, replayed after `Connected`.
     early: Vec<(SessionEvent, JsValue)>,
-    streams: VecMap<StreamId, StreamInfo>,
-    subs: VecMap<StreamId, Sub>,
+    streams: SortedMap<StreamId, StreamInfo>,
+    subs: SortedMap<StreamId, Sub>,
     publisher: Option<Pub>,
     _connect: Callback,
     _listeners: Vec<Listener>,
@@ -240,7 +240,7 @@ pub struct Shell {
     engine: Engine,
     options: Options,
     document: Document,
-    sessions: VecMap<SessionId, SessionIo>,
+    sessions: SortedMap<SessionId, SessionIo>,
     tiles: Tiles,
     local: Local,
     timer: Option<(f64, Timeout)>,
@@ -467,8 +467,8 @@ impl Shell {
                 own: None,
                 connected: false,
                 early: Vec::new(),
-                streams: VecMap::default(),
-                subs: VecMap::default(),
+                streams: SortedMap::default(),
+                subs: SortedMap::default(),
                 publisher: None,
                 _connect: done,
                 _listeners: listeners,
@@ -899,10 +899,10 @@ impl Shell {
                 }
             }
             Route::OwnStream(sid) => {
-                if !self
+                if self
                     .sessions
                     .get(&sid)
-                    .is_some_and(|io| io.publisher.is_some())
+                    .is_none_or(|io| io.publisher.is_none())
                 {
                     return;
                 }

@@ -1,5 +1,5 @@
-//! A map kept in a sorted `Vec`: the engine's maps hold a handful of sessions' connections
-//! and streams and tens of participants, where a binary search over a `Vec` is as fast as a
+//! A map kept in a sorted `Vec`, for the engine and the shell alike: their maps hold a handful
+//! of sessions, their connections and streams, and tens of participants, where a binary search over a `Vec` is as fast as a
 //! B-tree, and the shipped wasm carries no B-tree code (about 19 KB of it after wasm-opt,
 //! three instantiations). Iteration is in key order, as with `BTreeMap`, so the order of
 //! the engine's outputs does not change.
@@ -58,6 +58,12 @@ impl<K: Ord, V> SortedMap<K, V> {
 
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
+    }
+
+    /// Removes every entry, in key order.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the web shell only
+    pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, (K, V)> {
+        self.entries.drain(..)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
