@@ -8,13 +8,46 @@
 //   transparent, with a decoded picture. `data-active="true"` is only cross-checked against
 //   that (a lying attribute shows up in `mismatches`, it cannot make frames count).
 // - Audio: every media element that was ever given a source (also ones not in the document)
-//   is polled every animation frame and on every play/pause/volumechange: audible = not muted,
-//   volume > 0, playing, with a live enabled audio track. More than one audible element in a
-//   tile, or an audible element outside every remote tile, is recorded as a violation.
+//   is checked whenever something that decides whether it is audible may have changed (see
+//   below): audible = not muted, volume > 0, playing, with a live enabled audio track. More
+//   than one audible element in a tile, or an audible element outside every remote tile, is
+//   recorded as a violation.
+//
+// Cost. This runs in every page of a test that measures frame timing on a 2-core machine, so
+// it must not itself starve the pages: it used to hit-test (getBoundingClientRect +
+// elementsFromPoint, each forcing style and layout) on every video frame of every video, and
+// poll every media element on every animation frame, which was a large share of each page's
+// main thread. Now the expensive answers are cached and recomputed only when they can have
+// changed:
+//
+// - Which video is on top of a tile can only change through the DOM: elements added, removed
+//   or moved (childList), or an attribute that styles them (`style`, `class`, `hidden`), on the
+//   tile, its videos, an ancestor or anything that could be painted over it. These pages have
+//   no CSS animations or transitions and never edit style sheets through the CSSOM. So a
+//   MutationObserver on the whole document (childList + those attributes, and `data-active`
+//   for the cross-check) marks every tile's answer stale, and so do `resize` and `scroll`
+//   (a tile's centre moves). The answer is recomputed lazily in the next frame callback of the
+//   tile, i.e. at that frame, exactly as before, just not at every frame. A safety re-check
+//   marks everything stale every RECHECK_MS anyway (layout moving a tile without a mutation
+//   of the kinds above, e.g. text growing; style sheet edits).
+//   What is still checked at every frame, because it changes without any mutation: the video
+//   is still connected, still in that tile, and has a decoded picture (videoWidth,
+//   readyState: plain property reads, no layout).
+// - Audibility changes through media events (play, playing, pause, ended, volumechange,
+//   emptied, loadedmetadata: listened to on each element itself, so detached ones count too),
+//   the audio tracks' own events (ended, mute, unmute), script changes that fire no event
+//   (srcObject, track.enabled, track.stop(), stream.addTrack/removeTrack: hooked here), and
+//   the DOM (an element moved into, out of or between tiles: the same MutationObserver). Each
+//   of those schedules one check right after the current task (so an intermediate state inside
+//   one script task, never heard, is not a violation, as before), and the safety re-check
+//   checks every RECHECK_MS.
+// - Page rendering stalls (`rafStalls`, diagnostics only): one cheap requestAnimationFrame loop
+//   that records intervals over 100 ms.
 //
 // State lives on `window.__e2e`; the tests read it with `__e2e.snapshot()`.
 (() => {
   if (window.__e2e) return;
+  const RECHECK_MS = 250;
   const E = {
     timeOrigin: performance.timeOrigin,
     /** key -> { frames: [performance.now() ms], elementIds: [tile element serial] } */
@@ -23,13 +56,16 @@
     audioViolations: [],
     /** key -> largest number of audible sources seen at once */
     maxAudible: {},
-    /** key -> audible sources at the last poll */
+    /** key -> audible sources at the last check */
     audibleNow: {},
     /** moments where data-active="true" was not the video actually on top */
     mismatches: [],
     mismatchCount: 0,
     /** visibility decided by computed style because the tile's centre was off screen */
     styleFallbacks: 0,
+    /** how often the video on top of a tile was recomputed, and the audio checked */
+    recomputes: 0,
+    audioChecks: 0,
     polls: 0,
     /** animation-frame intervals over 100 ms: the page itself did not render (main thread busy or starved) */
     rafStalls: [],
@@ -39,12 +75,47 @@
 
   const media = new Set();
   const hooked = new WeakSet();
+  const listened = new WeakSet();
   const serial = new WeakMap();
   let nextSerial = 1;
   const idOf = (el) => {
     if (!serial.has(el)) serial.set(el, nextSerial++);
     return serial.get(el);
   };
+
+  // Bumped whenever which video is on top of a tile may have changed; a tile's cached answer
+  // is valid only for the epoch it was computed in.
+  let epoch = 0;
+  const stale = () => {
+    epoch++;
+  };
+
+  // ---- audio checks, scheduled ----------------------------------------------------------------
+  let audioScheduled = false;
+  function scheduleAudio() {
+    if (audioScheduled) return;
+    audioScheduled = true;
+    setTimeout(() => {
+      audioScheduled = false;
+      checkAudio(performance.now());
+    }, 0);
+  }
+
+  const MEDIA_EVENTS = ['play', 'playing', 'pause', 'ended', 'volumechange', 'emptied', 'loadedmetadata'];
+  function addMedia(el) {
+    media.add(el);
+    if (listened.has(el)) return;
+    listened.add(el);
+    // On the element itself: events of a detached element never reach the document.
+    for (const type of MEDIA_EVENTS) el.addEventListener(type, () => checkAudio(performance.now()));
+  }
+
+  const trackListened = new WeakSet();
+  function listenTrack(track) {
+    if (trackListened.has(track)) return;
+    trackListened.add(track);
+    for (const type of ['ended', 'mute', 'unmute']) track.addEventListener(type, scheduleAudio);
+  }
 
   // ---- every media element that gets a source, in the document or not ----------------------
   const proto = HTMLMediaElement.prototype;
@@ -56,15 +127,46 @@
       return srcObject.get.call(this);
     },
     set(value) {
-      if (value) media.add(this);
+      if (value) addMedia(this);
       srcObject.set.call(this, value);
+      scheduleAudio();
     },
   });
   const play = proto.play;
   proto.play = function e2ePlay(...args) {
-    media.add(this);
+    addMedia(this);
+    scheduleAudio();
     return play.apply(this, args);
   };
+
+  // Script changes to tracks and streams that fire no event.
+  const trackProto = MediaStreamTrack.prototype;
+  const enabled = Object.getOwnPropertyDescriptor(trackProto, 'enabled');
+  Object.defineProperty(trackProto, 'enabled', {
+    configurable: true,
+    enumerable: enabled.enumerable,
+    get() {
+      return enabled.get.call(this);
+    },
+    set(value) {
+      enabled.set.call(this, value);
+      scheduleAudio();
+    },
+  });
+  const stop = trackProto.stop;
+  trackProto.stop = function e2eStop(...args) {
+    const r = stop.apply(this, args);
+    scheduleAudio();
+    return r;
+  };
+  for (const name of ['addTrack', 'removeTrack']) {
+    const original = MediaStream.prototype[name];
+    MediaStream.prototype[name] = function e2eTrackChange(...args) {
+      const r = original.apply(this, args);
+      scheduleAudio();
+      return r;
+    };
+  }
 
   // ---- tiles ----------------------------------------------------------------------------------
   function remoteTileOf(el) {
@@ -81,8 +183,12 @@
     return (E.tiles[key] ??= { frames: [], elementIds: [] });
   }
 
+  // A decoded picture: plain property reads, checked at every frame.
+  const hasPicture = (video) => video.videoWidth !== 0 && video.readyState >= 2;
+
+  // Not hidden by style, the video or any ancestor up to the tile (only at a recompute).
   function rendersPicture(video, tile) {
-    if (video.videoWidth === 0 || video.readyState < 2) return false;
+    if (!hasPicture(video)) return false;
     for (let el = video; el && el !== tile.parentElement; el = el.parentElement) {
       const style = getComputedStyle(el);
       if (style.display === 'none' || style.visibility === 'hidden' || Number(style.opacity) === 0) return false;
@@ -106,10 +212,10 @@
     return best;
   }
 
-  const visibleCache = new WeakMap(); // tile -> { at, video }
-  function visibleVideo(tile, at) {
-    const cached = visibleCache.get(tile);
-    if (cached && cached.at === at) return cached.video;
+  // The video on top of `tile` now: hit test at the tile's centre, and the data-active
+  // cross-check. Costly (forces style and layout): only when the cached answer is stale.
+  function recompute(tile, at) {
+    E.recomputes++;
     let video = null;
     const r = tile.getBoundingClientRect();
     if (r.width >= 2 && r.height >= 2) {
@@ -131,7 +237,6 @@
         video = topByStyle(tile);
       }
     }
-    visibleCache.set(tile, { at, video });
     const claimed = tile.querySelector('video[data-active="true"]');
     if (claimed !== video && (claimed || video)) {
       E.mismatchCount++;
@@ -142,12 +247,25 @@
     return video;
   }
 
+  const onTop = new WeakMap(); // tile -> { epoch, video }
+  function visibleVideo(tile, at) {
+    let cached = onTop.get(tile);
+    if (!cached || cached.epoch !== epoch) {
+      // Computed in the same epoch as it is used: a mutation during recompute (none expected)
+      // bumps the epoch and the next frame recomputes again.
+      const e = epoch;
+      cached = { epoch: e, video: recompute(tile, at) };
+      onTop.set(tile, cached);
+    }
+    return cached.video;
+  }
+
   function hook(video) {
     if (hooked.has(video) || typeof video.requestVideoFrameCallback !== 'function') return;
     hooked.add(video);
     const onFrame = (now) => {
       const tile = video.isConnected ? remoteTileOf(video) : null;
-      if (tile && visibleVideo(tile, now) === video) {
+      if (tile && visibleVideo(tile, now) === video && hasPicture(video)) {
         const rec = record(keyOf(tile));
         rec.frames.push(now);
         const id = idOf(tile);
@@ -163,12 +281,15 @@
     if (el.muted || el.volume <= 0 || el.paused || el.ended) return false;
     const src = srcObject.get.call(el);
     if (src instanceof MediaStream) {
-      return src.getAudioTracks().some((t) => t.enabled && t.readyState === 'live');
+      const tracks = src.getAudioTracks();
+      tracks.forEach(listenTrack);
+      return tracks.some((t) => t.enabled && t.readyState === 'live');
     }
     return Boolean(el.currentSrc); // a URL source: assume it may carry sound
   }
 
   function checkAudio(at) {
+    E.audioChecks++;
     const counts = {};
     for (const el of media) {
       if (!audible(el)) continue;
@@ -191,35 +312,67 @@
     E.audibleNow = counts;
   }
 
-  // ---- the poll: find new videos, check audio -------------------------------------------------
-  function poll(now) {
-    E.polls++;
-    if (lastPoll !== null && now - lastPoll > 100 && E.rafStalls.length < 500) E.rafStalls.push({ at: lastPoll, gap: now - lastPoll });
-    lastPoll = now;
+  // ---- finding tiles and their videos ---------------------------------------------------------
+  function scan() {
     for (const tile of document.querySelectorAll('.video-handoff-tile')) {
       if (tile.dataset.local === 'true' || tile.classList.contains('video-handoff-local')) continue;
       const rec = record(keyOf(tile));
       const id = idOf(tile);
       if (rec.elementIds.at(-1) !== id) rec.elementIds.push(id);
       for (const v of tile.querySelectorAll('video')) {
-        media.add(v);
+        addMedia(v);
         hook(v);
       }
     }
-    checkAudio(now);
+  }
+
+  const TILE_OR_MEDIA = '.video-handoff-tile, video, audio';
+  const bringsMedia = (nodes) => {
+    for (const n of nodes) {
+      if (n.nodeType === Node.ELEMENT_NODE && (n.matches(TILE_OR_MEDIA) || n.querySelector(TILE_OR_MEDIA))) return true;
+    }
+    return false;
+  };
+
+  new MutationObserver((records) => {
+    stale();
+    let rescan = false;
+    let audio = false;
+    for (const r of records) {
+      if (r.type === 'childList') {
+        if (!rescan && bringsMedia(r.addedNodes)) rescan = true;
+        if (!audio && (rescan || bringsMedia(r.removedNodes))) audio = true;
+      } else {
+        // data-local / data-participant / class decide which tile (if any) an element is in
+        audio = true;
+      }
+    }
+    if (rescan) scan();
+    if (audio) scheduleAudio();
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ['style', 'class', 'hidden', 'data-active', 'data-local', 'data-participant', 'data-key', 'muted'],
+  });
+  addEventListener('resize', stale);
+  addEventListener('scroll', stale, { capture: true, passive: true });
+
+  // The safety re-check, at a low rate.
+  setInterval(() => {
+    stale();
+    scan();
+    checkAudio(performance.now());
+  }, RECHECK_MS);
+
+  // Page rendering stalls (diagnostics).
+  function poll(now) {
+    E.polls++;
+    if (lastPoll !== null && now - lastPoll > 100 && E.rafStalls.length < 500) E.rafStalls.push({ at: lastPoll, gap: now - lastPoll });
+    lastPoll = now;
     requestAnimationFrame(poll);
   }
   requestAnimationFrame(poll);
-  new MutationObserver(() => {
-    for (const v of document.querySelectorAll('.video-handoff-tile video')) {
-      media.add(v);
-      hook(v);
-    }
-    checkAudio(performance.now());
-  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-active', 'style', 'muted'] });
-  for (const type of ['play', 'playing', 'pause', 'volumechange']) {
-    document.addEventListener(type, () => checkAudio(performance.now()), true);
-  }
 
   /** Everything recorded, as plain data; `since` (performance.now ms) trims old frames. */
   E.snapshot = (since = 0) => ({
@@ -234,6 +387,8 @@
     mismatches: E.mismatches,
     mismatchCount: E.mismatchCount,
     styleFallbacks: E.styleFallbacks,
+    recomputes: E.recomputes,
+    audioChecks: E.audioChecks,
     polls: E.polls,
     rafStalls: E.rafStalls.filter((x) => x.at + x.gap >= since),
   });
