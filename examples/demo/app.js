@@ -252,15 +252,20 @@ function setBusy(busy) {
   $('latency').disabled = !config?.sandbox;
 }
 
-// Caption figures: each tile's largest frame gap, and the largest of all.
+// Caption figures: each tile's largest frame gap, and the largest of all. The DOM is written
+// only when a figure changes (and not while the page is hidden): every write means style and
+// layout work on the main thread the call's video needs.
+const setText = (el, text) => {
+  if (el && el.textContent !== text) el.textContent = text;
+};
 setInterval(() => {
+  if (document.hidden) return;
   let largest = null;
   for (const s of meter.stats()) {
-    const gap = tileFrames.get(s.key)?.querySelector('.gap');
-    if (gap) gap.textContent = s.largestGapMs === null ? '' : `max gap ${Math.round(s.largestGapMs)} ms`;
+    setText(tileFrames.get(s.key)?.querySelector('.gap'), s.largestGapMs === null ? '' : `max gap ${Math.round(s.largestGapMs)} ms`);
     if (s.largestGapMs !== null) largest = Math.max(largest ?? 0, s.largestGapMs);
   }
-  $('largest-gap').textContent = largest === null ? '–' : `${Math.round(largest)} ms`;
+  setText($('largest-gap'), largest === null ? '–' : `${Math.round(largest)} ms`);
 }, 500);
 
 $('join-form').addEventListener('submit', (e) => {

@@ -1,12 +1,16 @@
 // Measures what a person sees: for each tile, the time between frames presented in it,
 // whichever of the tile's <video> elements is the shown one (`[data-active="true"]`) at the
 // time. A swap that shows video continuously leaves no gap; a reconnect leaves one.
+//
+// Kept cheap, since it runs next to the call on every frame: one requestVideoFrameCallback
+// loop per tile (on its shown video only) that does a little arithmetic, and the shown video is
+// looked up again only when the tile's DOM says it may have changed (a MutationObserver on
+// the tile: videos added or removed, `data-active` changed), not on every animation frame.
 
 const KEEP_MS = 60_000;
 
 export class FrameMeter {
   #tiles = new Map();
-  #raf = 0;
 
   get supported() {
     return 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
@@ -14,23 +18,34 @@ export class FrameMeter {
 
   /** Starts measuring `tile` (an element holding the videos) under `key`. */
   watch(key, tile) {
-    if (this.#tiles.has(key)) {
-      this.#tiles.get(key).tile = tile;
+    let t = this.#tiles.get(key);
+    if (t) {
+      t.tile = tile;
+    } else {
+      t = {
+        key,
+        tile,
+        video: null,
+        observer: null,
+        loop: 0,
+        lastFrameAt: null,
+        frames: 0,
+        largestGapMs: null,
+        samples: [], // { at: epoch ms, gapMs }
+      };
+      this.#tiles.set(key, t);
+    }
+    if (!this.supported) {
       return;
     }
-    this.#tiles.set(key, {
-      key,
-      tile,
-      video: null,
-      lastFrameAt: null,
-      frames: 0,
-      largestGapMs: null,
-      samples: [], // { at: epoch ms, gapMs }
-    });
-    this.#raf ||= requestAnimationFrame(() => this.#poll());
+    t.observer?.disconnect();
+    t.observer = new MutationObserver(() => this.#findShown(t));
+    t.observer.observe(tile, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-active'] });
+    this.#findShown(t);
   }
 
   unwatch(key) {
+    this.#tiles.get(key)?.observer?.disconnect();
     this.#tiles.delete(key);
   }
 
@@ -54,29 +69,25 @@ export class FrameMeter {
     }
   }
 
-  // Watches for the shown video of each tile changing, and hooks frame callbacks on it.
-  #poll() {
-    this.#raf = 0;
-    if (!this.supported) {
+  // The shown video of a tile may have changed: follow the new one's frames.
+  #findShown(t) {
+    if (this.#tiles.get(t.key) !== t) {
       return;
     }
-    for (const t of this.#tiles.values()) {
-      const active = t.tile.querySelector('video[data-active="true"]');
-      if (active && active !== t.video) {
-        t.video = active;
-        this.#follow(t, active);
-      } else if (!active) {
-        t.video = null;
-      }
-    }
-    if (this.#tiles.size > 0) {
-      this.#raf = requestAnimationFrame(() => this.#poll());
+    const active = t.tile.querySelector('video[data-active="true"]');
+    if (active && active !== t.video) {
+      t.video = active;
+      this.#follow(t, active);
+    } else if (!active) {
+      t.video = null;
     }
   }
 
   #follow(t, video) {
+    // One loop per tile: a newer #follow (even of the same video, shown again) ends this one.
+    const loop = (t.loop = (t.loop ?? 0) + 1);
     const onFrame = () => {
-      if (this.#tiles.get(t.key) !== t || t.video !== video) {
+      if (this.#tiles.get(t.key) !== t || t.video !== video || t.loop !== loop) {
         return; // no longer the shown video of a watched tile: stop following it
       }
       const at = Date.now();

@@ -1,8 +1,13 @@
 // A live line chart of each tile's frame gaps over the last 30 s, with the moves marked.
 // Names are drawn with canvas text and listed with textContent: never parsed as HTML.
+//
+// Kept cheap, since it shares the main thread with the call's video: the chart is redrawn a few
+// times a second (REDRAW_MS; over a 30 s window that is a step of a pixel or two), not at all
+// while the page is hidden, and the legend's DOM is touched only when its text changes.
 
 const WINDOW_MS = 30_000;
 const SMOOTH_MS = 100;
+const REDRAW_MS = 200;
 
 export function colorFor(key) {
   let h = 0;
@@ -19,13 +24,20 @@ export class GapChart {
   #labelOf;
   #markers = []; // { at, label }
   #timer;
+  #items = new Map(); // key -> { li, name, value, text: [name, value] }
 
   constructor({ canvas, legend, meter, labelOf }) {
     this.#canvas = canvas;
     this.#legend = legend;
     this.#meter = meter;
     this.#labelOf = labelOf;
-    this.#timer = setInterval(() => this.draw(), 100);
+    this.#timer = setInterval(() => {
+      if (!document.hidden) this.draw();
+    }, REDRAW_MS);
+    // Up to date at once when the page is shown again.
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) this.draw();
+    });
   }
 
   mark(label) {
@@ -129,9 +141,9 @@ export class GapChart {
     const seen = new Set();
     for (const s of stats) {
       seen.add(s.key);
-      let li = [...legend.children].find((el) => el.dataset.key === s.key);
-      if (!li) {
-        li = document.createElement('li');
+      let item = this.#items.get(s.key);
+      if (!item) {
+        const li = document.createElement('li');
         li.dataset.key = s.key;
         const swatch = document.createElement('span');
         swatch.className = 'swatch';
@@ -142,13 +154,20 @@ export class GapChart {
         value.className = 'value';
         li.append(swatch, name, value);
         legend.append(li);
+        item = { li, name, value, text: [null, null] };
+        this.#items.set(s.key, item);
       }
-      li.querySelector('.name').textContent = this.#labelOf(s.key);
-      li.querySelector('.value').textContent =
-        s.largestGapMs === null ? 'no frames yet' : `max ${Math.round(s.largestGapMs)} ms`;
+      const name = this.#labelOf(s.key);
+      const value = s.largestGapMs === null ? 'no frames yet' : `max ${Math.round(s.largestGapMs)} ms`;
+      if (item.text[0] !== name) item.name.textContent = name;
+      if (item.text[1] !== value) item.value.textContent = value;
+      item.text = [name, value];
     }
-    for (const li of [...legend.children]) {
-      if (!seen.has(li.dataset.key)) li.remove();
+    for (const [key, item] of this.#items) {
+      if (!seen.has(key)) {
+        item.li.remove();
+        this.#items.delete(key);
+      }
     }
   }
 }
