@@ -1,7 +1,9 @@
 // The demo page: join a room, see everyone, rotate the session, watch the frame gaps.
 //
 // Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `naive=1` (the
-// baseline client, see naive-call.js), `id` (participant ID; default one per tab).
+// baseline client, see naive-call.js), `id` (participant ID; default one per tab),
+// `video=WxH` (camera capture size asked for, default 640x480; the end-to-end tests ask for
+// 320x240 so that three pages in one browser fit on a 2-core machine).
 //
 // Test hooks on `window.demo` (for people and for the end-to-end tests):
 //   mode              'sdk' | 'naive'
@@ -27,6 +29,13 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const mode = params.get('naive') === '1' ? 'naive' : 'sdk';
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
+const VIDEO_SIZE = videoSize(params.get('video'));
+
+/** `?video=WxH` (e.g. 320x240) as getUserMedia constraints; 640x480 when absent or not a size. */
+function videoSize(param) {
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(param ?? '');
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 640, height: 480 };
+}
 
 const timeline = new Timeline($('timeline'));
 const meter = new FrameMeter();
@@ -164,9 +173,9 @@ async function getMedia() {
   if (media) return media;
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+    stream = await navigator.mediaDevices.getUserMedia({ video: { ...VIDEO_SIZE }, audio: true });
   } catch {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    stream = await navigator.mediaDevices.getUserMedia({ video: { ...VIDEO_SIZE } });
   }
   media = { stream, video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null };
   return media;
