@@ -4,6 +4,7 @@ const MAX_SHOWN = 300;
 
 export class Timeline {
   #list;
+  #scrollPending = false;
   /** Every entry, for the tests: `{ at: epoch ms, type, detail }`. */
   events = [];
 
@@ -31,7 +32,15 @@ export class Timeline {
     while (this.#list.children.length > MAX_SHOWN) {
       this.#list.firstElementChild.remove();
     }
-    this.#list.scrollTop = this.#list.scrollHeight;
+    // Scrolled to the end once per frame, not here: reading scrollHeight forces a layout, and
+    // entries arrive inside the SDK's event dispatch (several during a handoff's swap).
+    if (!this.#scrollPending) {
+      this.#scrollPending = true;
+      requestAnimationFrame(() => {
+        this.#scrollPending = false;
+        this.#list.scrollTop = this.#list.scrollHeight;
+      });
+    }
   }
 }
 
