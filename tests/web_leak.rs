@@ -45,10 +45,11 @@ async fn given_three_participants_when_200_handoffs_run_in_a_row_then_nothing_ac
         let from = format!("s{}", i - 1);
         let to = format!("s{i}");
         s.handoff(&from, &to).await;
-        // Let the old participants' departure and the unsubscribes settle.
+        // Let the old participants' departure and the teardown of the old session settle (the
+        // shell releases old media step by step, after the swaps).
         let w = s.world.clone();
-        wait_for("old subscribers gone", 5000, move || {
-            w.subscriber_count() == 3
+        wait_for("old subscribers and publisher gone", 5000, move || {
+            w.subscriber_count() == 3 && w.publisher_count() == 1
         })
         .await;
         sleep_ms(20).await;

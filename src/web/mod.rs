@@ -16,6 +16,7 @@ pub mod meter;
 pub mod options;
 pub mod ot;
 pub mod shell;
+pub mod teardown;
 pub mod tiles;
 
 // Talc instead of the default dlmalloc: the same single-threaded general-purpose allocator

@@ -42,6 +42,7 @@ extern "C" {
     pub fn off(this: &Emitter, event: &str, callback: &Function) -> Result<(), JsValue>;
 
     #[wasm_bindgen(extends = Emitter)]
+    #[derive(Clone)]
     pub type Session;
 
     #[wasm_bindgen(method, catch)]
@@ -78,12 +79,14 @@ extern "C" {
     pub fn unsubscribe(this: &Session, subscriber: &Subscriber) -> Result<(), JsValue>;
 
     #[wasm_bindgen(extends = Emitter)]
+    #[derive(Clone)]
     pub type Publisher;
 
     #[wasm_bindgen(method, catch)]
     pub fn destroy(this: &Publisher) -> Result<(), JsValue>;
 
     #[wasm_bindgen(extends = Emitter)]
+    #[derive(Clone)]
     pub type Subscriber;
 
     /// 0 mutes, 100 is full volume.

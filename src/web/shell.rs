@@ -29,6 +29,7 @@ use super::ot::{
     callback_error, Connection, ConnectionEvent, DisconnectEvent, FrameVideo, Publisher, Session,
     SignalEvent, Stream, StreamEvent, Subscriber, Thenable, VideoElementEvent,
 };
+use super::teardown::{self, Step, Teardown};
 use super::tiles::{self, Tiles};
 use crate::engine::{
     Command, ConnectionId, Engine, Event, HandoffRequest, Input, Millis, Output, ParticipantKey,
@@ -55,6 +56,8 @@ pub enum Msg {
     Input(Input),
     Route(Route, JsValue, JsValue),
     Timer,
+    /// Time for the next step of media teardown (see `teardown.rs`).
+    Teardown,
 }
 
 /// The call: shared by the exported `Call`, the route table (weakly) and the timer (weakly).
@@ -62,6 +65,9 @@ pub struct Core {
     shell: RefCell<Shell>,
     inbox: RefCell<VecDeque<Msg>>,
     driving: Cell<bool>,
+    /// A drive scheduled in a task of its own (see `on_route`), and whether it is still to run.
+    soon: RefCell<Option<Timeout>>,
+    soon_armed: Cell<bool>,
     emit: Function,
 }
 
@@ -87,6 +93,8 @@ impl Core {
                 sessions: SortedMap::default(),
                 tiles: Tiles::default(),
                 timer: None,
+                teardown: Teardown::default(),
+                teardown_timer: None,
                 outbox: Outbox::default(),
                 state: State::Idle,
                 handoffs_completed: 0,
@@ -96,6 +104,8 @@ impl Core {
             }),
             inbox: RefCell::new(VecDeque::new()),
             driving: Cell::new(false),
+            soon: RefCell::new(None),
+            soon_armed: Cell::new(false),
             emit,
         })
     }
@@ -106,19 +116,36 @@ impl Core {
 
     /// Called by the router for every callback the shell handed out.
     pub fn on_route(self: &Rc<Self>, route: Route, a: JsValue, b: JsValue) {
-        // Frames come at 30-60 Hz per video and never re-enter; handle them in place.
+        // Frames come at 30-60 Hz per video and never re-enter; they are only recorded here.
+        // What they cause (a first frame swapping a tile, and what the swap makes unneeded)
+        // runs in a task of its own: inside a frame callback it would hold up this very frame.
         if let Route::Frame(session, stream) = &route {
             if !self.driving.get() {
                 if let Ok(mut shell) = self.shell.try_borrow_mut() {
                     shell.on_frame(self, session, stream, &a);
                     drop(shell);
-                    self.drive();
+                    self.drive_soon();
                     return;
                 }
             }
         }
         self.push(Msg::Route(route, a, b));
         self.drive();
+    }
+
+    /// Drives in a new task (once, however many frames ask for it before it runs).
+    fn drive_soon(self: &Rc<Self>) {
+        if self.soon_armed.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        // Replacing the handle drops a timeout that has already fired: nothing is cleared.
+        *self.soon.borrow_mut() = Some(Timeout::new(0, move || {
+            if let Some(core) = weak.upgrade() {
+                core.soon_armed.set(false);
+                core.drive();
+            }
+        }));
     }
 
     pub fn drive(self: &Rc<Self>) {
@@ -133,6 +160,10 @@ impl Core {
                 Msg::Input(input) => shell.feed(self, input),
                 Msg::Route(route, a, b) => shell.on_route(self, route, a, b),
                 Msg::Timer => shell.on_timer(self),
+                Msg::Teardown => {
+                    shell.teardown_timer = None;
+                    shell.teardown.run_one();
+                }
             }
         }
         self.shell.borrow_mut().after_drive(self);
@@ -244,6 +275,9 @@ pub struct Shell {
     tiles: Tiles,
     local: Local,
     timer: Option<(f64, Timeout)>,
+    /// OT calls that release media, run one per task (see `teardown.rs`), and their timer.
+    teardown: Teardown,
+    teardown_timer: Option<Timeout>,
     outbox: Outbox,
     state: State,
     handoffs_completed: u32,
@@ -319,6 +353,15 @@ impl Shell {
             self.timer = None;
             return;
         }
+        if !self.teardown.is_empty() && self.teardown_timer.is_none() {
+            let weak = Rc::downgrade(core);
+            self.teardown_timer = Some(Timeout::new(teardown::SPACING_MS, move || {
+                if let Some(core) = weak.upgrade() {
+                    core.push(Msg::Teardown);
+                    core.drive();
+                }
+            }));
+        }
         // The meters' windows in epoch ms, so one timer serves both.
         let offset = js_sys::Date::now() - perf_now();
         let meter = self
@@ -373,8 +416,9 @@ impl Shell {
             Command::Unsubscribe { session, stream } => {
                 if let Some(io) = self.sessions.get_mut(&session) {
                     if let Some(sub) = io.subs.remove(&stream) {
-                        let _ = io.session.unsubscribe(&sub.subscriber);
+                        let step = Step::Unsubscribe(io.session.clone(), sub.subscriber.clone());
                         self.drop_sub(&session, &stream, sub);
+                        self.teardown.push(step);
                     }
                 }
             }
@@ -412,6 +456,9 @@ impl Shell {
         if let Some(old) = self.sessions.remove(&sid) {
             self.leave(old, true);
         }
+        // `initSession` hands back the cached object for a session ID: a pending `disconnect`
+        // of an earlier connection to this ID must not run after the new `connect`.
+        self.teardown.run_all();
         let session = match self
             .options
             .ot
@@ -477,23 +524,28 @@ impl Shell {
     }
 
     /// Tears one session down: subscribers, publisher (and its track clones), and, when we are
-    /// the ones leaving, the connection. Dropping `io` removes its listeners.
+    /// the ones leaving, the connection. Its videos leave the tiles and its listeners go at
+    /// once (dropping `io`); the OT calls that release the media follow step by step.
     fn leave(&mut self, mut io: SessionIo, disconnect: bool) {
         let subs: Vec<(StreamId, Sub)> = io.subs.drain().collect();
         for (stream, sub) in subs {
             if disconnect {
-                let _ = io.session.unsubscribe(&sub.subscriber);
+                self.teardown.push(Step::Unsubscribe(
+                    io.session.clone(),
+                    sub.subscriber.clone(),
+                ));
             }
             self.detach_sub(&stream, sub);
         }
         if let Some(p) = io.publisher.take() {
-            if disconnect {
-                let _ = io.session.unpublish(&p.publisher);
-            }
-            drop_publisher(p);
+            self.teardown.push(Step::Unpublish {
+                session: disconnect.then(|| io.session.clone()),
+                publisher: p.publisher,
+                tracks: p.tracks,
+            });
         }
         if disconnect {
-            let _ = io.session.disconnect();
+            self.teardown.push(Step::Disconnect(io.session.clone()));
         }
     }
 
@@ -1397,6 +1449,8 @@ impl Shell {
                 self.leave(io, true);
             }
         }
+        self.teardown.run_all();
+        self.teardown_timer = None;
         self.tiles.clear();
         if let Some(v) = self.local.video.take() {
             v.set_src_object(None);
