@@ -8,7 +8,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   APP_ID,
-  FRAME_MS,
+  continuityLimit,
   all,
   continuity,
   departures,
@@ -100,7 +100,7 @@ function assertEnded(r, { leftWith = 'clientDisconnected', except = {} } = {}) {
 function assertContinuous(r, opts) {
   const bad = interrupted(r.tiles, opts);
   assert.deepEqual(
-    bad.map((t) => `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}: across ${ms(t.across)} ms > before ${ms(t.before)} + ${FRAME_MS}`),
+    bad.map((t) => `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}: across ${ms(t.across)} ms > ${ms(continuityLimit(t))} ms (before ${ms(t.before)})`),
     [],
     `video continuous across the handoff (${loadNote()})`,
   );
