@@ -65,7 +65,7 @@ fi
 
 if ! wasm-pack --version >/dev/null 2>&1; then
   say "installing wasm-pack (cargo install, a few minutes)"
-  cargo install --locked wasm-pack
+  cargo install --locked wasm-pack || cargo install wasm-pack
 fi
 
 # wasm-pack's own download of wasm-bindgen fails on machines without general internet; it
