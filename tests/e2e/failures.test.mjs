@@ -315,14 +315,17 @@ test('a second rotation starts while the first handoff is under way: everyone en
       const conn = s?.connections.find((c) => c.connectionId === connectionId);
       if (conn && participantIdOf(conn.data) === cy.id && sessionId !== first_) await Promise.race([secondRequested, sleep(15000)]);
     };
+    // 12 s notices: long enough that a loaded 2-core machine finishes both moves before each
+    // session is destroyed (with 8 s, one participant was once still connecting when the
+    // middle session went, and was dropped by the rotation).
     const r = await rotationRun(stack, room, people, {
-      noticeMs: 8000,
+      noticeMs: 12000,
       rotate: async (ctx) => {
-        await stack.rotateRoom(room, 8000);
+        await stack.rotateRoom(room, 12000);
         // As soon as anyone is in the replacement, rotate the replacement too.
         await until(async () => first_ && (await stack.session(first_))?.connections.length > 0, { timeout: 15000, interval: 20, what: 'someone in the first replacement' });
         ctx.middle = first_;
-        await stack.rotateSession(first_, 8000);
+        await stack.rotateSession(first_, 12000);
         secondAsked();
         // The app server opens the newest session on the sandbox's sessionNotification.
         await until(async () => ![ctx.oldSid, first_].includes(await stack.roomSession(room)), { timeout: 10000, what: 'the app server to open the newest session' });
