@@ -105,13 +105,7 @@ async fn refused_connects_get_a_clear_error_then_a_close() {
             "{what}"
         );
     }
-    assert_eq!(
-        sb.session_state(&sid).await["connections"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(sb.count_in(&sid, "connections").await, 0);
 
     let mut c = Client::open(&sb.base).await;
     c.send(json!({"t": "signal", "data": "x", "reqId": 1}))
@@ -175,13 +169,7 @@ async fn publish_and_unpublish_reach_everyone() {
         (Some(false), Some(true))
     );
     assert_eq!(b.expect("streamCreated").await["stream"], *stream);
-    assert_eq!(
-        sb.session_state(&sid).await["streams"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sb.count_in(&sid, "streams").await, 1);
 
     a.send(json!({"t": "streamUpdate", "streamId": stream["streamId"], "hasAudio": true}))
         .await;
@@ -211,13 +199,7 @@ async fn publish_and_unpublish_reach_everyone() {
     let theirs = b.expect("streamDestroyed").await;
     assert_eq!(theirs["stream"]["streamId"], stream["streamId"]);
     assert!(theirs.get("reqId").is_none());
-    assert_eq!(
-        sb.session_state(&sid).await["streams"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(sb.count_in(&sid, "streams").await, 0);
 }
 
 #[tokio::test]
@@ -231,13 +213,7 @@ async fn a_subscriber_cannot_publish() {
         (e["code"].as_u64(), e["name"].as_str()),
         (Some(1500), Some("OT_PERMISSION_DENIED"))
     );
-    assert_eq!(
-        sb.session_state(&sid).await["streams"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(sb.count_in(&sid, "streams").await, 0);
 }
 
 #[tokio::test]

@@ -233,13 +233,7 @@ async fn cut_drops_the_socket_without_a_close_frame() {
         ),
         (Some(b.id.as_str()), Some("networkDisconnected"))
     );
-    assert_eq!(
-        sb.session_state(&sid).await["connections"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sb.count_in(&sid, "connections").await, 1);
     let again = sb
         .http
         .post(format!("{}/admin/connections/{}/cut", sb.base, b.id))

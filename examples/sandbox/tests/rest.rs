@@ -270,13 +270,7 @@ async fn force_disconnect_removes_one_connection() {
         }
         assert_eq!(req.send().await.unwrap().status(), 401, "{what}");
     }
-    assert_eq!(
-        sb.session_state(&sid).await["connections"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(sb.count_in(&sid, "connections").await, 2);
 
     let del = |url: String| sb.http.delete(url).bearer_auth(sb.rest_jwt()).send();
     assert_error(
@@ -310,13 +304,7 @@ async fn force_disconnect_removes_one_connection() {
         ),
         (Some(b.id.as_str()), Some("forceDisconnected"))
     );
-    assert_eq!(
-        sb.session_state(&sid).await["connections"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sb.count_in(&sid, "connections").await, 1);
     assert_error(del(url).await.unwrap(), 404, "connection").await;
 }
 

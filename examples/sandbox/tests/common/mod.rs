@@ -133,6 +133,14 @@ impl TestSandbox {
             .unwrap()
     }
 
+    /// How many `connections` or `streams` the session has now.
+    pub async fn count_in(&self, sid: &str, what: &str) -> usize {
+        self.session_state(sid).await[what]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
     /// Opens a socket and sends `connect`; returns the client and the first answer.
     pub async fn connect(&self, sid: &str, token: &str) -> (Client, Value) {
         let mut c = Client::open(&self.base).await;
