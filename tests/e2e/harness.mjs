@@ -429,11 +429,12 @@ class Stack {
   // ---- participants ----
 
   /**
-   * Opens one browser context per name, on the demo page (`naive` for the baseline client),
+   * Opens one browser context per name, on the demo page (`naive` for the baseline client;
+   * `params[name]`: more of that page's URL parameters),
    * joins them to `room` one after the other, and waits until every page sees every other
    * participant's video.
    */
-  async joinRoom(room, names, { naive = false } = {}) {
+  async joinRoom(room, names, { naive = false, params = {} } = {}) {
     const people = [];
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
@@ -456,6 +457,7 @@ class Stack {
       await page.addInitScript({ path: MEASURE_SCRIPT });
       const q = new URLSearchParams({ room, id, video: VIDEO_SIZE });
       if (naive) q.set('naive', '1');
+      for (const [k, v] of Object.entries(params[name] ?? {})) q.set(k, v);
       await page.goto(`${this.appUrl}/?${q}`);
       await page.waitForFunction(() => window.demo !== undefined);
       this.participants.push(p);
@@ -594,6 +596,59 @@ export function largestGap(frames, from, to, { within = false } = {}) {
   return { largest, count, at };
 }
 
+/** A display refresh of headless Chromium (its begin-frame source runs at 60 Hz). */
+export const VSYNC_MS = 1000 / 60;
+
+/**
+ * The gaps between the frames a person saw in a tile (`rec.shown` from measure.js:
+ * presentationTime, frames that video presented since its previous callback, video serial),
+ * each `[start, end, gap, what]`. Bounds, each pessimistic:
+ * - k frames presented by one video between two of its callbacks, T ms apart: the compositor
+ *   shows at most one per refresh, so the largest gap among them is at most T - (k - 1)
+ *   refreshes (and at least T / k). k > 1 happens when the page's main thread was busy: the
+ *   video kept playing, only the callbacks waited.
+ * - A swap (the next picture is another video's): from the old video's last frame counted
+ *   before the rendering update that made the swap to the picture the new video already held,
+ *   counted one refresh after that update (measure.js `shownIn`); the old video's frames
+ *   presented until the swap was painted are not counted.
+ * Both windows (before and across a handoff) are measured the same way.
+ */
+export function shownGaps(rec) {
+  const out = [];
+  const s = rec.shown ?? [];
+  for (let i = 3; i < s.length; i += 3) {
+    const a = s[i - 3];
+    const [b, k, video] = [s[i], s[i + 1], s[i + 2]];
+    const t = b - a;
+    if (video !== s[i - 1]) out.push([a, b, t, 'swap']);
+    else if (k <= 1) out.push([a, b, t, 'one frame']);
+    else out.push([a, b, Math.max(t / k, t - (k - 1) * VSYNC_MS), `${k} frames in ${Math.round(t)} ms`]);
+  }
+  return out;
+}
+
+/**
+ * The largest gap a person saw in a tile over [from, to] (see `largestGap` for `within` and
+ * for a video still stopped at `to`), with where it began and what it was.
+ */
+export function largestShownGap(rec, from, to, { within = false } = {}) {
+  let largest = 0;
+  let at = null;
+  let what = null;
+  let count = 0;
+  for (const [a, b, gap, kind] of shownGaps(rec)) {
+    if (!(within ? a >= from && b <= to : b >= from && a <= to)) continue;
+    count++;
+    if (gap > largest) [largest, at, what] = [gap, a, kind];
+  }
+  const last = rec.frames?.at(-1);
+  if (!within && (last === undefined || last < to)) {
+    const since = last === undefined ? from : Math.max(from, last);
+    if (to - since > largest) [largest, at, what] = [to - since, since, 'no frame since'];
+  }
+  return { largest, count, at, what };
+}
+
 /** The page's longest animation-frame stall overlapping [from, to] (ms, page clock). */
 function rafStall(snap, from, to) {
   let largest = 0;
@@ -697,8 +752,9 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
   const out = [];
   for (const [id, rec] of Object.entries(tilesByParticipant(snap))) {
     if (only && !only.includes(id)) continue;
-    const before = largestGap(rec.frames, from - beforeMs, from, { within: true });
-    const across = largestGap(rec.frames, from, to);
+    const before = largestShownGap(rec, from - beforeMs, from, { within: true });
+    const across = largestShownGap(rec, from, to);
+    if (process.env.E2E_DETAIL && across.at !== null) console.log(detailAround(snap, rec, `${p.name} sees ${id}`, across));
     out.push({
       viewer: p.name,
       tile: id,
@@ -709,12 +765,30 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       acrossFrames: across.count,
       // where the largest gap began, ms after the window's start (page clock)
       acrossAtMs: across.at === null ? null : across.at - from,
+      acrossWhat: across.what,
+      beforeWhat: before.what,
       // the page's own longest rendering stall in each window: a frozen page, not a swap
       acrossRafStall: rafStall(snap, from, to),
       elementIds: rec.elementIds,
     });
   }
   return out;
+}
+
+/** Diagnosis (env E2E_DETAIL): what a tile showed around its largest gap. */
+function detailAround(snap, rec, label, gap) {
+  const near = (t) => Math.abs(t - gap.at) < 300;
+  const lines = [`${label}: ${Math.round(gap.largest)} ms (${gap.what}) at ${Math.round(gap.at)}`];
+  const shown = [];
+  for (let i = 0; i < rec.shown.length; i += 3) if (near(rec.shown[i])) shown.push(`${Math.round(rec.shown[i])}v${rec.shown[i + 2]}x${rec.shown[i + 1]}`);
+  lines.push(`  shown: ${shown.join(' ')}`);
+  for (let i = 0; i < rec.tops.length; i += 2) if (near(rec.tops[i])) lines.push(`  top at ${Math.round(rec.tops[i])}: video ${rec.tops[i + 1]}`);
+  for (const [v, fr] of Object.entries(snap.videos ?? {})) {
+    const xs = [];
+    for (let i = 0; i < fr.length; i += 2) if (near(fr[i])) xs.push(`${Math.round(fr[i])}x${fr[i + 1]}`);
+    if (xs.length) lines.push(`  video ${v}: ${xs.join(' ')}`);
+  }
+  return lines.join('\n');
 }
 
 /** Audio and attribute checks of a page's whole recording. */
@@ -735,8 +809,8 @@ export function describeTiles(rows, people) {
   return rows
     .map(
       (r) =>
-        `  ${r.viewer} sees ${nameOf(r.tile)}: before ${ms(r.before)} ms (${r.beforeFrames} gaps, page stall ${ms(r.beforeRafStall)}), ` +
-        `across ${ms(r.across)} ms (${r.acrossFrames} gaps, largest at +${ms(r.acrossAtMs)} ms, page stall ${ms(r.acrossRafStall)}), ` +
+        `  ${r.viewer} sees ${nameOf(r.tile)}: before ${ms(r.before)} ms (${r.beforeFrames} gaps, largest ${r.beforeWhat}, page stall ${ms(r.beforeRafStall)}), ` +
+        `across ${ms(r.across)} ms (${r.acrossFrames} gaps, largest at +${ms(r.acrossAtMs)} ms: ${r.acrossWhat}, page stall ${ms(r.acrossRafStall)}), ` +
         `within one frame of before: ${withinOneFrame(r) ? 'yes' : 'no'}`,
     )
     .join('\n');
@@ -859,12 +933,16 @@ export function printRun(label, r) {
 // What "continuous" is held to. The strict criterion (the largest gap across the handoff within
 // one frame interval of the largest gap before it) is a timing bound, and on these shared 2-core
 // machines three publishers (each encoding once per subscriber in relayed mode, twice during the
-// overlap) saturate the CPU: measured here the SDK's worst tile stays at 100-500 ms across a
-// handoff against 1.7-2.4 s for the naive reconnect, but within one frame of "before" is not met
-// reliably. So by default a tile fails when its video was interrupted (a gap of INTERRUPTION_MS
-// or more: about half of what a reconnect shows here), the strict criterion is printed for every
-// tile, and E2E_STRICT=1 asserts it instead. The side-by-side test also asserts the handoff's
-// gap against the naive one measured in the same run.
+// overlap) saturate the CPU. Gaps are timed by presentation (see `shownGaps`), so a busy main
+// thread no longer counts as a frozen video by itself; but while it is busy the frame callbacks
+// come late and several frames are reported at once, and such a stretch is counted at its worst
+// case (the frames bunched at its end). The pages' main threads stall 100-450 ms while the new
+// session's peer connections are set up and the old ones closed (an RTCPeerConnection close
+// waits on WebRTC's threads, 50-80 ms each under this load), so the strict criterion is met in
+// some runs and not others. By default a tile fails when its video was interrupted (a gap of
+// INTERRUPTION_MS or more: about half of what a reconnect shows here), the strict criterion is
+// printed for every tile, and E2E_STRICT=1 asserts it instead. The side-by-side test also
+// asserts the handoff's gap against the naive one measured in the same run.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
 export const INTERRUPTION_MS = 1000;
 

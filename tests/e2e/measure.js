@@ -2,11 +2,20 @@
 // (`page.addInitScript`). It trusts nothing the SDK or the demo page report about themselves:
 //
 // - Frames: every <video> inside a remote `.video-handoff-tile` gets its own
-//   requestVideoFrameCallback loop. A frame counts for the tile only if, at that frame, this
-//   video is the one a person would see: the topmost element at the tile's centre
+//   requestVideoFrameCallback loop, which records when each frame was presented
+//   (`presentationTime`) and how many frames the video presented since its previous callback
+//   (from `presentedFrames`). Chromium presents video frames on the compositor, not the main
+//   thread: measured here, a remote WebRTC video kept presenting a frame every 33 ms while its
+//   page's main thread was blocked for 400 ms, and one late callback then reported all 12. So
+//   frames are timed by presentation, not by when the callbacks ran (that showed every
+//   main-thread stall as a frozen video; page stalls are recorded apart, `rafStalls`).
+// - Which video a person sees in a tile: the topmost element at the tile's centre
 //   (document.elementsFromPoint, so z-index, stacking and covering elements all count), not
-//   transparent, with a decoded picture. `data-active="true"` is only cross-checked against
-//   that (a lying attribute shows up in `mismatches`, it cannot make frames count).
+//   transparent. Kept as a timeline per tile (`tops`), each change timed in the rendering
+//   update that paints it. A video's frames count for its tile only while it is on top (and a
+//   video with no picture yet presents no frames: a black tile is a gap).
+//   `data-active="true"` is only cross-checked against that (a lying attribute shows up in
+//   `mismatches`, it cannot make frames count).
 // - Audio: every media element that was ever given a source (also ones not in the document)
 //   is checked whenever something that decides whether it is audible may have changed (see
 //   below): audible = not muted, volume > 0, playing, with a live enabled audio track. More
@@ -26,13 +35,12 @@
 //   no CSS animations or transitions and never edit style sheets through the CSSOM. So a
 //   MutationObserver on the whole document (childList + those attributes, and `data-active`
 //   for the cross-check) marks every tile's answer stale, and so do `resize` and `scroll`
-//   (a tile's centre moves). The answer is recomputed lazily in the next frame callback of the
-//   tile, i.e. at that frame, exactly as before, just not at every frame. A safety re-check
-//   marks everything stale every RECHECK_MS anyway (layout moving a tile without a mutation
-//   of the kinds above, e.g. text growing; style sheet edits).
-//   What is still checked at every frame, because it changes without any mutation: the video
-//   is still connected, still in that tile, and has a decoded picture (videoWidth,
-//   readyState: plain property reads, no layout).
+//   (a tile's centre moves). The answer is recomputed in the next animation frame, the
+//   rendering update that paints the change, and timed by performance.now() there: never
+//   before the change is on screen. (Frames the old video presented until that paint are not
+//   counted, so a swap can only look longer than it was.) A safety re-check marks everything
+//   stale every RECHECK_MS anyway (layout moving a tile without a mutation of the kinds above,
+//   e.g. text growing; style sheet edits).
 // - Audibility changes through media events (play, playing, pause, ended, volumechange,
 //   emptied, loadedmetadata: listened to on each element itself, so detached ones count too),
 //   the audio tracks' own events (ended, mute, unmute), script changes that fire no event
@@ -50,8 +58,10 @@
   const RECHECK_MS = 250;
   const E = {
     timeOrigin: performance.timeOrigin,
-    /** key -> { frames: [performance.now() ms], elementIds: [tile element serial] } */
+    /** tile key -> { tops: [performance.now() ms, video serial or 0 (none), ...], elementIds: [tile element serial] } */
     tiles: {},
+    /** video serial -> [presentationTime ms, frames presented since the previous callback, ...] */
+    videos: {},
     /** moments where a tile had more than one audible source, or audio played outside tiles */
     audioViolations: [],
     /** key -> largest number of audible sources seen at once */
@@ -83,12 +93,8 @@
     return serial.get(el);
   };
 
-  // Bumped whenever which video is on top of a tile may have changed; a tile's cached answer
-  // is valid only for the epoch it was computed in.
-  let epoch = 0;
-  const stale = () => {
-    epoch++;
-  };
+  // Called whenever which video is on top of a tile may have changed.
+  const stale = () => scheduleTops();
 
   // ---- audio checks, scheduled ----------------------------------------------------------------
   let audioScheduled = false;
@@ -180,10 +186,11 @@
   }
 
   function record(key) {
-    return (E.tiles[key] ??= { frames: [], elementIds: [] });
+    return (E.tiles[key] ??= { tops: [], elementIds: [] });
   }
 
-  // A decoded picture: plain property reads, checked at every frame.
+  // A decoded picture (plain property reads). It arrives without a DOM mutation: a video's
+  // first frame callback marks the tiles stale too.
   const hasPicture = (video) => video.videoWidth !== 0 && video.readyState >= 2;
 
   // Not hidden by style, the video or any ancestor up to the tile (only at a recompute).
@@ -213,7 +220,7 @@
   }
 
   // The video on top of `tile` now: hit test at the tile's centre, and the data-active
-  // cross-check. Costly (forces style and layout): only when the cached answer is stale.
+  // cross-check. Costly (forces style and layout): only when something may have changed it.
   function recompute(tile, at) {
     E.recomputes++;
     let video = null;
@@ -222,14 +229,13 @@
       const cx = r.left + r.width / 2;
       const cy = r.top + r.height / 2;
       if (cx >= 0 && cy >= 0 && cx < innerWidth && cy < innerHeight) {
-        // The first element at the centre that belongs to the tile decides; anything of the
-        // page's own painted above the tile there (not an ancestor) means nothing of it shows.
+        // The first element at the centre that belongs to the tile decides (a video with no
+        // picture yet paints nothing: the next one shows through); anything of the page's own
+        // painted above the tile there (not an ancestor) means nothing of it shows.
         for (const el of document.elementsFromPoint(cx, cy)) {
-          if (el === tile || el.contains(tile)) break;
-          if (tile.contains(el)) {
-            if (el instanceof HTMLVideoElement && rendersPicture(el, tile)) video = el;
-            break;
-          }
+          if (el === tile || el.contains(tile) || !tile.contains(el)) break;
+          if (el instanceof HTMLVideoElement && !hasPicture(el)) continue;
+          if (el instanceof HTMLVideoElement && rendersPicture(el, tile)) video = el;
           break;
         }
       } else {
@@ -238,7 +244,8 @@
       }
     }
     const claimed = tile.querySelector('video[data-active="true"]');
-    if (claimed !== video && (claimed || video)) {
+    // A claimed video still waiting for its first picture is not a lie (nothing shows yet).
+    if (claimed !== video && (claimed || video) && !(claimed && !video && !hasPicture(claimed))) {
       E.mismatchCount++;
       if (E.mismatches.length < 50) {
         E.mismatches.push({ key: keyOf(tile), at, claimed: claimed ? idOf(claimed) : null, onTop: video ? idOf(video) : null });
@@ -247,30 +254,41 @@
     return video;
   }
 
-  const onTop = new WeakMap(); // tile -> { epoch, video }
-  function visibleVideo(tile, at) {
-    let cached = onTop.get(tile);
-    if (!cached || cached.epoch !== epoch) {
-      // Computed in the same epoch as it is used: a mutation during recompute (none expected)
-      // bumps the epoch and the next frame recomputes again.
-      const e = epoch;
-      cached = { epoch: e, video: recompute(tile, at) };
-      onTop.set(tile, cached);
-    }
-    return cached.video;
+  // The tiles' `tops` timelines, brought up to date in the animation frame after anything
+  // that may have changed them (see `stale`).
+  let topsScheduled = false;
+  function scheduleTops() {
+    if (topsScheduled) return;
+    topsScheduled = true;
+    requestAnimationFrame(() => {
+      topsScheduled = false;
+      const at = performance.now();
+      const seen = new Set();
+      for (const tile of document.querySelectorAll('.video-handoff-tile')) {
+        if (!remoteTileOf(tile)) continue;
+        const key = keyOf(tile);
+        seen.add(key);
+        const video = recompute(tile, at);
+        setTop(key, video ? idOf(video) : 0, at);
+      }
+      for (const key of Object.keys(E.tiles)) if (!seen.has(key)) setTop(key, 0, at);
+    });
+  }
+  function setTop(key, serialOfVideo, at) {
+    const tops = record(key).tops;
+    if (tops.length && tops[tops.length - 1] === serialOfVideo) return;
+    tops.push(at, serialOfVideo);
   }
 
   function hook(video) {
     if (hooked.has(video) || typeof video.requestVideoFrameCallback !== 'function') return;
     hooked.add(video);
-    const onFrame = (now) => {
-      const tile = video.isConnected ? remoteTileOf(video) : null;
-      if (tile && visibleVideo(tile, now) === video && hasPicture(video)) {
-        const rec = record(keyOf(tile));
-        rec.frames.push(now);
-        const id = idOf(tile);
-        if (rec.elementIds.at(-1) !== id) rec.elementIds.push(id);
-      }
+    const frames = (E.videos[idOf(video)] = []);
+    let presented = null;
+    const onFrame = (_now, meta) => {
+      if (presented === null) stale(); // its first picture: it may now show in its tile
+      frames.push(meta.presentationTime, presented === null ? 1 : Math.max(1, meta.presentedFrames - presented));
+      presented = meta.presentedFrames;
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
@@ -374,13 +392,46 @@
   }
   requestAnimationFrame(poll);
 
+  // One display refresh (headless Chromium's begin-frame source runs at 60 Hz).
+  const REFRESH_MS = 1000 / 60;
+
+  /**
+   * The pictures a person saw in a tile, at or after `since`: the frames each video presented
+   * while it was on top, and, where a video came on top already holding a picture (a swap to
+   * a video that was playing underneath), that picture, one refresh after the rendering update
+   * that put it there (unless its next frame came sooner). `shown` is [time, frames that video
+   * presented since its previous callback (1 for a swap picture), video serial, ...]; `frames`
+   * the times alone.
+   */
+  function shownIn(rec, since) {
+    const shown = [];
+    const { tops } = rec;
+    for (let i = 0; i < tops.length; i += 2) {
+      const [from, video] = [tops[i], tops[i + 1]];
+      const to = i + 2 < tops.length ? tops[i + 2] : Number.POSITIVE_INFINITY;
+      const frames = video ? (E.videos[video] ?? []) : [];
+      let first = frames.findIndex((at, j) => j % 2 === 0 && at >= from);
+      if (first < 0) first = frames.length;
+      const swapPicture = from + REFRESH_MS;
+      const hadPicture = first > 0;
+      if (hadPicture && swapPicture < to && swapPicture >= since && !(frames[first] < swapPicture)) shown.push(swapPicture, 1, video);
+      for (let j = first; j < frames.length; j += 2) {
+        const at = frames[j];
+        if (at >= to) break;
+        if (at >= since) shown.push(at, frames[j + 1], video);
+      }
+    }
+    return { shown, frames: shown.filter((_, i) => i % 3 === 0) };
+  }
+
   /** Everything recorded, as plain data; `since` (performance.now ms) trims old frames. */
   E.snapshot = (since = 0) => ({
     now: performance.now(),
     timeOrigin: E.timeOrigin,
     tiles: Object.fromEntries(
-      Object.entries(E.tiles).map(([k, r]) => [k, { frames: r.frames.filter((t) => t >= since), elementIds: r.elementIds }]),
+      Object.entries(E.tiles).map(([k, r]) => [k, { ...shownIn(r, since), tops: r.tops, elementIds: r.elementIds }]),
     ),
+    videos: E.videos,
     audioViolations: E.audioViolations,
     maxAudible: E.maxAudible,
     audibleNow: E.audibleNow,

@@ -1,19 +1,22 @@
 // The harness's own measurement (measure.js) checked on a synthetic page, so the scenario
 // tests can trust it: frames count only for the video actually on top of a tile (a lying
 // `data-active` cannot make frames count, and is reported), a stalled visible video shows as a
-// gap even while a hidden one keeps playing, and two audible sources in one tile are caught.
-// Needs only Chromium (no sandbox, no SDK).
+// gap even while a hidden one keeps playing, frames presented while the page's main thread is
+// blocked still count (the compositor keeps presenting video), and two audible sources in one
+// tile are caught. Needs only Chromium (no sandbox, no SDK).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, MEASURE_SCRIPT, largestGap, launchBrowser, sleep } from './harness.mjs';
+import { CHROMIUM, MEASURE_SCRIPT, VSYNC_MS, largestGap, largestShownGap, launchBrowser, sleep } from './harness.mjs';
 
 let root;
 let browser;
 let page;
+let server;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}`);
@@ -23,11 +26,17 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   page = await context.newPage();
   await page.addInitScript({ path: MEASURE_SCRIPT });
-  await page.goto('about:blank');
-  await page.setContent(`<!doctype html><body style="margin:0">
-    <div class="video-handoff-tile" data-participant="P" style="position:relative;width:320px;height:240px"></div>
-    <div class="video-handoff-tile video-handoff-local" data-local="true" style="position:relative;width:160px;height:120px"></div>
-  </body>`);
+  // Served from 127.0.0.1, a secure context: the block test needs the (fake) camera.
+  server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<!doctype html><body style="margin:0">
+      <div class="video-handoff-tile" data-participant="P" style="position:relative;width:320px;height:240px"></div>
+      <div class="video-handoff-tile" data-participant="Q" style="position:relative;width:320px;height:240px"></div>
+      <div class="video-handoff-tile video-handoff-local" data-local="true" style="position:relative;width:160px;height:120px"></div>
+    </body>`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
   // Two videos stacked in the tile, each fed by its own animated canvas (with a tone), the
   // first on top and claimed active.
   await page.evaluate(() => {
@@ -67,11 +76,12 @@ before(async () => {
     };
     window.__t = { a: make('A', 1, true), b: make('B', 0, false) };
   });
-  await page.waitForFunction(() => (window.__e2e.tiles.P?.frames.length ?? 0) > 20, null, { timeout: 15000 });
+  await page.waitForFunction(() => (window.__e2e.snapshot().tiles.P?.frames.length ?? 0) > 20, null, { timeout: 15000 });
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
+  server?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -112,6 +122,39 @@ test('a lying data-active is reported, and the claimed video\'s frames do not co
   await sleep(500);
   const after = (await snap()).tiles.P.frames.filter((t) => t >= t1);
   assert.ok(after.length >= 5, `frames count again once B is on top (${after.length})`);
+});
+
+test('frames presented while the page\'s main thread is blocked count: a page stall is not a frozen video', async () => {
+  // A camera video (its frames come from outside the page's main thread) in tile Q.
+  await page.evaluate(async () => {
+    const video = document.createElement('video');
+    video.style.cssText = 'position:absolute;inset:0;width:100%;height:100%';
+    video.muted = true;
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240, frameRate: 30 } });
+    document.querySelector('[data-participant="Q"]').append(video);
+    await video.play();
+  });
+  await page.waitForFunction(() => (window.__e2e.snapshot().tiles.Q?.frames.length ?? 0) > 20, null, { timeout: 15000 });
+  const BLOCK_MS = 400;
+  const [from, to] = await page.evaluate((ms) => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      // busy: no callback, no rendering update of this page can run
+    }
+    return [t0, performance.now()];
+  }, BLOCK_MS);
+  await sleep(500);
+  const s = await snap();
+  const stall = s.rafStalls.find((x) => x.at <= from + 50 && x.at + x.gap >= to - 50);
+  assert.ok(stall, `the page really stalled (${JSON.stringify(s.rafStalls.slice(-3))})`);
+  const q = s.tiles.Q;
+  // Frames presented during the block: each callback says how many its video presented since
+  // the previous one.
+  let presented = 0;
+  for (let i = 0; i < q.shown.length; i += 3) if (q.shown[i] > from && q.shown[i] <= to + 100) presented += q.shown[i + 1];
+  assert.ok(presented >= 6, `frames were presented during the ${BLOCK_MS} ms block (${presented})`);
+  const gap = largestShownGap(q, from, to, { within: false });
+  assert.ok(gap.largest <= BLOCK_MS - 5 * VSYNC_MS, `the tile's largest gap over the block (${Math.round(gap.largest)} ms: ${gap.what}) is not the block`);
 });
 
 test('two audible sources in one tile are caught', async () => {
