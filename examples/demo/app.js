@@ -30,6 +30,9 @@ const params = new URLSearchParams(location.search);
 const mode = params.get('naive') === '1' ? 'naive' : 'sdk';
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const VIDEO_SIZE = videoSize(params.get('video'));
+// `?tokenProvider=0`: join without a tokenProvider, as an app that has none (what the SDK
+// reports when a handoff signal then comes without a token).
+const TOKEN_PROVIDER = params.get('tokenProvider') !== '0';
 
 /** `?video=WxH` (e.g. 320x240) as getUserMedia constraints; 640x480 when absent or not a size. */
 function videoSize(param) {
@@ -198,7 +201,7 @@ async function join({ name, room: roomName }) {
     timeline.add('joining', { room, as: identity.name, mode });
     const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl), getMedia()]);
     const start = mode === 'naive' ? startNaiveCall : startSdkCall;
-    controller = await start({ OT, joined, room, identity, media: localMedia, ui });
+    controller = await start({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
     timeline.add('joined', { sessionId: controller.sessionId }, 'good');
     const url = new URL(location.href);
     url.searchParams.set('room', room);

@@ -28,6 +28,7 @@ import {
   until,
   loadNote,
   short,
+  waitDestroyed,
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -366,5 +367,50 @@ test('a handoff signal without a token: the SDK asks the app\'s tokenProvider, a
       assert.ok(first(page.events, 'handoffCompleted'), `${page.p.name}: handoffCompleted`);
     }
     assertContinuous(r);
+  }),
+);
+
+test('a handoff signal without a token, and no tokenProvider: noToken reported, the others move, that participant recovers (and says so)', { timeout: 120000 }, () =>
+  explained(async () => {
+    const room = 'e2e-no-provider';
+    assert.ok(sdkBuilt(), 'the SDK is not built');
+    await stack.resetHooks();
+    people = await stack.joinRoom(room, NAMES, { params: { Ben: { tokenProvider: '0' } } });
+    stack.proxy.hooks.onSignal = ({ type, data }) => {
+      if (type !== 'handoff') return null;
+      const msg = JSON.parse(data);
+      delete msg.token;
+      return { data: JSON.stringify(msg) };
+    };
+    const oldSid = await stack.roomSession(room);
+    await stack.rotateRoom(room, 6000);
+    const log = await waitDestroyed(stack, oldSid, { timeout: 40000 });
+    await sleep(3000);
+    const ben = byName('Ben');
+    const events = await pageEvents(ben);
+    console.log(`no provider: Ben's events: ${events.map((e) => `${e.type}(${e.detail?.error?.code ?? e.detail?.reason ?? e.detail?.state ?? ''})`).join(', ')}`);
+    const failed = all(events, 'handoffFailed');
+    assert.ok(failed.length >= 1, 'Ben: handoffFailed');
+    assert.equal(failed[0].detail.error.code, 'noToken', 'Ben: the reason is noToken');
+    assert.equal(failed[0].detail.willRetry, false, 'Ben: no retry without a way to get a token');
+    const newSid = await stack.roomSession(room);
+    const newSession = await stack.session(newSid);
+    const inNew = newSession.connections.map((c) => participantIdOf(c.data));
+    for (const name of ['Ada', 'Cy']) assert.ok(inNew.includes(byName(name).id), `${name} moved to the new session`);
+    assert.ok(!inNew.includes(ben.id), 'Ben could not join the new session');
+    // Ben stayed in the old session until it was destroyed: never dropped early by the SDK.
+    const { leftBy } = departures(log);
+    assert.notEqual(leftBy[ben.id], 'clientDisconnected', `Ben did not leave the old session himself (${leftBy[ben.id]})`);
+    // Then, the old session gone (serverRotation): recovery, as the design has it. The app's
+    // resolveSession names the new session, which again needs a token Ben cannot get
+    // (noToken), so the SDK falls back to rejoining the old session ID (the platform moves a
+    // rotated session to a new server; the sandbox destroys it), and keeps trying, saying so.
+    const recovery = first(events, 'recoveryStarted');
+    assert.ok(recovery, 'Ben: recoveryStarted');
+    assert.equal(recovery.detail.reason, 'serverRotation');
+    const after = events.filter((e) => e.at >= recovery.at && e.type === 'handoffFailed');
+    assert.ok(after.some((e) => e.detail.error.code === 'noToken'), 'Ben: the resolved session was refused for want of a token');
+    assert.ok(after.some((e) => e.detail.willRetry === true), 'Ben: still trying (the rejoin of the old session ID), and saying so');
+    assert.equal((await pageState(ben)).state, 'recovering', 'Ben: recovering, not silently dead');
   }),
 );
