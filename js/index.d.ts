@@ -97,7 +97,9 @@ export class HandoffError extends Error {
   readonly name: "HandoffError";
   /**
    * Reported in `handoffFailed`: `connectFailed`, `connectTimeout`, `noToken`,
-   * `tokenProviderFailed`, `resolveFailed`, `publishFailed`, `deadlinePassed`.
+   * `tokenProviderFailed`, `resolveFailed`, `publishFailed`. When the signal's deadline leaves
+   * no time for another attempt, the last attempt's error comes with `willRetry: false`.
+   * Reported in `subscribeFailed`: `subscribeFailed`.
    * Thrown or rejected: `invalidOptions`, `invalidArgument`, `mediaFailed` (getUserMedia),
    * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`.
    */
@@ -112,7 +114,7 @@ export type HandoffErrorCode =
   | "tokenProviderFailed"
   | "resolveFailed"
   | "publishFailed"
-  | "deadlinePassed"
+  | "subscribeFailed"
   | "invalidOptions"
   | "invalidArgument"
   | "mediaFailed"
@@ -142,6 +144,12 @@ export interface HandoffEvents {
     largestFrameGapMs: number | null;
   };
   handoffFailed: { to: string; error: HandoffError; willRetry: boolean; nextAttemptAt: number | null };
+  /**
+   * A remote stream could not be subscribed to (error code `subscribeFailed`, the vendor's
+   * error in its message). The participant stays shown from the other session if they have a
+   * stream there; `key` is null when the stream's connection is not known yet.
+   */
+  subscribeFailed: { key: string | null; sessionId: string; streamId: string; error: HandoffError };
   recoveryStarted: { sessionId: string; reason: string };
   /**
    * The call ended without `close()`: this client was force-disconnected, or its session was

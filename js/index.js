@@ -85,7 +85,7 @@ class HandoffCall {
       event = { participant: p };
     } else if (type === 'participantLeft') {
       this.#participants.delete(payload.key);
-    } else if (type === 'handoffFailed') {
+    } else if (type === 'handoffFailed' || type === 'subscribeFailed') {
       event = { ...payload, error: toError(payload.error) };
     } else if (type === 'stateChanged' && payload.state === 'closed') {
       this.#participants.clear();

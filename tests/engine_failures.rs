@@ -299,6 +299,44 @@ fn publishing_into_b_failing_is_retried_and_a_is_left_only_by_a_bound() {
 }
 
 #[test]
+fn a_failed_subscribe_is_reported_and_the_participant_stays_shown_from_a() {
+    let mut h = live_in_a_with(&["p1"], Config::default());
+    h.signal("A", &handoff_to("B", ""));
+    h.connected("B");
+    h.published("B");
+    h.arrives("p1", "B");
+    let outs = h.input(Input::SubscribeFailed {
+        session: sid("B"),
+        stream: cam("p1", "B"),
+        error: "OT_STREAM_NOT_FOUND".into(),
+    });
+    assert!(has_event(
+        &outs,
+        &Event::SubscribeFailed {
+            key: Some(key("p1")),
+            session: sid("B"),
+            stream: cam("p1", "B"),
+            detail: "OT_STREAM_NOT_FOUND".into(),
+        }
+    ));
+    assert_eq!(
+        h.shell.shown.get(&key("p1")),
+        Some(&(sid("A"), cam("p1", "A"))),
+        "still shown from A"
+    );
+    // A failure for a stream the engine never subscribed to is not ours to report.
+    let outs = h.input(Input::SubscribeFailed {
+        session: sid("B"),
+        stream: cam("p9", "B"),
+        error: "x".into(),
+    });
+    assert!(!events(&outs)
+        .iter()
+        .any(|e| matches!(e, Event::SubscribeFailed { .. })));
+    assert!(h.shell.violations.is_empty(), "{:?}", h.shell.violations);
+}
+
+#[test]
 fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
     let mut h = live_in_a_with(
         &["p1"],

@@ -8,6 +8,7 @@ const EVENTS = [
   'handoffCompleted',
   'handoffFailed',
   'recoveryStarted',
+  'subscribeFailed',
   'signalRejected',
 ];
 

@@ -347,6 +347,14 @@ pub enum Event {
     SignalRejected {
         reason: RejectReason,
     },
+    /// Subscribing to `key`'s stream in `session` failed (the vendor's error in `detail`).
+    /// The participant stays shown from the other session where they have a stream there.
+    SubscribeFailed {
+        key: Option<ParticipantKey>,
+        session: SessionId,
+        stream: StreamId,
+        detail: String,
+    },
     /// A participant appeared for the first time (never re-emitted when they move sessions).
     ParticipantJoined {
         key: ParticipantKey,
@@ -437,9 +445,10 @@ pub enum HandoffError {
     ResolveFailed { detail: String },
     /// Publishing into the new session failed.
     PublishFailed { detail: String },
-    /// The deadline passed before the move could finish.
-    DeadlinePassed,
 }
+// There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
+// for another attempt, the last attempt's own error is reported with `will_retry: false`,
+// so the app learns both that the move was given up and why the last attempt failed.
 
 impl HandoffError {
     /// A stable machine-readable code.
@@ -451,7 +460,6 @@ impl HandoffError {
             HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
             HandoffError::ResolveFailed { .. } => "resolveFailed",
             HandoffError::PublishFailed { .. } => "publishFailed",
-            HandoffError::DeadlinePassed => "deadlinePassed",
         }
     }
 }
@@ -506,7 +514,6 @@ impl fmt::Display for HandoffError {
             HandoffError::PublishFailed { .. } => {
                 "publishing the camera and microphone failed (see detail); check device permissions"
             }
-            HandoffError::DeadlinePassed => "the deadline passed before the move could finish",
         })
     }
 }

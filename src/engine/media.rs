@@ -104,29 +104,45 @@ impl Engine {
     }
 
     pub(super) fn on_first_frame(&mut self, session: &SessionId, stream: &StreamId) {
-        self.set_sub(session, stream, Sub::Subscribed { rendered: true });
+        let _ = self.set_sub(session, stream, Sub::Subscribed { rendered: true });
     }
 
-    pub(super) fn on_subscribe_failed(&mut self, session: &SessionId, stream: &StreamId) {
-        self.set_sub(session, stream, Sub::Failed);
+    pub(super) fn on_subscribe_failed(
+        &mut self,
+        session: &SessionId,
+        stream: &StreamId,
+        detail: String,
+    ) {
+        if let Some(key) = self.set_sub(session, stream, Sub::Failed) {
+            self.event(Event::SubscribeFailed {
+                key,
+                session: session.clone(),
+                stream: stream.clone(),
+                detail,
+            });
+        }
     }
 
-    /// Updates a subscribed stream's state and what follows from it.
-    fn set_sub(&mut self, session: &SessionId, stream: &StreamId, sub: Sub) {
-        let Some(slot) = self.connected_slot_of(session) else {
-            return;
-        };
-        let Some(s) = self.slot_mut(slot) else { return };
-        let Some(st) = s.streams.get_mut(stream) else {
-            return;
-        };
+    /// Updates a subscribed stream's state and what follows from it. `Some(its key)` when
+    /// the stream was one of ours, subscribed.
+    fn set_sub(
+        &mut self,
+        session: &SessionId,
+        stream: &StreamId,
+        sub: Sub,
+    ) -> Option<Option<ParticipantKey>> {
+        let slot = self.connected_slot_of(session)?;
+        let s = self.slot_mut(slot)?;
+        let st = s.streams.get_mut(stream)?;
         if !matches!(st.sub, Sub::Subscribed { .. }) {
-            return; // not ours (yet, or any more)
+            return None; // not ours (yet, or any more)
         }
         st.sub = sub;
-        if let Some(key) = st.key.clone() {
-            self.reconcile(&key);
+        let key = st.key.clone();
+        if let Some(key) = &key {
+            self.reconcile(key);
         }
+        Some(key)
     }
 
     /// Whether `key` has a connection in a session this client is connected to.

@@ -265,8 +265,8 @@ impl Engine {
             Input::SubscribeFailed {
                 session,
                 stream,
-                error: _,
-            } => self.on_subscribe_failed(&session, &stream),
+                error,
+            } => self.on_subscribe_failed(&session, &stream, error),
             Input::Close => self.close(),
         }
         self.settle();

@@ -68,9 +68,6 @@ impl From<&HandoffError> for Failure {
             HandoffError::PublishFailed { detail } => {
                 with_detail("publishing into the session failed", detail)
             }
-            HandoffError::DeadlinePassed => {
-                Cow::Borrowed("the deadline passed before the move could finish")
-            }
             #[allow(unreachable_patterns)]
             _ => Cow::Borrowed("the handoff failed"),
         };

@@ -257,6 +257,26 @@ impl Payload for HandoffFailed<'_> {
     }
 }
 
+/// A remote stream could not be subscribed to.
+pub struct SubscribeFailed<'a> {
+    pub key: Option<&'a str>,
+    pub session_id: &'a str,
+    pub stream_id: &'a str,
+    /// `js/index.js` turns it into a `HandoffError`.
+    pub error: ErrorInfo<'a>,
+}
+
+impl Payload for SubscribeFailed<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("key", self.key.map_or(JsValue::NULL, text)),
+            ("sessionId", text(self.session_id)),
+            ("streamId", text(self.stream_id)),
+            ("error", self.error.to_js()),
+        ])
+    }
+}
+
 /// `recoveryStarted` and `sessionEnded`.
 pub struct SessionReason<'a> {
     pub session_id: &'a str,

@@ -1311,6 +1311,26 @@ impl Shell {
                     },
                 );
             }
+            Event::SubscribeFailed {
+                key,
+                session,
+                stream,
+                detail,
+            } => {
+                let message = format!("subscribing to the stream failed: {detail}");
+                out.ready(
+                    "subscribeFailed",
+                    &events::SubscribeFailed {
+                        key: key.as_ref().map(|k| k.as_str()),
+                        session_id: session.as_str(),
+                        stream_id: stream.as_str(),
+                        error: events::ErrorInfo {
+                            code: "subscribeFailed",
+                            message: &message,
+                        },
+                    },
+                );
+            }
             Event::RecoveryStarted { session, reason } => out.ready(
                 "recoveryStarted",
                 &events::SessionReason {
