@@ -38,6 +38,7 @@ const EVENTS = new Set([
   'participantSwapped',
   'handoffCompleted',
   'handoffFailed',
+  'subscribeFailed',
   'recoveryStarted',
   'sessionEnded',
   'signalRejected',
