@@ -74,6 +74,16 @@ async function explained(fn) {
 
 const byName = (name) => people.find((p) => p.name === name);
 
+/** From now on the app server's handoff signals reach the clients without their token. */
+function stripTokens() {
+  stack.proxy.hooks.onSignal = ({ type, data }) => {
+    if (type !== 'handoff') return null;
+    const msg = JSON.parse(data);
+    delete msg.token;
+    return { data: JSON.stringify(msg) };
+  };
+}
+
 /** Everyone live in the new session, publishing, with the old log as expected. */
 function assertEnded(r, { leftWith = 'clientDisconnected', except = {} } = {}) {
   const ids = r.newSession.connections.map((c) => participantIdOf(c.data)).sort();
@@ -349,12 +359,7 @@ test('a handoff signal without a token: the SDK asks the app\'s tokenProvider, a
   explained(async () => {
     const room = 'e2e-tokenless';
     await join(room);
-    stack.proxy.hooks.onSignal = ({ type, data }) => {
-      if (type !== 'handoff') return null;
-      const msg = JSON.parse(data);
-      delete msg.token;
-      return { data: JSON.stringify(msg) };
-    };
+    stripTokens();
     const r = await rotationRun(stack, room, people, { noticeMs: 6000 });
     printRun('signal without token', r);
     const forwarded = stack.proxy.log.filter((e) => e.type === 'handoff' && e.forwardedData);
@@ -376,12 +381,7 @@ test('a handoff signal without a token, and no tokenProvider: noToken reported, 
     assert.ok(sdkBuilt(), 'the SDK is not built');
     await stack.resetHooks();
     people = await stack.joinRoom(room, NAMES, { params: { Ben: { tokenProvider: '0' } } });
-    stack.proxy.hooks.onSignal = ({ type, data }) => {
-      if (type !== 'handoff') return null;
-      const msg = JSON.parse(data);
-      delete msg.token;
-      return { data: JSON.stringify(msg) };
-    };
+    stripTokens();
     const oldSid = await stack.roomSession(room);
     await stack.rotateRoom(room, 6000);
     const log = await waitDestroyed(stack, oldSid, { timeout: 40000 });

@@ -564,38 +564,6 @@ export function pageState(p) {
 
 // ---- the figures ----------------------------------------------------------------------------------
 
-/**
- * Gaps between consecutive frames `frames` (sorted, ms). `within`: only gaps that lie entirely
- * in [from, to]; otherwise every gap that overlaps [from, to], plus the time from the last
- * frame to `to` when the video stopped before `to` (a stall still going on counts).
- */
-export function largestGap(frames, from, to, { within = false } = {}) {
-  let largest = 0;
-  let at = null;
-  let count = 0;
-  for (let i = 1; i < frames.length; i++) {
-    const a = frames[i - 1];
-    const b = frames[i];
-    const counts = within ? a >= from && b <= to : b >= from && a <= to;
-    if (counts) {
-      if (b - a > largest) {
-        largest = b - a;
-        at = a;
-      }
-      count++;
-    }
-  }
-  const last = frames.at(-1);
-  if (!within && (last === undefined || last < to)) {
-    const since = last === undefined ? from : Math.max(from, last);
-    if (to - since > largest) {
-      largest = to - since;
-      at = since;
-    }
-  }
-  return { largest, count, at };
-}
-
 /** A display refresh of headless Chromium (its begin-frame source runs at 60 Hz). */
 export const VSYNC_MS = 1000 / 60;
 
@@ -628,8 +596,10 @@ export function shownGaps(rec) {
 }
 
 /**
- * The largest gap a person saw in a tile over [from, to] (see `largestGap` for `within` and
- * for a video still stopped at `to`), with where it began and what it was.
+ * The largest gap a person saw in a tile (`rec` from measure.js) over [from, to], with where
+ * it began and what it was. `within`: only gaps that lie entirely in [from, to]; otherwise
+ * every gap that overlaps [from, to], plus the time from the last frame to `to` when the
+ * video stopped before `to` (a stall still going on counts).
  */
 export function largestShownGap(rec, from, to, { within = false } = {}) {
   let largest = 0;
@@ -754,7 +724,6 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
     if (only && !only.includes(id)) continue;
     const before = largestShownGap(rec, from - beforeMs, from, { within: true });
     const across = largestShownGap(rec, from, to);
-    if (process.env.E2E_DETAIL && across.at !== null) console.log(detailAround(snap, rec, `${p.name} sees ${id}`, across));
     out.push({
       viewer: p.name,
       tile: id,
@@ -773,22 +742,6 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
     });
   }
   return out;
-}
-
-/** Diagnosis (env E2E_DETAIL): what a tile showed around its largest gap. */
-function detailAround(snap, rec, label, gap) {
-  const near = (t) => Math.abs(t - gap.at) < 300;
-  const lines = [`${label}: ${Math.round(gap.largest)} ms (${gap.what}) at ${Math.round(gap.at)}`];
-  const shown = [];
-  for (let i = 0; i < rec.shown.length; i += 3) if (near(rec.shown[i])) shown.push(`${Math.round(rec.shown[i])}v${rec.shown[i + 2]}x${rec.shown[i + 1]}`);
-  lines.push(`  shown: ${shown.join(' ')}`);
-  for (let i = 0; i < rec.tops.length; i += 2) if (near(rec.tops[i])) lines.push(`  top at ${Math.round(rec.tops[i])}: video ${rec.tops[i + 1]}`);
-  for (const [v, fr] of Object.entries(snap.videos ?? {})) {
-    const xs = [];
-    for (let i = 0; i < fr.length; i += 2) if (near(fr[i])) xs.push(`${Math.round(fr[i])}x${fr[i + 1]}`);
-    if (xs.length) lines.push(`  video ${v}: ${xs.join(' ')}`);
-  }
-  return lines.join('\n');
 }
 
 /** Audio and attribute checks of a page's whole recording. */

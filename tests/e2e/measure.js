@@ -244,8 +244,9 @@
       }
     }
     const claimed = tile.querySelector('video[data-active="true"]');
-    // A claimed video still waiting for its first picture is not a lie (nothing shows yet).
-    if (claimed !== video && (claimed || video) && !(claimed && !video && !hasPicture(claimed))) {
+    // A claimed video still waiting for its first picture, nothing else showing, is no lie.
+    const waiting = claimed && !video && !hasPicture(claimed);
+    if (claimed !== video && !waiting) {
       E.mismatchCount++;
       if (E.mismatches.length < 50) {
         E.mismatches.push({ key: keyOf(tile), at, claimed: claimed ? idOf(claimed) : null, onTop: video ? idOf(video) : null });
@@ -431,7 +432,6 @@
     tiles: Object.fromEntries(
       Object.entries(E.tiles).map(([k, r]) => [k, { ...shownIn(r, since), tops: r.tops, elementIds: r.elementIds }]),
     ),
-    videos: E.videos,
     audioViolations: E.audioViolations,
     maxAudible: E.maxAudible,
     audibleNow: E.audibleNow,
