@@ -414,13 +414,25 @@ impl Shell {
             Command::Publish { session } => self.publish(core, session),
             Command::Subscribe { session, stream } => self.subscribe(core, session, stream),
             Command::Unsubscribe { session, stream } => {
-                if let Some(io) = self.sessions.get_mut(&session) {
-                    if let Some(sub) = io.subs.remove(&stream) {
-                        let step = Step::Unsubscribe(io.session.clone(), sub.subscriber.clone());
-                        self.drop_sub(&session, &stream, sub);
-                        self.teardown.push(step);
-                    }
-                }
+                let Some(io) = self.sessions.get_mut(&session) else {
+                    return;
+                };
+                let Some(sub) = io.subs.remove(&stream) else {
+                    return;
+                };
+                let ot_session = io.session.clone();
+                let subscriber = sub.subscriber.clone();
+                // Shown: it goes now (nothing may freeze on screen). Replaced by a swap: it
+                // stays below the new video, muted, until its teardown step (see `teardown`).
+                let keep = if self.tiles.showing(&session, &stream).is_some() {
+                    self.drop_sub(&session, &stream, sub);
+                    None
+                } else {
+                    self.unwatch_sub(&sub);
+                    sub.video.clone()
+                };
+                self.teardown
+                    .push(Step::Unsubscribe(ot_session, subscriber, keep));
             }
             Command::Show {
                 key,
@@ -533,6 +545,7 @@ impl Shell {
                 self.teardown.push(Step::Unsubscribe(
                     io.session.clone(),
                     sub.subscriber.clone(),
+                    None,
                 ));
             }
             self.detach_sub(&stream, sub);
@@ -567,6 +580,15 @@ impl Shell {
             tile.active = None;
             tile.meter.blank();
         }
+        self.unwatch_sub(&sub);
+        if let Some(video) = &sub.video {
+            video.remove();
+        }
+    }
+
+    /// Stops watching a subscriber's frames and silences it (hidden below, muted, volume 0);
+    /// its video stays where it is.
+    fn unwatch_sub(&self, sub: &Sub) {
         if let Some(video) = &sub.video {
             if let Some(h) = sub.frame_handle {
                 video
@@ -574,7 +596,6 @@ impl Shell {
                     .cancel_video_frame_callback(h);
             }
             tiles::set_shown(video, false);
-            video.remove();
         }
         let _ = sub.subscriber.set_audio_volume(0.0);
     }

@@ -569,12 +569,13 @@ export const VSYNC_MS = 1000 / 60;
 
 /**
  * The gaps between the frames a person saw in a tile (`rec.shown` from measure.js:
- * presentationTime, frames that video presented since its previous callback, video serial),
- * each `[start, end, gap, what]`. Bounds, each pessimistic:
- * - k frames presented by one video between two of its callbacks, T ms apart: the compositor
- *   shows at most one per refresh, so the largest gap among them is at most T - (k - 1)
- *   refreshes (and at least T / k). k > 1 happens when the page's main thread was busy: the
- *   video kept playing, only the callbacks waited.
+ * presentation time, frames that video presented since its previous entry, video serial,
+ * timed by delivery), each `[start, end, gap, what]`:
+ * - frames a late callback reported together (the page's main thread was busy: the video kept
+ *   playing, only the callbacks waited) come placed where the track delivered them (measure.js
+ *   `place`); where they could not be, as one entry of k frames T ms after the previous one,
+ *   counted at its worst case: the compositor shows at most one per refresh, so the largest
+ *   gap among them is at most T - (k - 1) refreshes.
  * - A swap (the next picture is another video's): from the old video's last frame counted
  *   before the rendering update that made the swap to the picture the new video already held,
  *   counted one refresh after that update (measure.js `shownIn`); the old video's frames
@@ -584,13 +585,13 @@ export const VSYNC_MS = 1000 / 60;
 export function shownGaps(rec) {
   const out = [];
   const s = rec.shown ?? [];
-  for (let i = 3; i < s.length; i += 3) {
-    const a = s[i - 3];
-    const [b, k, video] = [s[i], s[i + 1], s[i + 2]];
+  for (let i = 4; i < s.length; i += 4) {
+    const a = s[i - 4];
+    const [b, k, video, timed] = [s[i], s[i + 1], s[i + 2], s[i + 3]];
     const t = b - a;
-    if (video !== s[i - 1]) out.push([a, b, t, 'swap']);
-    else if (k <= 1) out.push([a, b, t, 'one frame']);
-    else out.push([a, b, Math.max(t / k, t - (k - 1) * VSYNC_MS), `${k} frames in ${Math.round(t)} ms`]);
+    if (video !== s[i - 2]) out.push([a, b, t, 'swap']);
+    else if (k > 1) out.push([a, b, Math.max(t / k, t - (k - 1) * VSYNC_MS), `${k} frames in ${Math.round(t)} ms, worst case`]);
+    else out.push([a, b, t, timed || s[i - 1] ? 'one frame, timed by delivery' : 'one frame']);
   }
   return out;
 }
@@ -879,8 +880,33 @@ export function printRun(label, r) {
           .join(', ')}`,
     );
   }
+  const margins = swapMargins(r);
+  if (margins.length) {
+    lines.push(`  old stream outlived the swap by (ms): ${margins.map((m) => `${m.viewer} <- ${m.of} ${m.marginMs === null ? 'never swapped' : ms(m.marginMs)}`).join(', ')}`);
+  }
   lines.push(describeTiles(r.tiles, r.people));
   console.log(lines.join('\n'));
+}
+
+/**
+ * For every viewer and every remote participant the viewer swapped: how long after the swap
+ * that participant's stream in the old session was destroyed (sandbox's callback timestamps and
+ * the page's event times are both this machine's epoch clock). Negative: the old stream was gone
+ * before the new one was shown, so the viewer's tile froze for that long (the leave rule let a
+ * participant leave before its peers had it from the new session).
+ */
+export function swapMargins(r) {
+  if (!r.oldLog) return [];
+  const out = [];
+  for (const page of r.pages) {
+    for (const other of r.people.filter((o) => o !== page.p)) {
+      const gone = r.oldLog.find((e) => e.event === 'streamDestroyed' && participantIdOf(e.stream?.connection?.data) === other.id);
+      if (!gone) continue;
+      const swap = first(page.events, 'participantSwapped', (e) => e.detail?.key === other.name || e.detail?.key === other.key);
+      out.push({ viewer: page.p.name, of: other.name, marginMs: swap ? gone.timestamp - swap.at : null });
+    }
+  }
+  return out;
 }
 
 // What "continuous" is held to. The strict criterion (the largest gap across the handoff within

@@ -9,6 +9,15 @@
 //   page's main thread was blocked for 400 ms, and one late callback then reported all 12. So
 //   frames are timed by presentation, not by when the callbacks ran (that showed every
 //   main-thread stall as a frozen video; page stalls are recorded apart, `rafStalls`).
+// - Frames a late callback reports together: when the main thread is busy, one callback
+//   reports k frames at once, and only the last one's presentationTime. Each watched video's
+//   track is also read by a worker (MediaStreamTrackProcessor), which records when each frame
+//   was delivered to the track's sinks, off the main thread (`delivered`). Measured here on a
+//   remote WebRTC video with the main thread blocked 400 ms: the worker saw the 12 frames
+//   delivered 31-63 ms apart, each 3-7 ms before the compositor presented it, while one late
+//   callback reported all 12. The harness uses those times to tell where inside such a stretch
+//   the frames were (`place`); the callbacks still decide which video was shown and how many
+//   frames it presented.
 // - Which video a person sees in a tile: the topmost element at the tile's centre
 //   (document.elementsFromPoint, so z-index, stacking and covering elements all count), not
 //   transparent. Kept as a timeline per tile (`tops`), each change timed in the rendering
@@ -62,6 +71,8 @@
     tiles: {},
     /** video serial -> [presentationTime ms, frames presented since the previous callback, ...] */
     videos: {},
+    /** video serial -> [when its track delivered each frame (ms, this page's clock), ...] */
+    delivered: {},
     /** moments where a tile had more than one audible source, or audio played outside tiles */
     audioViolations: [],
     /** key -> largest number of audible sources seen at once */
@@ -281,13 +292,51 @@
     tops.push(at, serialOfVideo);
   }
 
+  // ---- frame deliveries, timed off the main thread ---------------------------------------
+  // One worker per page reads every watched track's frames and sends their times back in
+  // batches (times as epoch ms: a worker's performance.now() has its own origin).
+  const WORKER = `
+    const batch = [];
+    onmessage = async ({ data: { id, readable } }) => {
+      const reader = readable.getReader();
+      for (;;) {
+        let r;
+        try { r = await reader.read(); } catch { return; }
+        if (r.done) return;
+        batch.push(id, performance.timeOrigin + performance.now());
+        r.value.close();
+      }
+    };
+    setInterval(() => { if (batch.length) postMessage(batch.splice(0)); }, 100);
+  `;
+  let worker = null;
+  function watchTrack(video) {
+    const id = idOf(video);
+    const src = srcObject.get.call(video);
+    const track = src instanceof MediaStream ? src.getVideoTracks()[0] : null;
+    if (!track || E.delivered[id] || typeof MediaStreamTrackProcessor !== 'function') return;
+    if (!worker) {
+      worker = new Worker(URL.createObjectURL(new Blob([WORKER], { type: 'text/javascript' })));
+      worker.onmessage = ({ data }) => {
+        for (let i = 0; i < data.length; i += 2) E.delivered[data[i]]?.push(data[i + 1] - E.timeOrigin);
+      };
+    }
+    E.delivered[id] = [];
+    // A generous buffer: frames the worker has not read yet are kept, not dropped.
+    const { readable } = new MediaStreamTrackProcessor({ track, maxBufferSize: 30 });
+    worker.postMessage({ id, readable }, [readable]);
+  }
+
   function hook(video) {
     if (hooked.has(video) || typeof video.requestVideoFrameCallback !== 'function') return;
     hooked.add(video);
     const frames = (E.videos[idOf(video)] = []);
     let presented = null;
     const onFrame = (_now, meta) => {
-      if (presented === null) stale(); // its first picture: it may now show in its tile
+      if (presented === null) {
+        stale(); // its first picture: it may now show in its tile
+        watchTrack(video);
+      }
       frames.push(meta.presentationTime, presented === null ? 1 : Math.max(1, meta.presentedFrames - presented));
       presented = meta.presentedFrames;
       video.requestVideoFrameCallback(onFrame);
@@ -396,13 +445,65 @@
   // One display refresh (headless Chromium's begin-frame source runs at 60 Hz).
   const REFRESH_MS = 1000 / 60;
 
+  // Index of the first entry of `list` (entries of `stride` numbers, the first a time,
+  // nondecreasing) whose time is at or after `t`; list.length when none.
+  function lowerBound(list, t, stride) {
+    let [lo, hi] = [0, list.length / stride];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid * stride] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo * stride;
+  }
+
+  /**
+   * Where the k frames one late callback reported (presented in (t0, t1], the last at t1) were
+   * shown: the k - 1 before the last at the times the worker saw the track deliver them (each
+   * is presented at the refresh after its delivery, measured 3-7 ms later), or null when it did
+   * not see that many. More deliveries than frames means the compositor skipped some: the ones
+   * skipped are taken where they leave the largest gap (the pessimistic choice).
+   */
+  function place(t0, t1, k, delivered) {
+    const inside = [];
+    for (let i = lowerBound(delivered, t0, 1); i < delivered.length && delivered[i] <= t1; i++) {
+      if (delivered[i] > t0) inside.push(delivered[i]);
+    }
+    if (inside.length < k) return null;
+    const points = [t0, ...inside.slice(0, -1), t1];
+    const skip = points.length - (k + 1);
+    let at = 0;
+    for (let i = 1; i + skip + 1 < points.length; i++) {
+      if (points[i + skip + 1] - points[i] > points[at + skip + 1] - points[at]) at = i;
+    }
+    return [...points.slice(1, at + 1), ...points.slice(at + skip + 1)];
+  }
+
+  /**
+   * A video's frames from about `since` on, as [time, frames, timed by delivery (0/1), ...]:
+   * each callback's presentationTime and frame count, except that a late callback's frames
+   * are placed one by one where the worker saw them delivered (`place`), when it did.
+   */
+  function framesOf(video, since) {
+    const raw = E.videos[video] ?? [];
+    const delivered = E.delivered[video];
+    const out = [];
+    for (let j = Math.max(0, lowerBound(raw, since, 2) - 2); j < raw.length; j += 2) {
+      const [t1, k] = [raw[j], raw[j + 1]];
+      const placed = k > 1 && j >= 2 && delivered ? place(raw[j - 2], t1, k, delivered) : null;
+      if (placed) for (const t of placed) out.push(t, 1, 1);
+      else out.push(t1, k, 0);
+    }
+    return out;
+  }
+
   /**
    * The pictures a person saw in a tile, at or after `since`: the frames each video presented
    * while it was on top, and, where a video came on top already holding a picture (a swap to
    * a video that was playing underneath), that picture, one refresh after the rendering update
    * that put it there (unless its next frame came sooner). `shown` is [time, frames that video
-   * presented since its previous callback (1 for a swap picture), video serial, ...]; `frames`
-   * the times alone.
+   * presented since its previous entry (1 for a swap picture), video serial, timed by delivery
+   * (0/1), ...]; `frames` the times alone.
    */
   function shownIn(rec, since) {
     const shown = [];
@@ -410,19 +511,19 @@
     for (let i = 0; i < tops.length; i += 2) {
       const [from, video] = [tops[i], tops[i + 1]];
       const to = i + 2 < tops.length ? tops[i + 2] : Number.POSITIVE_INFINITY;
-      const frames = video ? (E.videos[video] ?? []) : [];
-      let first = frames.findIndex((at, j) => j % 2 === 0 && at >= from);
-      if (first < 0) first = frames.length;
+      if (!video || to < since - 1000) continue;
+      const frames = framesOf(video, Math.min(from, since));
+      const first = lowerBound(frames, from, 3);
       const swapPicture = from + REFRESH_MS;
-      const hadPicture = first > 0;
-      if (hadPicture && swapPicture < to && swapPicture >= since && !(frames[first] < swapPicture)) shown.push(swapPicture, 1, video);
-      for (let j = first; j < frames.length; j += 2) {
+      const hadPicture = (E.videos[video]?.[0] ?? Infinity) < from;
+      if (hadPicture && swapPicture < to && swapPicture >= since && !(frames[first] < swapPicture)) shown.push(swapPicture, 1, video, 0);
+      for (let j = first; j < frames.length; j += 3) {
         const at = frames[j];
         if (at >= to) break;
-        if (at >= since) shown.push(at, frames[j + 1], video);
+        if (at >= since) shown.push(at, frames[j + 1], video, frames[j + 2]);
       }
     }
-    return { shown, frames: shown.filter((_, i) => i % 3 === 0) };
+    return { shown, frames: shown.filter((_, i) => i % 4 === 0) };
   }
 
   /** Everything recorded, as plain data; `since` (performance.now ms) trims old frames. */

@@ -2,7 +2,8 @@
 // tests can trust it: frames count only for the video actually on top of a tile (a lying
 // `data-active` cannot make frames count, and is reported), a stalled visible video shows as a
 // gap even while a hidden one keeps playing, frames presented while the page's main thread is
-// blocked still count (the compositor keeps presenting video), and two audible sources in one
+// blocked still count (the compositor keeps presenting video) and are timed by their delivery
+// (a worker reads the track), and two audible sources in one
 // tile are caught. Needs only Chromium (no sandbox, no SDK).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, MEASURE_SCRIPT, VSYNC_MS, largestShownGap, launchBrowser, sleep } from './harness.mjs';
+import { CHROMIUM, FRAME_MS, MEASURE_SCRIPT, largestShownGap, launchBrowser, sleep } from './harness.mjs';
 
 let root;
 let browser;
@@ -151,10 +152,15 @@ test('frames presented while the page\'s main thread is blocked count: a page st
   // Frames presented during the block: each callback says how many its video presented since
   // the previous one.
   let presented = 0;
-  for (let i = 0; i < q.shown.length; i += 3) if (q.shown[i] > from && q.shown[i] <= to + 100) presented += q.shown[i + 1];
+  for (let i = 0; i < q.shown.length; i += 4) if (q.shown[i] > from && q.shown[i] <= to + 100) presented += q.shown[i + 1];
   assert.ok(presented >= 6, `frames were presented during the ${BLOCK_MS} ms block (${presented})`);
   const gap = largestShownGap(q, from, to, { within: false });
-  assert.ok(gap.largest <= BLOCK_MS - 5 * VSYNC_MS, `the tile's largest gap over the block (${Math.round(gap.largest)} ms: ${gap.what}) is not the block`);
+  console.log(`measure: main thread blocked ${BLOCK_MS} ms: ${presented} frames presented, largest gap ${Math.round(gap.largest)} ms (${gap.what})`);
+  // The frames reported together are placed where the worker saw them delivered: the block
+  // shows as the camera's own cadence (a dropped frame or two), not as its worst case
+  // (400 - 11 refreshes, about 217 ms).
+  assert.match(gap.what, /timed by delivery/, 'the frames reported together were timed by their delivery');
+  assert.ok(gap.largest <= 4 * FRAME_MS, `the tile's largest gap over the block (${Math.round(gap.largest)} ms: ${gap.what}) is within a few frame intervals`);
 });
 
 test('two audible sources in one tile are caught', async () => {
