@@ -51,11 +51,18 @@ export interface JoinOptions {
   ) => { sessionId: string; token?: string } | null | Promise<{ sessionId: string; token?: string } | null>;
   /** Identifies a participant across sessions. Default: the connection's `data`. */
   participantKey?: (connection: ConnectionInfo) => string;
-  /** Signal type of handoff requests. Default `"handoff"`. */
+  /**
+   * Signal type of handoff requests. Default `"handoff"`. Clients also send each other
+   * `"<signalType>-moved"` in the new session (see `groupMode`).
+   */
   signalType?: string;
   /** Longest overlap of old and new session, in ms. Default 30000. */
   maxOverlapMs?: number;
-  /** Stay in the old session until all its participants appear in the new one. Default true. */
+  /**
+   * Stay in the old session until all its participants appear in the new one and each has
+   * said (signal `"<signalType>-moved"`) that it shows everyone from there, so nobody still
+   * watching this client's old stream sees it freeze. Default true.
+   */
   groupMode?: boolean;
   /** A connect attempt not done by then counts as failed, in ms. Default 15000. */
   connectTimeoutMs?: number;
@@ -99,7 +106,7 @@ export class HandoffError extends Error {
    * Reported in `handoffFailed`: `connectFailed`, `connectTimeout`, `noToken`,
    * `tokenProviderFailed`, `resolveFailed`, `publishFailed`. When the signal's deadline leaves
    * no time for another attempt, the last attempt's error comes with `willRetry: false`.
-   * Reported in `subscribeFailed`: `subscribeFailed`.
+   * Reported in `subscribeFailed`: `subscribeFailed`; in `announceFailed`: `announceFailed`.
    * Thrown or rejected: `invalidOptions`, `invalidArgument`, `mediaFailed` (getUserMedia),
    * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`.
    */
@@ -115,6 +122,7 @@ export type HandoffErrorCode =
   | "resolveFailed"
   | "publishFailed"
   | "subscribeFailed"
+  | "announceFailed"
   | "invalidOptions"
   | "invalidArgument"
   | "mediaFailed"
@@ -150,6 +158,12 @@ export interface HandoffEvents {
    * stream there; `key` is null when the stream's connection is not known yet.
    */
   subscribeFailed: { key: string | null; sessionId: string; streamId: string; error: HandoffError };
+  /**
+   * Telling the peers in the new session that this client shows them all from there failed
+   * (error code `announceFailed`). The move goes on; peers that are still in the old session
+   * keep publishing there for this client until their overlap bound (`maxOverlapMs`).
+   */
+  announceFailed: { sessionId: string; error: HandoffError };
   recoveryStarted: { sessionId: string; reason: string };
   /**
    * The call ended without `close()`: this client was force-disconnected, or its session was

@@ -39,6 +39,7 @@ const EVENTS = new Set([
   'handoffCompleted',
   'handoffFailed',
   'subscribeFailed',
+  'announceFailed',
   'recoveryStarted',
   'sessionEnded',
   'signalRejected',
@@ -86,7 +87,7 @@ class HandoffCall {
       event = { participant: p };
     } else if (type === 'participantLeft') {
       this.#participants.delete(payload.key);
-    } else if (type === 'handoffFailed' || type === 'subscribeFailed') {
+    } else if (type === 'handoffFailed' || type === 'subscribeFailed' || type === 'announceFailed') {
       event = { ...payload, error: toError(payload.error) };
     } else if (type === 'stateChanged' && payload.state === 'closed') {
       this.#participants.clear();

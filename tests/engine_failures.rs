@@ -78,7 +78,7 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
     // Then B works.
     h.connected("B");
     h.published("B");
-    h.arrives("p1", "B");
+    h.moves("p1", "A", "B");
     let outs = h.first_frame("p1", "B");
     assert!(has_command(
         &outs,

@@ -225,9 +225,23 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
     let outs = h.published("B");
     assert!(!touches_session(&outs, "A"));
 
-    // p2 renders in B: everyone moved, so A is left.
-    h.advance(700);
+    // p2 renders in B: we show everyone from B and say so into B...
+    h.advance(600);
     let outs = h.first_frame("p2", "B");
+    assert_eq!(
+        commands(&outs).last(),
+        Some(&Command::Signal {
+            session: sid("B"),
+            kind: "handoff-moved".into(),
+            data: "A".into()
+        })
+    );
+    // ...but A stays while a peer may still show us from it: p1 says it moved, p2 not yet.
+    assert!(!touches_session(&h.moved("p1", "B", "A"), "A"));
+
+    // p2 says so too: everyone moved, so A is left.
+    h.advance(100);
+    let outs = h.moved("p2", "B", "A");
     let cmds = commands(&outs);
     assert_eq!(
         cmds.last(),
@@ -361,13 +375,116 @@ fn moving_to_b(participants: &[&str], config: Config) -> Harness {
 fn group_mode_waits_for_every_connection_of_a_to_appear_in_b() {
     let mut h = moving_to_b(&["p1"], Config::default());
     h.connection("viewer", "A"); // connected to A, publishes nothing
-    h.arrives("p1", "B");
+    h.moves("p1", "A", "B");
     let outs = h.first_frame("p1", "B");
     assert!(
         !has_command(&outs, &Command::Disconnect { session: sid("A") }),
         "viewer still only in A"
     );
-    let outs = h.connection("viewer", "B");
+    h.connection("viewer", "B");
+    let outs = h.moved("viewer", "B", "A");
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+}
+
+#[test]
+fn group_mode_waits_until_every_peer_still_in_a_said_it_shows_everyone_from_b() {
+    // Leaving A as soon as p1 appears in B and renders here would freeze our video on p1's
+    // screen until p1 renders our B stream.
+    let mut h = moving_to_b(&["p1"], Config::default());
+    h.arrives("p1", "B");
+    let outs = h.first_frame("p1", "B");
+    assert!(!touches_session(&outs, "A"), "p1 may still show us from A");
+    // Said by someone else, by the server, about another move or in another session: no.
+    h.connection("p2", "B");
+    for outs in [
+        h.moved("p2", "B", "A"),
+        h.input(Input::Signal {
+            session: sid("B"),
+            from: None,
+            kind: "handoff-moved".into(),
+            data: "A".into(),
+        }),
+        h.moved("p1", "B", "Z"),
+        h.moved("p1", "A", "A"),
+    ] {
+        assert!(!touches_session(&outs, "A"));
+    }
+    assert_eq!(h.engine.state(), State::Handoff);
+    // p1 leaving A also frees us: nobody there needs our stream any more.
+    let outs = h.input(Input::ConnectionDestroyed {
+        session: sid("A"),
+        connection: conn("p1", "A"),
+    });
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+}
+
+#[test]
+fn a_peers_moved_signal_before_its_connection_is_known_still_counts() {
+    let mut h = moving_to_b(&["p1"], Config::default());
+    h.moved("p1", "B", "A"); // the signal overtook connectionCreated
+    h.arrives("p1", "B");
+    let outs = h.first_frame("p1", "B");
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+}
+
+#[test]
+fn we_say_we_moved_once_we_show_everyone_from_b_and_only_once() {
+    let mut h = moving_to_b(&["p1", "p2"], Config::default());
+    h.arrives("p1", "B");
+    h.arrives("p2", "B");
+    h.first_frame("p1", "B");
+    assert!(h.shell.sent.is_empty(), "p2 still shown from A");
+    h.first_frame("p2", "B");
+    h.moved("p1", "B", "A");
+    h.connection("p3", "B");
+    assert_eq!(
+        h.shell.sent,
+        vec![(sid("B"), "handoff-moved".to_owned(), "A".to_owned())]
+    );
+}
+
+#[test]
+fn a_failed_moved_signal_is_reported_and_the_move_goes_on() {
+    let mut h = moving_to_b(&["p1"], Config::default());
+    h.moves("p1", "A", "B");
+    let outs = h.input(Input::AnnounceFailed {
+        session: sid("B"),
+        error: "OT_NOT_CONNECTED".into(),
+    });
+    assert_eq!(
+        events(&outs),
+        vec![Event::AnnounceFailed {
+            session: sid("B"),
+            detail: "OT_NOT_CONNECTED".into()
+        }]
+    );
+    let outs = h.first_frame("p1", "B");
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+}
+
+#[test]
+fn without_publishing_nobody_needs_our_old_stream_so_moved_signals_are_not_awaited() {
+    let mut h = moving_to_b(
+        &["p1"],
+        Config {
+            publish: false,
+            ..Config::default()
+        },
+    );
+    h.arrives("p1", "B");
+    let outs = h.first_frame("p1", "B");
     assert!(has_command(
         &outs,
         &Command::Disconnect { session: sid("A") }
@@ -397,7 +514,7 @@ fn a_is_not_left_before_our_own_stream_is_live_in_b() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     h.signal("A", &handoff_to("B", ""));
     h.connected("B");
-    h.arrives("p1", "B");
+    h.moves("p1", "A", "B");
     let outs = h.first_frame("p1", "B");
     assert!(!touches_session(&outs, "A"));
     let outs = h.published("B");

@@ -91,7 +91,7 @@ fn a_participant_leaving_only_a_mid_handoff_is_hidden_and_left_after_the_move() 
             .contains(&Event::ParticipantLeft { key: key("p2") }),
         "not while moving"
     );
-    h.arrives("p1", "B");
+    h.moves("p1", "A", "B");
     h.first_frame("p1", "B"); // completes the move
     assert_eq!(h.engine.state(), State::Live);
     let outs = h.advance(LEFT_GRACE_MS);

@@ -20,7 +20,7 @@
 #[path = "engine/harness.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use harness::*;
@@ -56,6 +56,9 @@ enum Step {
     /// live in): the world following the engine, so that swaps happen often.
     InTarget(usize, Option<u8>),
     InLive(usize, Option<u8>),
+    /// A participant's moved signal in the session being moved to: about the live session
+    /// (`true`) or some other one.
+    MovedInTarget(usize, bool),
     ConnectionGone(usize, usize),
     Stream(usize, usize, u8, bool),
     StreamGone(usize, usize, u8),
@@ -109,6 +112,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (s.clone(), p.clone()).prop_map(|(s, p)| Step::ConnectionGone(s, p)),
         8 => (p.clone(), prop::option::of(0..2u8)).prop_map(|(p, n)| Step::InTarget(p, n)),
         4 => (p.clone(), prop::option::of(0..2u8)).prop_map(|(p, n)| Step::InLive(p, n)),
+        4 => (p.clone(), prop::bool::weighted(0.8)).prop_map(|(p, about_live)| Step::MovedInTarget(p, about_live)),
         6 => (s.clone(), p.clone(), n.clone(), prop::bool::weighted(0.8)).prop_map(|(s, p, n, v)| Step::Stream(s, p, n, v)),
         2 => (s.clone(), p.clone(), n.clone()).prop_map(|(s, p, n)| Step::StreamGone(s, p, n)),
         2 => (s.clone(), p.clone(), n.clone()).prop_map(|(s, p, n)| Step::FirstFrame(s, p, n)),
@@ -188,6 +192,8 @@ struct Memory {
     connected_at: BTreeMap<SessionId, Millis>,
     published_since_connect: BTreeMap<SessionId, bool>,
     deadline: BTreeMap<SessionId, Option<Millis>>,
+    /// Moved signals fed: (session, from connection, data).
+    moved: BTreeSet<(SessionId, ConnectionId, String)>,
 }
 
 fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
@@ -251,6 +257,19 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                     has_video: true,
                     has_audio: true,
                 },
+            }
+        }
+        Step::MovedInTarget(p, about_live) => {
+            let session = h.engine.target_session()?.clone();
+            let data = match (about_live, h.engine.live_session()) {
+                (true, Some(live)) => live.to_string(),
+                _ => "elsewhere".to_owned(),
+            };
+            Input::Signal {
+                from: Some(conn(PEOPLE[p], session.as_str())),
+                session,
+                kind: "handoff-moved".into(),
+                data,
             }
         }
         Step::ConnectionGone(i, p) => Input::ConnectionDestroyed {
@@ -376,12 +395,22 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
 
 /// What the sequences got up to, to show that they reach the interesting paths.
 static COMPLETED: AtomicUsize = AtomicUsize::new(0);
+static ALL_MOVED: AtomicUsize = AtomicUsize::new(0);
 static SWAPPED: AtomicUsize = AtomicUsize::new(0);
 static RECOVERIES: AtomicUsize = AtomicUsize::new(0);
 static FAILURES: AtomicUsize = AtomicUsize::new(0);
 
 fn count(outs: &[Output]) {
     for e in events(outs) {
+        if matches!(
+            e,
+            Event::HandoffCompleted {
+                ended_by: LeaveCause::AllMoved,
+                ..
+            }
+        ) {
+            ALL_MOVED.fetch_add(1, Ordering::Relaxed);
+        }
         let counter = match e {
             Event::HandoffCompleted { .. } => &COMPLETED,
             Event::ParticipantSwapped { .. } => &SWAPPED,
@@ -445,6 +474,17 @@ fn run_sequence(
                     Input::Move(r) => Some((r.session.clone(), r.deadline)),
                     _ => None,
                 };
+                if let Input::Signal {
+                    session,
+                    from: Some(c),
+                    kind,
+                    data,
+                } = &input
+                {
+                    if kind == "handoff-moved" {
+                        mem.moved.insert((session.clone(), c.clone(), data.clone()));
+                    }
+                }
                 let outs = h.input(input.clone());
                 if let Some((s, d)) = pending_deadline {
                     if outs.iter().any(|o| matches!(o, Output::Event(Event::HandoffStarted { to, .. }) if to == &s)) {
@@ -519,15 +559,35 @@ fn check_old_session_rules(
                 };
                 let now = mem.max_now;
                 match cause {
-                    LeaveCause::AllMoved => prop_assert!(
-                        !config.publish
-                            || mem
-                                .published_since_connect
-                                .get(&to)
-                                .copied()
-                                .unwrap_or(false),
-                        "left {a} before our stream was live in {to}"
-                    ),
+                    LeaveCause::AllMoved => {
+                        prop_assert!(
+                            !config.publish
+                                || mem
+                                    .published_since_connect
+                                    .get(&to)
+                                    .copied()
+                                    .unwrap_or(false),
+                            "left {a} before our stream was live in {to}"
+                        );
+                        // Group mode: everyone still in A said, from B, that they moved from A.
+                        if config.group_mode && config.publish {
+                            for ((s, _), k) in &h.world.connections {
+                                if s != &a {
+                                    continue;
+                                }
+                                let said = mem.moved.iter().any(|(ms, c, data)| {
+                                    ms == &to
+                                        && data == a.as_str()
+                                        && h.world.connections.get(&(to.clone(), c.clone()))
+                                            == Some(k)
+                                });
+                                prop_assert!(
+                                    said,
+                                    "left {a} while {k} there had not said it moved to {to}"
+                                );
+                            }
+                        }
+                    }
                     LeaveCause::MaxOverlap => {
                         let at = mem.connected_at.get(&to).copied().unwrap_or(Millis::MAX);
                         prop_assert!(
@@ -586,10 +646,11 @@ fn random_sequences_keep_every_invariant() {
         run_sequence(config, seed, live_call, &seq)
     });
     eprintln!(
-        "engine props: {} sequences, {} steps ({} handoffs completed, {} swaps, {} recoveries, {} failures reported)",
+        "engine props: {} sequences, {} steps ({} handoffs completed, {} of them with everyone moved, {} swaps, {} recoveries, {} failures reported)",
         sequences.get(),
         steps.get(),
         COMPLETED.load(Ordering::Relaxed),
+        ALL_MOVED.load(Ordering::Relaxed),
         SWAPPED.load(Ordering::Relaxed),
         RECOVERIES.load(Ordering::Relaxed),
         FAILURES.load(Ordering::Relaxed),

@@ -354,8 +354,8 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     // And the move to C completes normally.
     h.connected("C");
     h.published("C");
-    h.arrives("p1", "C");
-    h.arrives("p2", "C");
+    h.moves("p1", "A", "C");
+    h.moves("p2", "A", "C");
     h.first_frame("p1", "C");
     let outs = h.first_frame("p2", "C");
     assert!(has_command(

@@ -131,6 +131,22 @@ async fn given_a_live_call_when_the_server_hands_off_then_every_tile_swaps_witho
             "old video of {k1} removed"
         );
     }
+    // We told the peers in s2, once, that we show them all from there.
+    let said: Vec<String> = s
+        .world
+        .calls()
+        .iter()
+        .map(|c| Array::from(&c))
+        .filter(|c| c.get(0).as_string().as_deref() == Some("signal"))
+        .map(|c| {
+            c.iter()
+                .skip(1)
+                .map(|x| x.as_string().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(said, vec!["s2 handoff-moved s1".to_owned()]);
     // Old session left: one subscriber per participant, one publisher.
     assert_eq!(s.world.subscriber_count(), 3);
     assert_eq!(s.world.publisher_count(), 1);

@@ -9,6 +9,7 @@ const EVENTS = [
   'handoffFailed',
   'recoveryStarted',
   'subscribeFailed',
+  'announceFailed',
   'signalRejected',
 ];
 

@@ -2,7 +2,9 @@
 //! app request, superseding, the leave rule and its bounds, and completing.
 //!
 //! A is left when our own stream is live in B, every participant with a stream in A is
-//! shown from B or has left A, and (group mode) every connection of A has appeared in B.
+//! shown from B or has left A, and (group mode) every connection of A has appeared in B and,
+//! when we publish, said it shows everyone from B (so none of them still needs our stream in
+//! A). We say the same into B once we show everyone from B.
 //! Bounds end the overlap early: `max_overlap_ms` after B connected, the signal's
 //! `deadline - deadline_margin_ms`, or A being lost. When a bound ends it, every tile still
 //! showing A first shows the participant's B stream (rendered or not), or is hidden.
@@ -10,11 +12,20 @@
 use super::session::{Link, Session, Sub};
 use super::{
     parse_signal, Command, ConnectionId, Engine, Event, Handoff, HandoffRequest, LeaveCause,
-    RejectReason, Slot, State,
+    RejectReason, SessionId, Slot, State,
 };
 
 impl Engine {
-    pub(super) fn on_signal(&mut self, from: Option<ConnectionId>, kind: &str, data: &str) {
+    pub(super) fn on_signal(
+        &mut self,
+        session: &SessionId,
+        from: Option<ConnectionId>,
+        kind: &str,
+        data: &str,
+    ) {
+        if kind == self.config.moved_signal_type() {
+            return self.on_moved(session, from, data);
+        }
         if kind != self.config.signal_type || self.state == State::Idle {
             return; // not a handoff signal, or from nowhere we are
         }
@@ -25,6 +36,56 @@ impl Engine {
             Ok(request) => self.on_move(request, true),
             Err(reason) => self.reject(reason),
         }
+    }
+
+    /// A peer's moved signal. It only counts in the session we are moving to, from a
+    /// connection (the server speaks for nobody here), about the session we are moving from;
+    /// anything else is about some other move and ignored without an event (every client
+    /// of a session sees every peer's moved signal).
+    fn on_moved(&mut self, session: &SessionId, from: Option<ConnectionId>, data: &str) {
+        let Some(h) = self.handoff.as_mut() else {
+            return;
+        };
+        let Some(from) = from else { return };
+        if &h.target.id != session || h.from.as_str() != data || h.moved.contains(&from) {
+            return;
+        }
+        h.moved.push(from);
+    }
+
+    /// Our own moved signal, once we show from B everyone who has a stream in A.
+    pub(super) fn announce_moved(&mut self) {
+        let Some(h) = self.handoff.as_ref() else {
+            return;
+        };
+        if h.announced || h.target.connected_at().is_none() {
+            return;
+        }
+        let Some(a) = self.live.as_ref().filter(|s| s.is_connected()) else {
+            return;
+        };
+        if !self.all_shown_from(a, &h.target.id) {
+            return;
+        }
+        let (session, data) = (h.target.id.clone(), h.from.to_string());
+        if let Some(h) = self.handoff.as_mut() {
+            h.announced = true;
+        }
+        self.command(Command::Signal {
+            session,
+            kind: self.config.moved_signal_type(),
+            data,
+        });
+    }
+
+    pub(super) fn on_announce_failed(&mut self, session: SessionId, detail: String) {
+        self.event(Event::AnnounceFailed { session, detail });
+    }
+
+    /// Every participant with a stream in `a` is shown from `b`.
+    fn all_shown_from(&self, a: &Session, b: &SessionId) -> bool {
+        a.keys_with_streams()
+            .all(|key| self.participants.shown(key).is_some_and(|(s, _)| s == b))
     }
 
     fn reject(&mut self, reason: RejectReason) {
@@ -69,6 +130,8 @@ impl Engine {
                 request,
                 target,
                 started_at: self.now,
+                moved: Vec::new(),
+                announced: false,
             });
             self.start_attempt(Slot::Target);
         } else {
@@ -125,6 +188,8 @@ impl Engine {
             request,
             target,
             started_at: now,
+            moved: Vec::new(),
+            announced: false,
         });
         self.sync_state();
         if start_at <= now {
@@ -200,13 +265,17 @@ impl Engine {
         let b = &h.target;
         let b_at = b.connected_at()?;
         let own_live = !self.config.publish || b.publishing == super::session::Publishing::Live;
-        let all_shown_from_b = a.keys_with_streams().all(|key| {
-            self.participants
-                .shown(key)
-                .is_some_and(|(s, _)| s == &b.id)
-        });
+        let all_shown_from_b = self.all_shown_from(a, &b.id);
         let all_present = !self.config.group_mode || a.keys().all(|key| b.has_key(key));
-        if own_live && all_shown_from_b && all_present {
+        // Nobody still in A needs our stream there: each said it shows everyone from B.
+        let all_moved = !self.config.group_mode
+            || !self.config.publish
+            || a.keys().all(|key| {
+                h.moved
+                    .iter()
+                    .any(|c| b.connections.get(c).is_some_and(|k| k == key))
+            });
+        if own_live && all_shown_from_b && all_present && all_moved {
             Some(LeaveCause::AllMoved)
         } else if self.now >= b_at.saturating_add(self.config.max_overlap_ms) {
             Some(LeaveCause::MaxOverlap)

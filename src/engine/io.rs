@@ -65,7 +65,9 @@ pub struct Config {
     /// The signal `type` that carries handoff requests.
     pub signal_type: String,
     /// Group mode: stay in the old session until every remote connection of it has appeared
-    /// in the new one, so peers that have not moved yet keep seeing and hearing us.
+    /// in the new one and (when publishing) has said that it shows everyone from there (the
+    /// [`moved`](Config::moved_signal_type) signal), so peers that have not moved yet keep
+    /// seeing and hearing us.
     pub group_mode: bool,
     /// Whether the client publishes its camera and microphone in every session it joins.
     pub publish: bool,
@@ -83,6 +85,19 @@ pub struct Config {
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
     pub has_resolve_session: bool,
+}
+
+impl Config {
+    /// The signal a client sends into the new session once it shows every participant of the
+    /// old one from there: `"<signal_type>-moved"`, data the old session's ID. A peer in
+    /// group mode keeps publishing into the old session until every connection of it has
+    /// said so (or left it): leaving earlier froze that peer's video on screens that did not
+    /// show its new stream yet (measured in the end-to-end tests: an old stream outlived a
+    /// viewer's swap by only 9 ms). A connection only speaks for itself (the server sets
+    /// `from`), so a forged one can only cost its sender a frozen picture.
+    pub fn moved_signal_type(&self) -> String {
+        format!("{}-moved", self.signal_type)
+    }
 }
 
 impl Default for Config {
@@ -213,6 +228,8 @@ pub enum Input {
     },
     /// Publishing into `session` failed.
     PublishFailed { session: SessionId, error: String },
+    /// The signal a [`Command::Signal`] sent to `session` could not be sent.
+    AnnounceFailed { session: SessionId, error: String },
     /// A signal arrived in `session`; `from` is `None` for server-originated signals.
     Signal {
         session: SessionId,
@@ -279,6 +296,14 @@ pub enum Command {
     RequestToken { session: SessionId },
     /// Call the app's `resolveSession(old)`; answer with [`Input::Resolved`].
     ResolveSession { old: SessionId },
+    /// Send a signal of `kind` with `data` to every connection of `session`; a failure comes
+    /// back as [`Input::AnnounceFailed`] (the only signal the engine sends is
+    /// [`Config::moved_signal_type`]).
+    Signal {
+        session: SessionId,
+        kind: String,
+        data: String,
+    },
 }
 
 /// The call's overall state, as the app sees it.
@@ -353,6 +378,13 @@ pub enum Event {
         key: Option<ParticipantKey>,
         session: SessionId,
         stream: StreamId,
+        detail: String,
+    },
+    /// Telling the peers in `session` that this client shows them all from there (see
+    /// [`Config::moved_signal_type`]) failed: they keep publishing into the old session for
+    /// us until their overlap bound.
+    AnnounceFailed {
+        session: SessionId,
         detail: String,
     },
     /// A participant appeared for the first time (never re-emitted when they move sessions).

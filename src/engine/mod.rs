@@ -142,6 +142,10 @@ struct Handoff {
     request: HandoffRequest,
     target: Session,
     started_at: Millis,
+    /// Connections of `target` that said they show everyone from it (the moved signal).
+    moved: Vec<ConnectionId>,
+    /// This client sent its own moved signal into `target`.
+    announced: bool,
 }
 
 /// Getting back into a call whose live session was lost with no handoff under way.
@@ -225,11 +229,11 @@ impl Engine {
             Input::Join { session, token } => self.on_join(session, token),
             Input::Move(request) => self.on_move(request, false),
             Input::Signal {
-                session: _,
+                session,
                 from,
                 kind,
                 data,
-            } => self.on_signal(from, &kind, &data),
+            } => self.on_signal(&session, from, &kind, &data),
             Input::Connected {
                 session,
                 connection,
@@ -242,6 +246,7 @@ impl Engine {
             Input::Resolved { old, result } => self.on_resolved(&old, result),
             Input::Published { session, stream: _ } => self.on_published(&session),
             Input::PublishFailed { session, error } => self.on_publish_failed(&session, error),
+            Input::AnnounceFailed { session, error } => self.on_announce_failed(session, error),
             Input::ConnectionCreated {
                 session,
                 connection,
@@ -320,6 +325,7 @@ impl Engine {
         if self.closed {
             return;
         }
+        self.announce_moved();
         self.check_leave();
         self.sync_state();
     }

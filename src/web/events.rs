@@ -277,6 +277,22 @@ impl Payload for SubscribeFailed<'_> {
     }
 }
 
+/// Our moved signal into a session could not be sent.
+pub struct AnnounceFailed<'a> {
+    pub session_id: &'a str,
+    /// `js/index.js` turns it into a `HandoffError`.
+    pub error: ErrorInfo<'a>,
+}
+
+impl Payload for AnnounceFailed<'_> {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("sessionId", text(self.session_id)),
+            ("error", self.error.to_js()),
+        ])
+    }
+}
+
 /// `recoveryStarted` and `sessionEnded`.
 pub struct SessionReason<'a> {
     pub session_id: &'a str,

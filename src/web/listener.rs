@@ -44,6 +44,8 @@ pub enum Route {
     Token(SessionId, bool),
     /// The app's `resolveSession` promise settled.
     Resolved(SessionId, bool),
+    /// `session.signal` (our moved signal) completed (error argument).
+    Announced(SessionId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +54,10 @@ pub enum SessionEvent {
     ConnectionDestroyed,
     StreamCreated,
     StreamDestroyed,
+    /// The handoff signal type.
     Signal,
+    /// Peers' moved signal type (`Config::moved_signal_type`).
+    Moved,
     Disconnected,
 }
 
@@ -71,8 +76,8 @@ impl SessionEvent {
             SessionEvent::ConnectionDestroyed => "connectionDestroyed",
             SessionEvent::StreamCreated => "streamCreated",
             SessionEvent::StreamDestroyed => "streamDestroyed",
-            // Registered as `signal:<type>`, see `Listener::signal`.
-            SessionEvent::Signal => "signal",
+            // Registered as `signal:<type>`, see `Shell::connect`.
+            SessionEvent::Signal | SessionEvent::Moved => "signal",
             SessionEvent::Disconnected => "sessionDisconnected",
         }
     }

@@ -144,8 +144,19 @@ impl Options {
             ));
         }
         let defaults = Config::default();
+        let signal_type = non_empty(plain.signal_type).unwrap_or(defaults.signal_type);
+        // The vendor's signal types: at most 128 of [A-Za-z0-9-_~], and ours gets "-moved".
+        if signal_type.len() > 122
+            || !signal_type
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_~".contains(&b))
+        {
+            return Err(Failure::invalid(
+                "join(options): signalType must be 1 to 122 of A-Z a-z 0-9 - _ ~",
+            ));
+        }
         let config = Config {
-            signal_type: non_empty(plain.signal_type).unwrap_or(defaults.signal_type),
+            signal_type,
             group_mode: plain.group_mode.unwrap_or(defaults.group_mode),
             publish: publisher != JsValue::FALSE,
             max_overlap_ms: millis(plain.max_overlap_ms, defaults.max_overlap_ms)?,

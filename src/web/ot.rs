@@ -78,6 +78,10 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn unsubscribe(this: &Session, subscriber: &Subscriber) -> Result<(), JsValue>;
 
+    /// `session.signal({ type, data }, callback)`: to every connection of the session.
+    #[wasm_bindgen(method, catch)]
+    pub fn signal(this: &Session, signal: &Object, callback: &Function) -> Result<(), JsValue>;
+
     #[wasm_bindgen(extends = Emitter)]
     #[derive(Clone)]
     pub type Publisher;

@@ -257,6 +257,8 @@ struct SessionIo {
     streams: SortedMap<StreamId, StreamInfo>,
     subs: SortedMap<StreamId, Sub>,
     publisher: Option<Pub>,
+    /// The completion callback of our moved signal into this session, while it is pending.
+    announce: Option<Callback>,
     _connect: Callback,
     _listeners: Vec<Listener>,
 }
@@ -461,7 +463,40 @@ impl Shell {
                 let f = self.options.resolve_session.clone();
                 self.call_app(core, f, old, true);
             }
+            Command::Signal {
+                session,
+                kind,
+                data,
+            } => self.signal(core, session, &kind, &data),
         }
+    }
+
+    /// Sends a signal to every connection of `sid`; a failure is the engine's
+    /// `AnnounceFailed` (thrown at once, or through the completion callback).
+    fn signal(&mut self, core: &Rc<Core>, sid: SessionId, kind: &str, data: &str) {
+        let Some(io) = self.sessions.get_mut(&sid) else {
+            return Self::input(
+                core,
+                Input::AnnounceFailed {
+                    session: sid,
+                    error: "not connected to the session".into(),
+                },
+            );
+        };
+        let signal = Object::new();
+        set(&signal, "type", &JsValue::from_str(kind));
+        set(&signal, "data", &JsValue::from_str(data));
+        let done = Callback::new(core, Route::Announced(sid.clone()));
+        if let Err(e) = io.session.signal(&signal, done.function()) {
+            return Self::input(
+                core,
+                Input::AnnounceFailed {
+                    session: sid,
+                    error: describe(&e),
+                },
+            );
+        }
+        io.announce = Some(done);
     }
 
     fn connect(&mut self, core: &Rc<Core>, sid: SessionId, token: &str) {
@@ -500,14 +535,20 @@ impl Shell {
                 )
             })
             .collect();
-        let mut signal = String::from("signal:");
-        signal.push_str(&self.options.config.signal_type);
-        listeners.extend(Listener::new(
-            core,
-            &session,
-            &signal,
-            Route::Session(sid.clone(), gen, SessionEvent::Signal),
-        ));
+        for (kind, ev) in [
+            (
+                self.options.config.signal_type.clone(),
+                SessionEvent::Signal,
+            ),
+            (self.options.config.moved_signal_type(), SessionEvent::Moved),
+        ] {
+            listeners.extend(Listener::new(
+                core,
+                &session,
+                &format!("signal:{kind}"),
+                Route::Session(sid.clone(), gen, ev),
+            ));
+        }
         let done = Callback::new(core, Route::Connected(sid.clone(), gen));
         if let Err(e) = session.connect(token, done.function()) {
             return Self::input(
@@ -529,6 +570,7 @@ impl Shell {
                 streams: SortedMap::default(),
                 subs: SortedMap::default(),
                 publisher: None,
+                announce: None,
                 _connect: done,
                 _listeners: listeners,
             },
@@ -953,6 +995,20 @@ impl Shell {
                     }
                 }
             }
+            Route::Announced(sid) => {
+                if let Some(io) = self.sessions.get_mut(&sid) {
+                    io.announce = None;
+                }
+                if let Some(error) = callback_error(&a) {
+                    Self::input(
+                        core,
+                        Input::AnnounceFailed {
+                            session: sid,
+                            error,
+                        },
+                    );
+                }
+            }
             Route::PublishDone(sid) => {
                 if let Some(error) = callback_error(&a) {
                     if let Some(p) = self
@@ -1131,15 +1187,20 @@ impl Shell {
                     );
                 }
             }
-            SessionEvent::Signal => {
+            SessionEvent::Signal | SessionEvent::Moved => {
                 let e = event.unchecked_ref::<SignalEvent>();
                 let from = e.from().map(|c| ConnectionId::from(c.connection_id()));
+                let kind = if ev == SessionEvent::Moved {
+                    self.options.config.moved_signal_type()
+                } else {
+                    self.options.config.signal_type.clone()
+                };
                 Self::input(
                     core,
                     Input::Signal {
                         session,
                         from,
-                        kind: self.options.config.signal_type.clone(),
+                        kind,
                         data: e.data().unwrap_or_default(),
                     },
                 );
@@ -1347,6 +1408,19 @@ impl Shell {
                         stream_id: stream.as_str(),
                         error: events::ErrorInfo {
                             code: "subscribeFailed",
+                            message: &message,
+                        },
+                    },
+                );
+            }
+            Event::AnnounceFailed { session, detail } => {
+                let message = format!("telling the peers that we moved failed: {detail}");
+                out.ready(
+                    "announceFailed",
+                    &events::AnnounceFailed {
+                        session_id: session.as_str(),
+                        error: events::ErrorInfo {
+                            code: "announceFailed",
                             message: &message,
                         },
                     },

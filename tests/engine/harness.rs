@@ -53,6 +53,8 @@ pub struct Shell {
     pub subs: BTreeSet<(SessionId, StreamId)>,
     pub shown: BTreeMap<ParticipantKey, (SessionId, StreamId)>,
     pub publishing: BTreeSet<SessionId>,
+    /// Signals sent: (session, kind, data).
+    pub sent: Vec<(SessionId, String, String)>,
     pub violations: Vec<String>,
 }
 
@@ -125,6 +127,17 @@ impl Shell {
                 }
             }
             Command::RequestToken { .. } | Command::ResolveSession { .. } => {}
+            Command::Signal {
+                session,
+                kind,
+                data,
+            } => {
+                if !self.open.contains(session) {
+                    self.violation(format!("Signal into {session}, which is not open"));
+                }
+                self.sent
+                    .push((session.clone(), kind.clone(), data.clone()));
+            }
         }
     }
 
@@ -431,6 +444,24 @@ impl Harness {
             kind: "handoff".into(),
             data: data.into(),
         })
+    }
+
+    /// Participant `k` says in `to` that it shows everyone from there, moving from `from`.
+    pub fn moved(&mut self, k: &str, to: &str, from: &str) -> Vec<Output> {
+        self.input(Input::Signal {
+            session: sid(to),
+            from: Some(conn(k, to)),
+            kind: "handoff-moved".into(),
+            data: from.into(),
+        })
+    }
+
+    /// Participant `k` moves from `from` to `to` as a client of this SDK would: appears in
+    /// `to` and says so once it shows everyone from there (here at once).
+    pub fn moves(&mut self, k: &str, from: &str, to: &str) -> Vec<Output> {
+        let mut outs = self.arrives(k, to);
+        outs.extend(self.moved(k, to, from));
+        outs
     }
 
     pub fn lost(&mut self, s: &str, reason: DisconnectReason) -> Vec<Output> {

@@ -56,8 +56,16 @@ async function run() {
   const swaps = [];
   call.on('participantSwapped', (e) => swaps.push(e));
   const completed = new Promise((resolve) => call.on('handoffCompleted', resolve));
-  for (const key of ['alice', 'bob']) world.publish(world.join(key, 's2'), 's2');
+  const moved = ['alice', 'bob'].map((key) => {
+    const connection = world.join(key, 's2');
+    world.publish(connection, 's2');
+    return connection;
+  });
   world.signal('s1', 'handoff', handoffSignal('s2', 't2'));
+  // The peers say, in s2, that they show everyone from there (as the SDK does): until then
+  // they may still watch us in s1, and the call stays there.
+  await until(() => swaps.length === 2);
+  for (const connection of moved) world.signal('s2', 'handoff-moved', 's1', connection);
   const done = await completed;
 
   out.sessionId = call.sessionId;

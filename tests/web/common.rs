@@ -212,6 +212,7 @@ impl Scenario {
     /// participants leave `from`.
     pub async fn handoff(&mut self, from: &str, to: &str) {
         let before = self.recorder.count("handoffCompleted");
+        let swapped = self.recorder.count("participantSwapped");
         let mut moved = Vec::new();
         for (k, c) in &self.people {
             let c2 = self.world.join(k, to);
@@ -224,6 +225,17 @@ impl Scenario {
             &handoff_signal(to, "token-2"),
             &JsValue::NULL,
         );
+        // The peers say they moved once they show everyone from `to` (here: when we show
+        // them all from there, so we are there to hear it).
+        let rec = self.recorder.clone();
+        let n = self.people.len() as u32;
+        wait_for("every participant swapped", 10_000, move || {
+            rec.count("participantSwapped") >= swapped + n
+        })
+        .await;
+        for (_, c2, _) in &moved {
+            self.world.signal(to, "handoff-moved", from, c2);
+        }
         let rec = self.recorder.clone();
         wait_for("handoffCompleted", 10_000, move || {
             rec.count("handoffCompleted") > before

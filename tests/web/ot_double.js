@@ -299,7 +299,11 @@ class Session extends Emitter {
     this._subscribers.delete(sub);
     sub._destroy('unsubscribe');
   }
-  signal() {
+  /** Recorded (`calls`), completed like the vendor's: callback later, error when not connected. */
+  signal(opts, callback) {
+    const world = this._world;
+    world.calls.push(['signal', this.sessionId, opts && opts.type, opts && opts.data]);
+    world._later(() => callback && callback(this.connection ? undefined : otError('OT_NOT_CONNECTED', 'not connected')));
     return Promise.resolve();
   }
 }
