@@ -740,9 +740,23 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       // the page's own longest rendering stall in each window: a frozen page, not a swap
       acrossRafStall: rafStall(snap, from, to),
       elementIds: rec.elementIds,
+      swapAt: firstSwap(rec, from, to, snap.timeOrigin),
     });
   }
   return out;
+}
+
+/**
+ * When the tile first showed another video in [from, to] (page clock) after showing one: the
+ * rendering update that painted the swap, as epoch ms; null when it did not swap.
+ */
+function firstSwap(rec, from, to, timeOrigin) {
+  const { tops } = rec;
+  for (let i = 2; i < tops.length; i += 2) {
+    const [at, video, was] = [tops[i], tops[i + 1], tops[i - 1]];
+    if (at >= from && at <= to && video && was && video !== was) return at + timeOrigin;
+  }
+  return null;
 }
 
 /** Audio and attribute checks of a page's whole recording. */
@@ -881,7 +895,7 @@ export function printRun(label, r) {
     );
   }
   const margins = swapMargins(r);
-  if (margins.length) {
+  if (margins.some((m) => m.marginMs !== null)) {
     lines.push(`  old stream outlived the swap by (ms): ${margins.map((m) => `${m.viewer} <- ${m.of} ${m.marginMs === null ? 'never swapped' : ms(m.marginMs)}`).join(', ')}`);
   }
   lines.push(describeTiles(r.tiles, r.people));
@@ -889,45 +903,43 @@ export function printRun(label, r) {
 }
 
 /**
- * For every viewer and every remote participant the viewer swapped: how long after the swap
- * that participant's stream in the old session was destroyed (sandbox's callback timestamps and
- * the page's event times are both this machine's epoch clock). Negative: the old stream was gone
+ * For every viewer and every remote participant: how long after the viewer's tile showed the
+ * participant's new stream (the rendering update that painted the swap, measure.js) the
+ * participant's stream in the old session was destroyed (the sandbox's callback timestamps and
+ * the pages' clocks are both this machine's epoch clock). Negative: the old stream was gone
  * before the new one was shown, so the viewer's tile froze for that long (the leave rule let a
  * participant leave before its peers had it from the new session).
  */
 export function swapMargins(r) {
   if (!r.oldLog) return [];
   const out = [];
-  for (const page of r.pages) {
-    for (const other of r.people.filter((o) => o !== page.p)) {
-      const gone = r.oldLog.find((e) => e.event === 'streamDestroyed' && participantIdOf(e.stream?.connection?.data) === other.id);
-      if (!gone) continue;
-      const swap = first(page.events, 'participantSwapped', (e) => e.detail?.key === other.name || e.detail?.key === other.key);
-      out.push({ viewer: page.p.name, of: other.name, marginMs: swap ? gone.timestamp - swap.at : null });
-    }
+  for (const t of r.tiles) {
+    const of = r.people.find((o) => o.id === t.tile);
+    const gone = r.oldLog.find((e) => e.event === 'streamDestroyed' && participantIdOf(e.stream?.connection?.data) === t.tile);
+    if (!of || !gone) continue;
+    out.push({ viewer: t.viewer, of: of.name, marginMs: t.swapAt === null ? null : gone.timestamp - t.swapAt });
   }
   return out;
 }
 
 // What "continuous" is held to. The strict criterion (the largest gap across the handoff within
 // one frame interval of the largest gap before it) is a timing bound, and on these shared 2-core
-// machines three publishers (each encoding once per subscriber in relayed mode, twice during the
-// overlap) saturate the CPU. Gaps are timed by presentation (see `shownGaps`), so a busy main
-// thread no longer counts as a frozen video by itself; but while it is busy the frame callbacks
-// come late and several frames are reported at once, and such a stretch is counted at its worst
-// case (the frames bunched at its end). The pages' main threads stall 100-450 ms while the new
-// session's peer connections are set up and the old ones closed (an RTCPeerConnection close
-// waits on WebRTC's threads, 50-80 ms each under this load), so the strict criterion is met in
-// some runs and not others. By default a tile fails when its video was interrupted (a gap of
-// INTERRUPTION_MS or more: about half of what a reconnect shows here), the strict criterion is
-// printed for every tile, and E2E_STRICT=1 asserts it instead. The side-by-side test also
+// machines three pages saturate the CPU during the overlap: each publisher encodes once per
+// subscriber in relayed mode (six encoders, twelve during the overlap), and the software
+// compositor alone takes a third of a core for three 1280x900 pages (measured per thread). Gaps
+// are timed by presentation, and frames a late callback reports together by when the track
+// delivered them (see `shownGaps`), so what remains are frames really delivered late while the
+// cores are saturated: 100-165 ms in some tiles of some runs, where the steady call shows
+// 50-100 ms. So by default a tile fails on a freeze a person notices (FREEZE_MS: a frozen
+// picture of a quarter second; a reconnect shows 1.7-1.9 s here), the strict verdict is printed
+// for every tile and counted, and E2E_STRICT=1 asserts it instead. The side-by-side test also
 // asserts the handoff's gap against the naive one measured in the same run.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
-export const INTERRUPTION_MS = 1000;
+export const FREEZE_MS = 250;
 
 /** The largest gap a tile may show across a handoff. */
 export function continuityLimit(t) {
-  return STRICT_CONTINUITY ? t.before + FRAME_MS : INTERRUPTION_MS - 1;
+  return STRICT_CONTINUITY ? t.before + FRAME_MS : FREEZE_MS - 1;
 }
 
 /** Whether a tile meets the strict criterion (printed in every run). */
