@@ -80,6 +80,11 @@
 //! - Publishing fails: retried with backoff [`MAX_PUBLISH_ATTEMPTS`] times, each failure
 //!   reported as [`HandoffError::PublishFailed`]; without our own stream in the new session
 //!   the old one is left only by a bound.
+//! - Group mode's "peers that have not moved yet still see us from A" needs more than their
+//!   presence in B: a peer that has connected to B may not show our B stream yet. So each
+//!   client says so in B ([`Config::moved_signal_type`]) once it shows everyone from B, and a
+//!   publishing client in group mode leaves A only when every connection still in A has said
+//!   it (or the bounds end the overlap). A connection speaks only for its own participant.
 
 mod backoff;
 mod connect;
