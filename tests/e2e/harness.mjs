@@ -929,15 +929,16 @@ export function swapMargins(r) {
 // compositor alone takes a third of a core for three 1280x900 pages (measured per thread). Gaps
 // are timed by presentation, and frames a late callback reports together by when the track
 // delivered them (see `shownGaps`), so what remains are frames really delivered late while the
-// cores are saturated: 100-200 ms in some tiles of some runs (the worst of about 130 tiles
-// measured: 197 ms), where the steady call shows 50-100 ms. Halving the compositor's share
-// (smaller tiles) did not change that: the late frames come while the new peer connections
-// are set up. So by default a tile fails on a freeze a person notices (FREEZE_MS, 0.3 s; a
-// reconnect shows 1.7-1.9 s here), the strict verdict is printed
+// cores are saturated: 100-200 ms in some tiles of some runs (the worst of about 170 tiles
+// measured: 202 ms, at a load average of 7.6), where the steady call shows 50-100 ms. Halving
+// the compositor's share (smaller tiles) did not change that: the late frames come while the
+// new peer connections are set up. So by default a tile fails on a freeze anyone notices
+// (FREEZE_MS, 0.4 s: twice that worst case; a reconnect shows 1.7-1.9 s here), the strict
+// verdict is printed
 // for every tile and counted, and E2E_STRICT=1 asserts it instead. The side-by-side test also
 // asserts the handoff's gap against the naive one measured in the same run.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
-export const FREEZE_MS = 300;
+export const FREEZE_MS = 400;
 
 /** The largest gap a tile may show across a handoff. */
 export function continuityLimit(t) {
