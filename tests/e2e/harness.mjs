@@ -934,9 +934,8 @@ export function swapMargins(r) {
 // the compositor's share (smaller tiles) did not change that: the late frames come while the
 // new peer connections are set up. So by default a tile fails on a freeze anyone notices
 // (FREEZE_MS, 0.4 s: twice that worst case; a reconnect shows 1.7-1.9 s here), the strict
-// verdict is printed
-// for every tile and counted, and E2E_STRICT=1 asserts it instead. The side-by-side test also
-// asserts the handoff's gap against the naive one measured in the same run.
+// verdict is printed for every tile and counted, and E2E_STRICT=1 asserts it instead. The
+// side-by-side test also asserts the handoff's gap against the naive one of the same run.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
 export const FREEZE_MS = 400;
 
