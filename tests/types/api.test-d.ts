@@ -1,7 +1,7 @@
 // Type test: the public API as an app uses it. Compiles with `tsc --noEmit`; every
 // `@ts-expect-error` line proves that a wrong use is refused.
 import { join, HandoffError } from "video-handoff";
-import type { HandoffCall, HandoffEvents, JoinOptions, OTLike, Participant, CallStats } from "video-handoff";
+import type { HandoffCall, HandoffErrorCode, HandoffEvents, JoinOptions, OTLike, Participant, CallStats } from "video-handoff";
 
 declare const OT: OTLike;
 
@@ -28,6 +28,11 @@ async function app(grid: HTMLElement): Promise<void> {
     const isError: Error = error;
     void [code, isError, willRetry];
   });
+  call.on("announceFailed", ({ sessionId, error }) => {
+    const known: HandoffErrorCode | (string & {}) = error.code;
+    void [sessionId, known];
+  });
+  call.on("subscribeFailed", ({ key, streamId, error }) => void [key ?? "unknown", streamId, error.message]);
   call.on("handoffCompleted", ({ largestFrameGapMs, endedBy }) => void [largestFrameGapMs, endedBy]);
   call.on("sessionEnded", ({ reason }) => void reason);
   const people: readonly Participant[] = call.participants;
