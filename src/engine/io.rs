@@ -91,10 +91,11 @@ impl Config {
     /// The signal a client sends into the new session once it shows every participant of the
     /// old one from there: `"<signal_type>-moved"`, data the old session's ID. A peer in
     /// group mode keeps publishing into the old session until every connection of it has
-    /// said so (or left it): leaving earlier froze that peer's video on screens that did not
-    /// show its new stream yet (measured in the end-to-end tests: an old stream outlived a
-    /// viewer's swap by only 9 ms). A connection only speaks for itself (the server sets
-    /// `from`), so a forged one can only cost its sender a frozen picture.
+    /// said so (or left it). Before, it left once everyone had appeared in the new session,
+    /// however far they were from showing its new stream: in the end-to-end tests an old
+    /// stream outlived a viewer's swap event by as little as 9 ms, and nothing bounded it
+    /// from below. A connection only speaks for itself (the server sets `from`), so a forged
+    /// one can only cost its sender a frozen picture.
     pub fn moved_signal_type(&self) -> String {
         format!("{}-moved", self.signal_type)
     }

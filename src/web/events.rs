@@ -269,7 +269,7 @@ pub struct SubscribeFailed<'a> {
 impl Payload for SubscribeFailed<'_> {
     fn to_js(&self) -> JsValue {
         object(&[
-            ("key", self.key.map_or(JsValue::NULL, text)),
+            ("key", opt_text(self.key)),
             ("sessionId", text(self.session_id)),
             ("streamId", text(self.stream_id)),
             ("error", self.error.to_js()),

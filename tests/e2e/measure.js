@@ -512,7 +512,9 @@
       const [from, video] = [tops[i], tops[i + 1]];
       const to = i + 2 < tops.length ? tops[i + 2] : Number.POSITIVE_INFINITY;
       if (!video || to < since - 1000) continue;
-      const frames = framesOf(video, Math.min(from, since));
+      // From `since` on (what is reported), or from `from` when the swap picture is reported:
+      // not the whole history of a video that has been on top for long, at every poll.
+      const frames = framesOf(video, Math.max(from, since - REFRESH_MS));
       const first = lowerBound(frames, from, 3);
       const swapPicture = from + REFRESH_MS;
       const hadPicture = (E.videos[video]?.[0] ?? Infinity) < from;
