@@ -444,6 +444,8 @@
 
   // One display refresh (headless Chromium's begin-frame source runs at 60 Hz).
   const REFRESH_MS = 1000 / 60;
+  /** How far a delivery's time may lie after its frame's presentation (see `place`). */
+  const CLOCK_SLACK_MS = 2;
 
   // Index of the first entry of `list` (entries of `stride` numbers, the first a time,
   // nondecreasing) whose time is at or after `t`; list.length when none.
@@ -465,9 +467,16 @@
    * skipped are taken where they leave the largest gap (the pessimistic choice).
    */
   function place(t0, t1, k, delivered) {
+    // A delivery belongs to the presentation at or just before it: a camera's frame reaches the
+    // worker 0.1-0.4 ms after its presentationTime (the worker's clock is read on another
+    // thread), a remote frame 3-7 ms before it. Without this, the frame presented at t0 could
+    // count as one between t0 and t1 while the one presented at t1 did not: one short, and the
+    // frames fell back to the worst case (seen in CI).
+    const lo = t0 + CLOCK_SLACK_MS;
+    const hi = t1 + CLOCK_SLACK_MS;
     const inside = [];
-    for (let i = lowerBound(delivered, t0, 1); i < delivered.length && delivered[i] <= t1; i++) {
-      if (delivered[i] > t0) inside.push(delivered[i]);
+    for (let i = lowerBound(delivered, lo, 1); i < delivered.length && delivered[i] <= hi; i++) {
+      if (delivered[i] > lo) inside.push(delivered[i]);
     }
     if (inside.length < k) return null;
     const points = [t0, ...inside.slice(0, -1), t1];
