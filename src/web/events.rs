@@ -22,8 +22,45 @@ pub enum Gap {
     Known(Option<f64>),
 }
 
+/// Declares [`Name`]: the one list of the events the app can receive. The shell can only hand
+/// out these (every event goes through a `Name`), and tests/package/events.test.mjs checks this
+/// list against the names the package accepts (`EVENTS` in js/index.js) and declares
+/// (`HandoffEvents` in js/index.d.ts): a name missing there makes `on(name)` throw for an event
+/// the SDK does send.
+macro_rules! names {
+    ($($variant:ident => $name:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Name {
+            $($variant,)*
+        }
+
+        impl Name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Name::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+names! {
+    StateChanged => "stateChanged",
+    HandoffStarted => "handoffStarted",
+    ParticipantSwapped => "participantSwapped",
+    HandoffCompleted => "handoffCompleted",
+    HandoffFailed => "handoffFailed",
+    SubscribeFailed => "subscribeFailed",
+    AnnounceFailed => "announceFailed",
+    RecoveryStarted => "recoveryStarted",
+    SessionEnded => "sessionEnded",
+    SignalRejected => "signalRejected",
+    ParticipantJoined => "participantJoined",
+    ParticipantLeft => "participantLeft",
+}
+
 pub enum Outgoing {
-    Ready(&'static str, JsValue),
+    Ready(Name, JsValue),
     Swapped {
         key: ParticipantKey,
         from: SessionId,
@@ -50,7 +87,7 @@ impl Outbox {
         self.queue.push_back(event);
     }
 
-    pub fn ready(&mut self, kind: &'static str, payload: &impl Payload) {
+    pub fn ready(&mut self, kind: Name, payload: &impl Payload) {
         self.queue.push_back(Outgoing::Ready(kind, to_js(payload)));
     }
 
@@ -67,7 +104,7 @@ impl Outbox {
     }
 
     /// The next deliverable event, unless the head still waits for a measurement.
-    pub fn pop(&mut self, handoff_gap: Option<f64>) -> Option<(&'static str, JsValue)> {
+    pub fn pop(&mut self, handoff_gap: Option<f64>) -> Option<(Name, JsValue)> {
         if let Some(Outgoing::Swapped {
             gap: Gap::Pending, ..
         }) = self.queue.front()
@@ -77,7 +114,7 @@ impl Outbox {
         Some(match self.queue.pop_front()? {
             Outgoing::Ready(kind, payload) => (kind, payload),
             Outgoing::Swapped { key, from, to, gap } => (
-                "participantSwapped",
+                Name::ParticipantSwapped,
                 to_js(&Swapped {
                     key: key.as_str(),
                     from: from.as_str(),
@@ -95,7 +132,7 @@ impl Outbox {
                 overlap_ms,
                 ended_by,
             } => (
-                "handoffCompleted",
+                Name::HandoffCompleted,
                 to_js(&Completed {
                     from: from.as_str(),
                     to: to.as_str(),

@@ -22,7 +22,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlVideoElement, MediaStream, MediaStreamTrack};
 
 use super::error::{describe, Failure};
-use super::events::{self, Gap, Outbox, Outgoing};
+use super::events::{self, Gap, Name, Outbox, Outgoing};
 use super::listener::{Callback, DomListener, Listener, Route, SessionEvent};
 use super::options::Options;
 use super::ot::{
@@ -185,7 +185,7 @@ impl Core {
             // The app's handler errors are its own; js/index.js reports them, never rethrows.
             let _ = self
                 .emit
-                .call2(&JsValue::NULL, &JsValue::from_str(kind), &payload);
+                .call2(&JsValue::NULL, &JsValue::from_str(kind.as_str()), &payload);
         }
     }
 
@@ -1331,7 +1331,7 @@ impl Shell {
             Event::StateChanged { state } => {
                 self.state = state;
                 out.ready(
-                    "stateChanged",
+                    Name::StateChanged,
                     &events::StateChanged {
                         state: state.as_str(),
                     },
@@ -1345,7 +1345,7 @@ impl Shell {
             } => {
                 self.handoff_gap = None;
                 out.ready(
-                    "handoffStarted",
+                    Name::HandoffStarted,
                     &events::HandoffStarted {
                         from: from.as_str(),
                         to: to.as_str(),
@@ -1384,7 +1384,7 @@ impl Shell {
             } => {
                 let failure = Failure::from(&error);
                 out.ready(
-                    "handoffFailed",
+                    Name::HandoffFailed,
                     &events::HandoffFailed {
                         to: to.as_str(),
                         error: (&failure).into(),
@@ -1401,7 +1401,7 @@ impl Shell {
             } => {
                 let message = format!("subscribing to the stream failed: {detail}");
                 out.ready(
-                    "subscribeFailed",
+                    Name::SubscribeFailed,
                     &events::SubscribeFailed {
                         key: key.as_ref().map(|k| k.as_str()),
                         session_id: session.as_str(),
@@ -1416,7 +1416,7 @@ impl Shell {
             Event::AnnounceFailed { session, detail } => {
                 let message = format!("telling the peers that we moved failed: {detail}");
                 out.ready(
-                    "announceFailed",
+                    Name::AnnounceFailed,
                     &events::AnnounceFailed {
                         session_id: session.as_str(),
                         error: events::ErrorInfo {
@@ -1427,7 +1427,7 @@ impl Shell {
                 );
             }
             Event::RecoveryStarted { session, reason } => out.ready(
-                "recoveryStarted",
+                Name::RecoveryStarted,
                 &events::SessionReason {
                     session_id: session.as_str(),
                     reason: reason.code(),
@@ -1436,7 +1436,7 @@ impl Shell {
             Event::SignalRejected { reason } => {
                 let message = events::reject_message(&reason);
                 out.ready(
-                    "signalRejected",
+                    Name::SignalRejected,
                     &events::SignalRejected {
                         reason: reason.code(),
                         message: &message,
@@ -1452,7 +1452,7 @@ impl Shell {
                     .clone()
                     .into();
                 self.outbox.ready(
-                    "participantJoined",
+                    Name::ParticipantJoined,
                     &events::ParticipantJoined {
                         key: key.as_str(),
                         element,
@@ -1460,7 +1460,7 @@ impl Shell {
                 );
             }
             Event::SessionEnded { session, reason } => out.ready(
-                "sessionEnded",
+                Name::SessionEnded,
                 &events::SessionReason {
                     session_id: session.as_str(),
                     reason: reason.code(),
@@ -1469,7 +1469,7 @@ impl Shell {
             Event::ParticipantLeft { key } => {
                 self.tiles.remove(&key);
                 out.ready(
-                    "participantLeft",
+                    Name::ParticipantLeft,
                     &events::ParticipantLeft { key: key.as_str() },
                 );
             }
@@ -1579,8 +1579,10 @@ impl Shell {
         self.app_calls.clear();
         if self.state != State::Closed {
             self.state = State::Closed;
-            self.outbox
-                .ready("stateChanged", &events::StateChanged { state: "closed" });
+            self.outbox.ready(
+                Name::StateChanged,
+                &events::StateChanged { state: "closed" },
+            );
         }
         self.closed = true;
     }

@@ -1,7 +1,8 @@
-// The event names the package accepts (`EVENTS` in js/index.js, which `join({ on })` and
-// `call.on` check) and the ones its types declare (`HandoffEvents` in js/index.d.ts) are the
-// same set. They are kept by hand in two files; when they drift, an app's handler for a
-// declared event is refused at join (as `subscribeFailed` once was, caught only end to end).
+// The event names the SDK sends (`names!` in src/web/events.rs: the shell can only emit those),
+// the ones the package accepts (`EVENTS` in js/index.js, which `join({ on })` and `call.on`
+// check) and the ones its types declare (`HandoffEvents` in js/index.d.ts) are the same set.
+// They are kept by hand in three files; when they drift, an app's handler for an event the SDK
+// sends is refused at join (as `subscribeFailed` once was, caught only end to end).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,15 @@ function accepted() {
   return [...m[1].matchAll(/'(\w+)'/g)].map((x) => x[1]).sort();
 }
 
+function sent() {
+  const m = read('src/web/events.rs').match(/\nnames! \{\n([\s\S]*?)\n\}/);
+  assert.ok(m, 'src/web/events.rs has `names! { ... }`');
+  const lines = m[1].split('\n').filter((l) => l.trim());
+  const names = lines.map((l) => l.match(/^ {4}\w+ => "(\w+)",$/)?.[1]);
+  assert.ok(names.every(Boolean), `every line of names! is \`Variant => "name",\` (${lines})`);
+  return names.sort();
+}
+
 function declared() {
   const m = read('js/index.d.ts').match(/export interface HandoffEvents \{\n([\s\S]*?)\n\}/);
   assert.ok(m, 'js/index.d.ts has `export interface HandoffEvents { ... }`');
@@ -26,4 +36,10 @@ test('every declared event is accepted by the package, and nothing else', () => 
   const a = accepted();
   assert.ok(a.length >= 10, `found the accepted events (${a})`);
   assert.deepEqual(a, declared());
+});
+
+test('every event the SDK sends is accepted by the package, and nothing else', () => {
+  const s = sent();
+  assert.ok(s.length >= 10, `found the events the shell sends (${s})`);
+  assert.deepEqual(accepted(), s);
 });
