@@ -125,14 +125,7 @@ impl Engine {
                 request.token.clone(),
                 Link::Waiting { until: self.now },
             );
-            self.handoff = Some(Handoff {
-                from: old.from,
-                request,
-                target,
-                started_at: self.now,
-                moved: Vec::new(),
-                announced: false,
-            });
+            self.handoff = Some(Handoff::new(old.from, request, target, self.now));
             self.start_attempt(Slot::Target);
         } else {
             // Joining, rejoining or resolving: go to the requested session instead.
@@ -183,14 +176,7 @@ impl Engine {
             Link::Waiting { until: start_at },
         );
         target.retry_until = retry_until;
-        self.handoff = Some(Handoff {
-            from,
-            request,
-            target,
-            started_at: now,
-            moved: Vec::new(),
-            announced: false,
-        });
+        self.handoff = Some(Handoff::new(from, request, target, now));
         self.sync_state();
         if start_at <= now {
             self.start_attempt(Slot::Target);

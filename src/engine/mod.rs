@@ -153,6 +153,20 @@ struct Handoff {
     announced: bool,
 }
 
+impl Handoff {
+    /// A move that starts now: nobody has said yet that they moved, we included.
+    fn new(from: SessionId, request: HandoffRequest, target: Session, started_at: Millis) -> Self {
+        Handoff {
+            from,
+            request,
+            target,
+            started_at,
+            moved: Vec::new(),
+            announced: false,
+        }
+    }
+}
+
 /// Getting back into a call whose live session was lost with no handoff under way.
 struct Recovery {
     lost: SessionId,
