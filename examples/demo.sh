@@ -90,7 +90,11 @@ wait_for_line() {
   return 1
 }
 
-"$sandbox_bin" \
+# The sandbox admin API's secret for this run (rotation on demand, added latency): only the
+# app server gets it; pages never see it.
+admin_token="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("hex"))')"
+
+SANDBOX_ADMIN_TOKEN="$admin_token" "$sandbox_bin" \
   --host 127.0.0.1 --port "$sandbox_port" \
   --application-id "$application_id" \
   --public-key-file "$run_dir/public.pem" \
@@ -105,6 +109,7 @@ fi
 VONAGE_APPLICATION_ID="$application_id" \
   VONAGE_PRIVATE_KEY="$run_dir/private.key" \
   VONAGE_VIDEO_HOST="$sandbox_url" \
+  SANDBOX_ADMIN_TOKEN="$admin_token" \
   PORT="$app_port" \
   node examples/app-server/server.js \
   > >(tee "$run_dir/app.log" | sed -u 's/^/[app] /;s/^\[app\] \[app\] /[app] /') 2>&1 &

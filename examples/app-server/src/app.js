@@ -45,6 +45,7 @@ export function createAppServer({ config, video, log = console.log, fetch = glob
     sendJson(res, 200, {
       applicationId: config.applicationId,
       otScriptUrl: config.otScriptUrl,
+      otProxyUrl: config.otProxyUrl,
       sandbox: config.sandboxAdminUrl !== null,
       signalType: 'handoff',
     }),
@@ -156,7 +157,7 @@ export function createAppServer({ config, video, log = console.log, fetch = glob
     try {
       response = await fetch(config.sandboxAdminUrl + pathname, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.sandboxAdminToken}` },
         body: JSON.stringify(body),
       });
     } catch (err) {

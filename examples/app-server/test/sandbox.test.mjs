@@ -1,5 +1,5 @@
-// The app server against the real sandbox: clients (WebSockets speaking the sandbox protocol,
-// examples/sandbox/PROTOCOL.md) connect with the app's tokens, the sandbox rotates the session
+// The app server against the real sandbox: clients (the vendor protocol without media,
+// examples/sandbox/tests/vendor-client.mjs) connect with the app's tokens, the sandbox rotates the session
 // and POSTs its callbacks to the app server, and each client receives its handoff signal.
 // Needs the sandbox binary: SANDBOX_BIN, default target/debug/video-handoff-sandbox
 // (`cargo build -p video-handoff-sandbox`); skipped with a note when it is not built.
@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { randomBytes } from 'node:crypto';
+import { connectClient as connectVendor } from '../../sandbox/tests/vendor-client.mjs';
 import { startApp, callback } from './helpers.mjs';
 import { jwtClaims } from './fake-video-api.mjs';
 import { REPO_ROOT } from '../src/app.js';
@@ -31,6 +32,7 @@ const clients = [];
 before(async () => {
   if (skip) return;
   dir = await mkdtemp(path.join(os.tmpdir(), 'app-sandbox-'));
+  const adminToken = randomBytes(24).toString('hex');
   await run(SANDBOX_BIN, ['keygen', '--out', dir]);
   const appPort = await freePort();
   sandbox = spawn(SANDBOX_BIN, [
@@ -38,7 +40,7 @@ before(async () => {
     '--application-id', APP_ID,
     '--public-key-file', path.join(dir, 'public.pem'),
     '--callback-url', `http://127.0.0.1:${appPort}/callbacks`,
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  ], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SANDBOX_ADMIN_TOKEN: adminToken } });
   sandboxUrl = await new Promise((resolve, reject) => {
     let out = '';
     sandbox.stdout.on('data', (d) => {
@@ -53,11 +55,12 @@ before(async () => {
     privateKey: await readFile(path.join(dir, 'private.key'), 'utf8'),
     applicationId: APP_ID,
     port: appPort,
+    env: { SANDBOX_ADMIN_TOKEN: adminToken },
   });
 });
 
 after(async () => {
-  for (const c of clients) c.ws.terminate();
+  for (const c of clients) c.terminate();
   await app?.close();
   if (sandbox && sandbox.exitCode === null) {
     sandbox.kill('SIGTERM');
@@ -66,25 +69,14 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A client of the sandbox: connects with `token` and records every frame it receives. */
+/** A client of the sandbox (the vendor protocol, no media), connected with `token`. */
 async function connectClient(sessionId, token) {
-  const ws = new WebSocket(`${sandboxUrl.replace('http', 'ws')}/v2/ws`);
-  const frames = [];
-  const client = { ws, frames, connectionId: null };
+  const client = await connectVendor({ sandboxUrl, applicationId: APP_ID, sessionId, token });
   clients.push(client);
-  ws.on('message', (m) => frames.push(JSON.parse(m.toString())));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ t: 'connect', sessionId, token }));
-  const first = await waitFor(() => frames.find((f) => f.t === 'connected' || f.t === 'error'));
-  if (first.t === 'error') throw Object.assign(new Error(first.message), { name: first.name });
-  client.connectionId = first.connection.connectionId;
   return client;
 }
 
-const handoffs = (client) => client.frames.filter((f) => f.t === 'signal' && f.type === 'handoff');
+const handoffs = (client) => client.signals.filter((s) => s.type === 'handoff');
 
 async function join(room, name) {
   const r = await app.post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-0001` });
@@ -138,7 +130,7 @@ test('rotation through the sandbox: each client gets its own token for the new s
   // At the deadline the sandbox destroys the old session; the app server forgets it.
   await waitFor(() => app.rooms.describeSession(old) === null, 8000);
   for (const p of people) {
-    assert.ok(p.client.frames.some((f) => f.t === 'sessionDisconnected' && f.reason === 'serverRotation'));
+    assert.equal(p.client.disconnected?.reason, 'serverRotation');
     assert.equal(handoffs(p.client).length, 1, 'one signal per client');
   }
 });
