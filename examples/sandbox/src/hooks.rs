@@ -172,11 +172,22 @@ mod tests {
     #[test]
     fn a_failing_attempt_keeps_failing_and_only_new_attempts_use_the_count() {
         let mut h = Hooks::default();
-        h.fail_connects
-            .insert("s".into(), FailRule { count: 1, code: 1006 });
-        assert_eq!(h.connect_fault("s", "c1"), Some(ConnectFault { code: 1006 }));
+        h.fail_connects.insert(
+            "s".into(),
+            FailRule {
+                count: 1,
+                code: 1006,
+            },
+        );
+        assert_eq!(
+            h.connect_fault("s", "c1"),
+            Some(ConnectFault { code: 1006 })
+        );
         // The client's own retry of the same attempt.
-        assert_eq!(h.connect_fault("s", "c1"), Some(ConnectFault { code: 1006 }));
+        assert_eq!(
+            h.connect_fault("s", "c1"),
+            Some(ConnectFault { code: 1006 })
+        );
         // A new attempt: the count is used up.
         assert_eq!(h.connect_fault("s", "c2"), None);
         assert_eq!(h.connect_fault("other", "c3"), None);
