@@ -58,8 +58,18 @@ class Emitter {
   }
 }
 
-function otError(name, message) {
-  return { name, message };
+// The vendor's errors: Error objects with its name and numeric code (conformance.js holds the
+// double to that).
+const OT_CODES = {
+  OT_AUTHENTICATION_ERROR: 1004,
+  OT_INVALID_SESSION_ID: 1005,
+  OT_CONNECT_FAILED: 1006,
+  OT_NOT_CONNECTED: 1010,
+  OT_STREAM_NOT_FOUND: 1501,
+};
+
+function otError(name, message, code = OT_CODES[name]) {
+  return Object.assign(new Error(message), { name, code });
 }
 
 class Connection {
@@ -204,8 +214,19 @@ class Session extends Emitter {
     world._later(() => {
       const server = world._sessionState(this.sessionId);
       const fail = world._failConnects.get(this.sessionId);
-      if (server.destroyed || fail > 0) {
-        if (fail > 0) world._failConnects.set(this.sessionId, fail - 1);
+      // As the platform: a session that does not (or no longer) exist, then a token that is
+      // not for this session, then the test's injected failures (with their code).
+      if (server.destroyed || world._unknown.has(this.sessionId)) {
+        callback(otError('OT_INVALID_SESSION_ID', 'Invalid session ID'));
+        return;
+      }
+      const forSession = world._tokens.get(token);
+      if (forSession !== undefined && forSession !== this.sessionId) {
+        callback(otError('OT_AUTHENTICATION_ERROR', 'Invalid token'));
+        return;
+      }
+      if (fail > 0) {
+        world._failConnects.set(this.sessionId, fail - 1);
         callback(otError('OT_CONNECT_FAILED', 'connect failed'));
         return;
       }
@@ -321,6 +342,8 @@ export class World {
     this._sessions = new Map(); // client-side Session objects by ID
     this._server = new Map(); // server-side state by session ID
     this._failConnects = new Map();
+    this._tokens = new Map(); // token -> the session it was made for (see `token`)
+    this._unknown = new Set(); // session IDs the platform never created
     this._pending = new Set();
     this.localData = 'me';
     this.calls = [];
@@ -435,6 +458,21 @@ export class World {
 
   failConnects(sid, n) {
     this._failConnects.set(sid, n);
+  }
+
+  /** A token for `sid` (connect with it elsewhere: OT_AUTHENTICATION_ERROR). Any other
+   * string is accepted as a token, as the shell tests' tokens are. */
+  token(sid, data = '') {
+    const token = `token-${++this._ids}-${data}`;
+    this._tokens.set(token, sid);
+    return token;
+  }
+
+  /** A session ID the platform never created (connect: OT_INVALID_SESSION_ID). */
+  unknownSessionId() {
+    const sid = `2_MXunknown${++this._ids}`;
+    this._unknown.add(sid);
+    return sid;
   }
 
   // ---- figures ----

@@ -36,8 +36,9 @@ const MAX_FRAMES_BEFORE_JOIN: u32 = 16;
 /// Frames read but not yet handled; beyond it reading pauses (back-pressure on the client).
 const INBOUND_QUEUE: usize = 64;
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long a closing socket may take to finish its close handshake.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a closing socket may take to finish its close handshake (a close queued behind
+/// the largest latency hook still goes out).
+const CLOSE_GRACE: Duration = Duration::from_millis(crate::hooks::MAX_LATENCY_MS + 5000);
 
 pub async fn upgrade(State(sandbox): State<Arc<Sandbox>>, ws: WebSocketUpgrade) -> Response {
     // Small socket buffers: the default 128 KiB read buffer would dominate the memory of a
