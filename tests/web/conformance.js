@@ -98,7 +98,7 @@ export async function conformance({ OT, appId, world }) {
   await until(() => signals.length >= 2, 'the server signal');
   orders.signal = signals.map((s) => s.via);
   check('a server signal arrives with from === null', signals.every((s) => s.from === null), signals);
-  check('a server signal carries its type and data', signals.every((s) => s.type === 'signal:conformance' && s.data === 'from the server'), signals);
+  check('a server signal carries its type (signal:<type>, on both listeners) and data', signals.every((s) => s.type === 'signal:conformance' && s.data === 'from the server'), signals);
 
   // A client signal completes its callback.
   const sent = await new Promise((resolve) => s1.signal({ type: 'conformance', data: 'x' }, (e) => resolve(errorShape(e))));

@@ -149,6 +149,8 @@ test('the same checks pass against the double, with the real client\'s event ord
   } finally {
     await context.close();
   }
+  console.log(`# conformance: the real client's orders ${JSON.stringify(results.real?.orders)}`);
+  console.log(`# conformance: the double's orders      ${JSON.stringify(results.double.orders)}`);
   const failed = results.double.checks.filter((c) => !c.ok);
   assert.deepEqual(failed, [], 'every check holds for the double');
   assert.ok(results.real, 'the real client ran first');
