@@ -188,7 +188,9 @@ class NaiveCall {
     const subscriber = session.subscribe(
       stream,
       undefined,
-      { insertDefaultUI: false, subscribeToAudio: true, subscribeToVideo: true },
+      // Audio once the video is in its tile: the vendor's client first plays a new stream in a
+      // detached buffer element of its own, which would be heard outside the tile.
+      { insertDefaultUI: false, subscribeToAudio: false, subscribeToVideo: true },
       (err) => err && this.#ui.event('subscribeFailed', { who: this.#ui.nameOf(key), error: err }, 'error'),
     );
     subscriber.on('videoElementCreated', (e) => {
@@ -200,6 +202,7 @@ class NaiveCall {
       tile.videos.set(stream.streamId, { video, session });
       clearTimeout(tile.reap);
       tile.element.append(video);
+      subscriber.subscribeToAudio(true);
     });
   }
 

@@ -29,8 +29,11 @@ import {
 } from './harness.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
-const LATENCY_MS = 150;
-const NOTICE_MS = 10000;
+const LATENCY_MS = Number(process.env.E2E_LATENCY_MS ?? 150);
+// The real vendor client takes several seconds to set up the new session's peer connections on
+// these 2-core machines (three pages; see the phase timeline it prints): the notice leaves
+// room for the handoff to end with everyone moved, as the platform's hour does.
+const NOTICE_MS = 20000;
 const STEADY_MS = 8000; // steady call before the rotation
 // The "before" window: at least 5 s, and as long as the handoff window when the steady call
 // allows, so both windows get the same chance of an ordinary hiccup of a loaded machine.
