@@ -147,7 +147,7 @@ impl Sandbox {
     /// Needs a Tokio runtime (starts the callback sender).
     pub fn new(config: Config) -> Result<Arc<Self>, String> {
         let verifier = Verifier::new(&config.application_id, &config.public_key_pem)?;
-        let callbacks = Callbacks::start(config.callback_url.clone());
+        let callbacks = Callbacks::start(&config);
         Ok(Arc::new(Sandbox {
             config,
             verifier,
@@ -612,7 +612,9 @@ impl Sandbox {
 
     // ---- rotation ----
 
-    /// Starts a rotation: `sessionNotification` now, the session destroyed after `notice_ms`.
+    /// Starts a rotation on the platform's schedule: `sessionNotification` now, again when a
+    /// quarter of the notice is left (the platform: about 4 h and 1 h before), and the
+    /// session destroyed after `notice_ms`.
     pub fn rotate(self: &Arc<Self>, sid: &str, notice_ms: u64) -> Result<u64, Refusal> {
         let ends_at = {
             let mut g = self.lock();
@@ -636,7 +638,23 @@ impl Sandbox {
         let me = Arc::clone(self);
         let sid = sid.to_owned();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(notice_ms)).await;
+            let reminder_ms = notice_ms / 4;
+            tokio::time::sleep(Duration::from_millis(notice_ms - reminder_ms)).await;
+            {
+                let mut g = me.lock();
+                // Only while this rotation is still the one scheduled for a live session.
+                if let Some(s) = g.sessions.get_mut(&sid) {
+                    if !s.destroyed && s.rotation_ends_at == Some(ends_at) {
+                        let remaining = ends_at.saturating_sub(now_ms());
+                        me.record(
+                            s,
+                            "sessionNotification",
+                            json!({"reason": "serverRotation", "remainingTime": remaining}),
+                        );
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(ends_at.saturating_sub(now_ms()))).await;
             me.destroy(&sid, "serverRotation");
         });
         Ok(ends_at)

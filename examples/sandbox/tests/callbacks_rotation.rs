@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 async fn with_receiver() -> (TestSandbox, Receiver) {
     let rx = Receiver::start().await;
     let url = rx.url.clone();
-    let sb = TestSandbox::start_with(move |c| c.callback_url = Some(url)).await;
+    let sb = TestSandbox::start_with(move |c| c.callback_urls = vec![url]).await;
     (sb, rx)
 }
 
@@ -151,7 +151,7 @@ async fn rotation_notifies_then_destroys_the_session_at_the_end_of_the_notice() 
     assert_eq!(disc["reason"], "serverRotation");
     assert_eq!(stayer.ended().await, Ended::Closed(1000));
 
-    let all = rx.wait_for(8, Duration::from_secs(3)).await;
+    let all = rx.wait_for(9, Duration::from_secs(3)).await;
     let tail: Vec<(String, Option<String>)> = all[4..]
         .iter()
         .map(|c| {
@@ -166,6 +166,8 @@ async fn rotation_notifies_then_destroys_the_session_at_the_end_of_the_notice() 
         tail,
         [
             r("connectionDestroyed", "clientDisconnected"),
+            // The platform's second notice, a quarter of the notice before the end.
+            r("sessionNotification", "serverRotation"),
             r("streamDestroyed", "serverRotation"),
             r("connectionDestroyed", "serverRotation"),
             r("sessionDestroyed", "serverRotation"),
@@ -236,6 +238,7 @@ async fn rotation_of_an_unknown_session_is_404_and_the_default_notice_comes_from
         events,
         [
             "connectionCreated",
+            "sessionNotification",
             "sessionNotification",
             "connectionDestroyed",
             "sessionDestroyed"
