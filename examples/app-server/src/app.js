@@ -109,15 +109,15 @@ export async function createAppServer({
       root,
       prefix,
       decorateReply: i === 0,
-      dotfiles: 'deny',
+      dotfiles: 'ignore',
       // Nothing outside the folder, not even through a symlink inside it.
       allowedPath: (pathname) => {
         const file = safeRealpath(path.join(root, pathname));
         return realRoot !== null && file !== null && (file === realRoot || file.startsWith(realRoot + path.sep));
       },
-      setHeaders: (res, file) => {
-        if (/\.m?js$/.test(file)) res.setHeader('content-type', 'text/javascript; charset=utf-8');
-        res.setHeader('cache-control', 'no-cache');
+      setHeaders: (reply, file) => {
+        if (/\.m?js$/.test(file)) reply.header('content-type', 'text/javascript; charset=utf-8');
+        reply.header('cache-control', 'no-cache');
       },
     });
   });
