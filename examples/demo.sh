@@ -71,6 +71,9 @@ node --input-type=module -e '
   writeFileSync(process.argv[1] + "/private.key", privateKey, { mode: 0o600 });
   writeFileSync(process.argv[1] + "/public.pem", publicKey);
 ' "$run_dir"
+# The application's signature secret for this run: the sandbox signs its callbacks with it and
+# the app server refuses any callback that is not (environment only: never on a command line).
+signature_secret="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
 
 # Waits until `file` has a line starting with `prefix`; prints the URL after it.
 wait_for_line() {
@@ -90,7 +93,7 @@ wait_for_line() {
   return 1
 }
 
-"$sandbox_bin" \
+SANDBOX_SIGNATURE_SECRET="$signature_secret" "$sandbox_bin" \
   --host 127.0.0.1 --port "$sandbox_port" \
   --application-id "$application_id" \
   --public-key-file "$run_dir/public.pem" \
@@ -104,6 +107,7 @@ fi
 
 VONAGE_APPLICATION_ID="$application_id" \
   VONAGE_PRIVATE_KEY="$run_dir/private.key" \
+  VONAGE_SIGNATURE_SECRET="$signature_secret" \
   VONAGE_VIDEO_HOST="$sandbox_url" \
   PORT="$app_port" \
   node examples/app-server/server.js \

@@ -11,6 +11,7 @@
 //
 // Everything is started on free ports (port 0), with keys made at run time in a temp folder,
 // and torn down by `stop()` (call it from `after`, it never throws).
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -301,6 +302,8 @@ class Stack {
     await writeFile(path.join(this.root, 'private.key'), privateKey, { mode: 0o600 });
     await writeFile(path.join(this.root, 'public.pem'), publicKey);
 
+    // The application's signature secret: the sandbox signs callbacks, the app server checks them.
+    const signatureSecret = randomBytes(24).toString('base64url');
     await this.proxy.start();
     // Last resort if the test process dies without its `after` hooks: no orphaned servers.
     this.onExit = () => {
@@ -318,7 +321,7 @@ class Stack {
         '--public-key-file', path.join(this.root, 'public.pem'),
         '--callback-url', `${this.proxy.url}/callbacks`,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SANDBOX_SIGNATURE_SECRET: signatureSecret } },
     );
     keepLines(this.sandbox, this.lines, '[sandbox] ', this.echo);
     this.sandboxUrl = await waitForLine(this.sandbox, /sandbox listening on (http:\/\/[0-9.]+:\d+)/, 'sandbox');
@@ -330,6 +333,7 @@ class Stack {
         ...process.env,
         VONAGE_APPLICATION_ID: APP_ID,
         VONAGE_PRIVATE_KEY: path.join(this.root, 'private.key'),
+        VONAGE_SIGNATURE_SECRET: signatureSecret,
         VONAGE_VIDEO_HOST: this.proxy.url,
         // The browsers talk to the sandbox directly (WebSocket + the OT client script).
         OT_SCRIPT_URL: `${this.sandboxUrl}/v2/js/opentok.js`,
