@@ -74,6 +74,8 @@ node --input-type=module -e '
 # The application's signature secret for this run: the sandbox signs its callbacks with it and
 # the app server refuses any callback that is not (environment only: never on a command line).
 signature_secret="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
+# The sandbox admin API's bearer token for this run (behind "Rotate now" and the latency slider).
+admin_token="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
 
 # Waits until `file` has a line starting with `prefix`; prints the URL after it.
 wait_for_line() {
@@ -93,7 +95,7 @@ wait_for_line() {
   return 1
 }
 
-SANDBOX_SIGNATURE_SECRET="$signature_secret" "$sandbox_bin" \
+SANDBOX_SIGNATURE_SECRET="$signature_secret" SANDBOX_ADMIN_TOKEN="$admin_token" "$sandbox_bin" \
   --host 127.0.0.1 --port "$sandbox_port" \
   --application-id "$application_id" \
   --public-key-file "$run_dir/public.pem" \
@@ -108,6 +110,7 @@ fi
 VONAGE_APPLICATION_ID="$application_id" \
   VONAGE_PRIVATE_KEY="$run_dir/private.key" \
   VONAGE_SIGNATURE_SECRET="$signature_secret" \
+  SANDBOX_ADMIN_TOKEN="$admin_token" \
   VONAGE_VIDEO_HOST="$sandbox_url" \
   PORT="$app_port" \
   node examples/app-server/server.js \

@@ -22,7 +22,7 @@ import { createClient } from 'redis';
 import { devKeys } from '../test/helpers.mjs';
 import { startRedis, freePort } from '../test/redis-server.mjs';
 import { startSandbox } from '../test/sandbox-process.mjs';
-import { connectClient } from '../test/connect-client.mjs';
+import { connectClient } from '../../sandbox/tests/vendor-client.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -132,6 +132,7 @@ try {
     VONAGE_VIDEO_HOST: proxy.url,
     VONAGE_SIGNATURE_SECRET: secret,
     SANDBOX_ADMIN_URL: sandbox.url,
+    SANDBOX_ADMIN_TOKEN: sandbox.adminToken,
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: PREFIX,
     APP_COOKIE_SECRET: randomBytes(32).toString('base64url'),
@@ -191,7 +192,7 @@ try {
   const pids = { sandbox: sandbox.pid, appA: apps[0].proc.pid, appB: apps[1].proc.pid, redis: redis.pid, loadScript: process.pid };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuS(pid) : NaN]));
   let lastSignal = 0;
-  for (const p of people) p.client.onSignal((s) => s.type === 'handoff' && (lastSignal = performance.now()));
+  for (const p of people) p.client.on('signal', (s) => s.type === 'handoff' && (lastSignal = performance.now()));
   const rotateStarted = performance.now();
   await pool([...roomSessions.values()], CONCURRENCY, async (sid) => {
     const r = await sandbox.admin('POST', `/admin/sessions/${encodeURIComponent(sid)}/rotate`, { noticeMs: NOTICE_MS });
@@ -252,7 +253,7 @@ try {
     ),
   }, null, 2));
 } finally {
-  for (const c of clients) c.close();
+  for (const c of clients) c.terminate();
   for (const step of cleanup.reverse()) {
     try {
       await step();

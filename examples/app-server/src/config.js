@@ -19,6 +19,7 @@ export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
  *                        vendor's client from node_modules, served at `/vendor/opentok.js`
  * SANDBOX_ADMIN_URL      sandbox admin base URL; default `videoHost` when that is a loopback
  *                        address, else none. Set to `off` to disable the rotate button.
+ * SANDBOX_ADMIN_TOKEN    the sandbox admin API's bearer token (the sandbox's own setting)
  * HOST, PORT             where to listen (default 127.0.0.1:3000; PORT=0 picks a free port)
  * VONAGE_SIGNATURE_SECRET the application's signature secret: callbacks must be signed with it
  *                        (required; turn on signed callbacks for the application)
@@ -88,6 +89,7 @@ export function loadConfig(env = process.env) {
     videoHost,
     otScriptUrl,
     sandboxAdminUrl,
+    sandboxAdminToken: env.SANDBOX_ADMIN_TOKEN || null,
     host: env.HOST || '127.0.0.1',
     port,
     signatureSecret,

@@ -1,6 +1,7 @@
 // Starts the sandbox binary for a test or the load script: callbacks signed with `secret` and
 // delivered round robin to `callbackUrls`; `faults` turns on duplicate / out-of-order delivery.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +17,7 @@ export const sandboxMissing = existsSync(SANDBOX_BIN) ? false : `sandbox not bui
 
 export async function startSandbox({ applicationId, publicKey, callbackUrls, secret, duplicates = false, reorder = false, echo = false }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'app-sandbox-'));
+  const adminToken = randomBytes(24).toString('base64url');
   await writeFile(path.join(dir, 'public.pem'), publicKey);
   const proc = spawn(
     SANDBOX_BIN,
@@ -25,6 +27,7 @@ export async function startSandbox({ applicationId, publicKey, callbackUrls, sec
       env: {
         ...process.env,
         SANDBOX_SIGNATURE_SECRET: secret,
+        SANDBOX_ADMIN_TOKEN: adminToken,
         SANDBOX_CALLBACK_DUPLICATES: duplicates ? 'true' : 'false',
         SANDBOX_CALLBACK_REORDER: reorder ? 'true' : 'false',
       },
@@ -44,10 +47,14 @@ export async function startSandbox({ applicationId, publicKey, callbackUrls, sec
   return {
     url,
     pid: proc.pid,
+    adminToken,
     async admin(method, pathname, body) {
       const r = await fetch(url + pathname, {
         method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await r.text();

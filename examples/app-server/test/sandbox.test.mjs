@@ -1,7 +1,7 @@
 // The app server as deployed, against the real sandbox: two instances sharing their rooms in a
 // real redis-server, the sandbox's signed callbacks delivered round robin between them, each
 // one twice and out of order, on the platform's two-notice schedule. Clients connect with the
-// app's tokens (connect-client.mjs), the sandbox rotates the session, and each client receives
+// app's tokens (the sandbox's vendor-protocol client), the sandbox rotates the session, and each client receives
 // exactly one handoff signal. Skipped when the sandbox binary is not built (SANDBOX_BIN).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { startApp, callback, devKeys, newSecret } from './helpers.mjs';
 import { jwtClaims } from './fake-video-api.mjs';
 import { startRedis, freePort } from './redis-server.mjs';
 import { startSandbox, sandboxMissing } from './sandbox-process.mjs';
-import { connectClient } from './connect-client.mjs';
+import { connectClient } from '../../sandbox/tests/vendor-client.mjs';
 
 const APP_ID = 'app-server-test';
 const skip = sandboxMissing;
@@ -42,13 +42,14 @@ before(async () => {
     cookieSecret: newSecret() + newSecret(),
     redisUrl: redis.url,
     prefix: 'sandbox-test:',
+    env: { SANDBOX_ADMIN_TOKEN: sandbox.adminToken },
   };
   a = await startApp({ ...shared, port: ports[0] });
   b = await startApp({ ...shared, port: ports[1] });
 });
 
 after(async () => {
-  for (const c of clients) c.close();
+  for (const c of clients) c.terminate();
   await a?.close();
   await b?.close();
   await sandbox?.stop();

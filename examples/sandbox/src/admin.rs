@@ -1,11 +1,11 @@
-//! Sandbox-only admin API: inspection, rotation and test hooks. No auth (the sandbox binds
-//! 127.0.0.1), CORS open so a demo page on another local port may call it.
+//! Sandbox-only admin API: inspection, rotation and test hooks. Only for whoever holds the
+//! per-run admin token (the app server, the tests): see [`guard`].
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -61,6 +61,9 @@ pub async fn get_hooks(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value
 pub async fn patch_hooks(State(sb): State<Arc<Sandbox>>, raw: Bytes) -> ApiResult {
     let patch: HooksPatch = serde_json::from_slice(&raw)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    patch
+        .validate()
+        .map_err(|why| ApiError(StatusCode::BAD_REQUEST, why))?;
     Ok(Json(sb.patch_hooks(patch)).into_response())
 }
 
@@ -79,30 +82,58 @@ pub async fn cut(State(sb): State<Arc<Sandbox>>, Path(cid): Path<String>) -> Api
     }
 }
 
-/// Open CORS for the admin routes, preflight included.
-pub async fn cors(req: Request, next: Next) -> Response {
-    let mut res = if req.method() == Method::OPTIONS {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        r
-    } else {
-        next.run(req).await
+/// Guards every admin route: the per-run admin token as a bearer (a page cannot know it, and
+/// no CORS header lets a page read an answer), and a JSON content type on every POST (no
+/// cross-site form can send one). Refusals change nothing.
+pub async fn guard(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Response {
+    let Some(expected) = sb.config.admin_token.as_deref() else {
+        return ApiError(
+            StatusCode::FORBIDDEN,
+            "the admin API is off: start the sandbox with --admin-token (SANDBOX_ADMIN_TOKEN)"
+                .into(),
+        )
+        .into_response();
     };
-    res.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    res
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !presented.is_some_and(|p| same_secret(p.as_bytes(), expected.as_bytes())) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "admin routes need Authorization: Bearer <the sandbox's admin token>".into(),
+        )
+        .into_response();
+    }
+    if req.method() == Method::POST {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+        if !json {
+            return ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "admin POSTs need Content-Type: application/json".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Compares without an early exit, so the time taken does not tell how much matched.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(super::same_secret(b"abc", b"abc"));
+        assert!(!super::same_secret(b"abc", b"abd"));
+        assert!(!super::same_secret(b"abc", b"ab"));
+    }
 }

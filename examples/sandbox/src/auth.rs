@@ -42,6 +42,34 @@ impl Role {
     pub fn can_moderate(self) -> bool {
         self == Role::Moderator
     }
+
+    pub fn can_subscribe(self) -> bool {
+        self != Role::PublisherOnly
+    }
+
+    /// The permission names the vendor client reads into `session.capabilities`.
+    pub fn permissions(self) -> &'static [&'static str] {
+        match self {
+            Role::Publisher => &["publish", "subscribe"],
+            Role::Subscriber => &["subscribe"],
+            Role::PublisherOnly => &["publish"],
+            Role::Moderator => &[
+                "publish",
+                "subscribe",
+                "forceunpublish",
+                "forcedisconnect",
+                "forcemute",
+            ],
+        }
+    }
+}
+
+/// Why a REST bearer token was refused: no valid credential at all (401), or a valid
+/// credential that is not the server's (403: a participant's client token).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RestRefusal {
+    Unauthenticated(String),
+    NotServerCredential,
 }
 
 /// A verified client token.
@@ -55,6 +83,9 @@ pub struct ClientGrant {
 #[derive(Deserialize)]
 struct RestClaims {
     application_id: Option<String>,
+    /// Present only in client tokens (`session.connect`): never a server credential.
+    scope: Option<serde_json::Value>,
+    session_id: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -91,20 +122,28 @@ impl Verifier {
         v
     }
 
-    /// Checks an `Authorization` header value; the error says why, without echoing the token.
-    pub fn check_rest(&self, authorization: Option<&str>) -> Result<(), String> {
-        let header = authorization.ok_or("missing Authorization header (Bearer JWT expected)")?;
+    /// Checks an `Authorization` header value: only the application JWT that `@vonage/auth`
+    /// signs for REST (`application_id`, `iat`, `jti`, `exp`, no `scope`) passes. The error
+    /// says why, without echoing the token.
+    pub fn check_rest(&self, authorization: Option<&str>) -> Result<(), RestRefusal> {
+        let unauth = |why: &str| RestRefusal::Unauthenticated(why.to_owned());
+        let header =
+            authorization.ok_or_else(|| unauth("missing Authorization header (Bearer JWT expected)"))?;
         let token = header
             .strip_prefix("Bearer ")
-            .ok_or("Authorization header is not a Bearer token")?;
+            .ok_or_else(|| unauth("Authorization header is not a Bearer token"))?;
         let claims = decode::<RestClaims>(token.trim(), &self.key, &Self::validation())
-            .map_err(|e| describe(&e))?
+            .map_err(|e| RestRefusal::Unauthenticated(describe(&e)))?
             .claims;
         match claims.application_id {
-            Some(id) if id == self.application_id => Ok(()),
-            Some(_) => Err("token is for another application (application_id)".into()),
-            None => Err("token has no application_id claim".into()),
+            Some(id) if id == self.application_id => {}
+            Some(_) => return Err(unauth("token is for another application (application_id)")),
+            None => return Err(unauth("token has no application_id claim")),
         }
+        if claims.scope.is_some() || claims.session_id.is_some() {
+            return Err(RestRefusal::NotServerCredential);
+        }
+        Ok(())
     }
 
     /// Checks a client token presented at connect to `session_id`.

@@ -2,7 +2,6 @@
 //! directly by tests.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 /// Everything a running sandbox needs to know.
 #[derive(Clone, Debug)]
@@ -27,8 +26,9 @@ pub struct Config {
     pub callback_faults: CallbackFaults,
     /// Default rotation notice when `POST /admin/sessions/{sid}/rotate` gives none.
     pub rotation_notice_ms: u64,
-    /// Folder holding the browser client (`opentok.js`, `opentok.mjs`).
-    pub client_dir: PathBuf,
+    /// The bearer token the admin API requires (a per-run secret the app server and tests
+    /// are given); none: the admin API is off.
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -43,7 +43,7 @@ impl Config {
             signature_secret: None,
             callback_faults: CallbackFaults::default(),
             rotation_notice_ms: 3_600_000,
-            client_dir: default_client_dir(),
+            admin_token: None,
         }
     }
 }
@@ -55,9 +55,4 @@ impl Config {
 pub struct CallbackFaults {
     pub duplicate: bool,
     pub reorder: bool,
-}
-
-/// `examples/sandbox/client`, where the browser client's files live in the source tree.
-pub fn default_client_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("client")
 }

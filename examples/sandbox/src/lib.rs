@@ -1,12 +1,12 @@
 //! A local emulator of the Vonage Video API for development, the demo and tests: the
-//! vendor's REST dialect (driven by `@vonage/video`), client connections over WebSocket
-//! (PROTOCOL.md), WebRTC signaling relay, session-monitoring callbacks, rotation, and
-//! sandbox-only test hooks. See README.md.
+//! vendor's REST dialect (driven by `@vonage/video`), the vendor client's own protocol (the
+//! real `@vonage/client-sdk-video` connects through `OT.setProxyUrl`; PROTOCOL.md), relayed
+//! WebRTC negotiation, session-monitoring callbacks, rotation, and sandbox-only test hooks.
+//! See README.md.
 
 pub mod admin;
 pub mod auth;
 pub mod callbacks;
-pub mod client_files;
 pub mod config;
 pub mod hooks;
 pub mod ids;
@@ -15,8 +15,8 @@ pub mod outbox;
 pub mod rest;
 pub mod server;
 pub mod state;
+pub mod vendor;
 pub mod wire;
-pub mod ws;
 
 pub use config::Config;
 pub use server::{start, Running};

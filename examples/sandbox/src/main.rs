@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use video_handoff_sandbox::config::CallbackFaults;
-use video_handoff_sandbox::{config, keygen, start, Config};
+use video_handoff_sandbox::{keygen, start, Config};
 
 #[derive(Parser)]
 #[command(version, about = "Local emulator of the Vonage Video API")]
@@ -49,9 +49,10 @@ struct Cli {
     /// Default rotation notice in milliseconds.
     #[arg(long, env = "SANDBOX_ROTATION_NOTICE_MS", default_value_t = 3_600_000)]
     rotation_notice_ms: u64,
-    /// Folder with the browser client (`opentok.js`, `opentok.mjs`).
-    #[arg(long, env = "SANDBOX_CLIENT_DIR")]
-    client_dir: Option<PathBuf>,
+    /// The admin API's bearer token (a per-run secret; at least 16 characters). Without
+    /// it the admin API (rotation on demand, test hooks) is off.
+    #[arg(long, env = "SANDBOX_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +98,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+        eprintln!("sandbox: --admin-token must be at least 16 characters (a random per-run secret)");
+        return ExitCode::FAILURE;
+    }
     let config = Config {
         host: cli.host,
         port: cli.port,
@@ -109,7 +114,7 @@ async fn main() -> ExitCode {
             reorder: cli.callback_reorder,
         },
         rotation_notice_ms: cli.rotation_notice_ms,
-        client_dir: cli.client_dir.unwrap_or_else(config::default_client_dir),
+        admin_token: cli.admin_token,
     };
     if !config.callback_urls.is_empty() && config.signature_secret.is_none() {
         eprintln!("sandbox: callbacks are unsigned (no --signature-secret); signed-callback receivers will refuse them");

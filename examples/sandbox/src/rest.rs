@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::auth::RestRefusal;
 use crate::state::{now_ms, Refusal, Sandbox};
 
 /// A refused REST call: status and a reason a person can act on.
@@ -42,9 +43,15 @@ fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<(), ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    sb.verifier
-        .check_rest(value)
-        .map_err(|why| ApiError(StatusCode::UNAUTHORIZED, why))
+    sb.verifier.check_rest(value).map_err(|r| match r {
+        RestRefusal::Unauthenticated(why) => ApiError(StatusCode::UNAUTHORIZED, why),
+        RestRefusal::NotServerCredential => ApiError(
+            StatusCode::FORBIDDEN,
+            "a client token (scope session.connect) is not a server credential: sign REST calls \
+             with the application's private key (@vonage/auth)"
+                .into(),
+        ),
+    })
 }
 
 fn check_project(sb: &Sandbox, app_id: &str) -> Result<(), ApiError> {
@@ -103,8 +110,7 @@ pub async fn create_session(
             "archiveMode always needs a routed session".into(),
         ));
     }
-    let (session_id, created_at) = sb.create_session(json!(form));
-    let _ = created_at;
+    let (session_id, _) = sb.create_session(json!(form))?;
     let answer = json!([{
         "session_id": session_id,
         "project_id": sb.config.application_id,

@@ -12,10 +12,11 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::rest::ApiError;
 use crate::state::Sandbox;
-use crate::{admin, client_files, rest, ws};
+use crate::vendor::{self, anvil, socket};
+use crate::{admin, rest};
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
-    let vendor = Router::new()
+    let rest = Router::new()
         .route("/session/create", post(rest::create_session))
         .route(
             "/v2/project/{app_id}/session/{sid}/signal",
@@ -29,9 +30,17 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
             "/v2/project/{app_id}/session/{sid}/connection/{cid}",
             delete(rest::force_disconnect),
         )
-        .route("/v2/js/opentok.js", get(client_files::opentok_js))
-        .route("/v2/js/opentok.mjs", get(client_files::opentok_mjs))
-        .route("/v2/ws", get(ws::upgrade));
+;
+    // The vendor client's own hosts, as `OT.setProxyUrl` rewrites them (vendor/mod.rs).
+    let client = Router::new()
+        .route("/anvil.opentok.com/session/{sid}", get(anvil::session_info))
+        .route(
+            "/config.opentok.com/project/{key}/config.json",
+            get(anvil::live_config),
+        )
+        .route("/hlg.tokbox.com/prod/logging/{*rest}", post(anvil::logging))
+        .route(vendor::MESSAGING_PATH, get(socket::upgrade))
+        .layer(axum::middleware::from_fn(anvil::cors));
     let admin = Router::new()
         .route("/admin/state", get(admin::state))
         .route("/admin/sessions/{sid}/events", get(admin::events))
@@ -43,8 +52,14 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
                 .delete(admin::reset_hooks),
         )
         .route("/admin/connections/{cid}/cut", post(admin::cut))
-        .layer(axum::middleware::from_fn(admin::cors));
-    vendor.merge(admin).fallback(not_found).with_state(sandbox)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&sandbox),
+            admin::guard,
+        ));
+    rest.merge(client)
+        .merge(admin)
+        .fallback(not_found)
+        .with_state(sandbox)
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

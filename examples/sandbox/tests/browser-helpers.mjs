@@ -1,13 +1,21 @@
-// Helpers of the sandbox client's browser test (browser.test.mjs): a sandbox process with a
-// fresh key pair, a page server on another port, headless Chromium, and the in-page harness.
+// Helpers of the sandbox's browser tests (browser.test.mjs, conformance.test.mjs): a sandbox
+// process with a fresh key pair and admin token, a page server on another port that serves the
+// real vendor client from node_modules, headless Chromium that cannot reach beyond 127.0.0.1,
+// and the in-page harness.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const SANDBOX_BIN = process.env.SANDBOX_BIN || '/work/main/target/sandbox/debug/video-handoff-sandbox';
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SANDBOX_BIN =
+  process.env.SANDBOX_BIN ||
+  join(process.env.CARGO_TARGET_DIR || join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
+/** The vendor's own browser client, as the npm package ships it. */
+export const VENDOR_CLIENT = join(REPO_ROOT, 'node_modules/@vonage/client-sdk-video/dist/js/opentok.js');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const APP_ID = 'browser-test-app';
 
@@ -18,8 +26,8 @@ export async function makeTempRoot() {
   return root;
 }
 
-/** Starts the sandbox on a free port with a key pair made now; resolves when it listens. */
-export async function startSandbox(root) {
+/** Starts the sandbox on a free port with a key pair and admin token made now; resolves when it listens. */
+export async function startSandbox(root, extraArgs = []) {
   // The application's key pair, made now (node:crypto is much faster than the debug build's
   // `keygen`; same formats: PKCS#8 private key, SPKI public key).
   const keys = join(root, 'keys');
@@ -31,11 +39,13 @@ export async function startSandbox(root) {
   });
   await writeFile(join(keys, 'private.key'), privateKey, { mode: 0o600 });
   await writeFile(join(keys, 'public.pem'), publicKey);
+  const adminToken = randomBytes(24).toString('hex');
   const child = spawn(SANDBOX_BIN, [
     '--port', '0', '--host', '127.0.0.1',
     '--application-id', APP_ID,
     '--public-key-file', join(keys, 'public.pem'),
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ...extraArgs,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SANDBOX_ADMIN_TOKEN: adminToken } });
   let output = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sandbox did not start:\n${output}`)), 15000);
@@ -50,7 +60,18 @@ export async function startSandbox(root) {
   });
   child.stdout.resume();
   child.stderr.on('data', (d) => { if (process.env.SANDBOX_LOG) process.stderr.write(d); });
-  return { child, url, privateKey, output: () => output };
+  /** Calls the sandbox's admin API with the run's token; resolves to the parsed answer. */
+  const admin = async (method, path, body) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`admin ${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  return { child, url, privateKey, adminToken, admin, output: () => output };
 }
 
 export async function stopProcess(child) {
@@ -63,26 +84,26 @@ export async function stopProcess(child) {
 }
 
 /**
- * Serves the test page on its own port (so the client is loaded cross-origin):
- * `/page.html?mode=classic|module&sandbox=http://127.0.0.1:PORT`.
+ * Serves the test page on its own port (so the sandbox is another origin, as for an app):
+ * `/page.html?sandbox=http://127.0.0.1:PORT` loads the vendor's client from `/vendor/opentok.js`
+ * and points it at the sandbox with `OT.setProxyUrl`, as an app does in development.
  */
 export async function startPageServer() {
+  const client = await readFile(VENDOR_CLIENT);
   const server = createServer((req, res) => {
     const u = new URL(req.url, 'http://x');
+    if (u.pathname === '/vendor/opentok.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(client);
+      return;
+    }
     if (u.pathname !== '/page.html') { res.writeHead(404); res.end(); return; }
     const sandbox = u.searchParams.get('sandbox');
-    const mode = u.searchParams.get('mode');
     if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(sandbox || '')) { res.writeHead(400); res.end('bad sandbox'); return; }
-    const loader = mode === 'module'
-      ? `<script type="module">
-           import OT, { OT as named } from '${sandbox}/v2/js/opentok.mjs';
-           window.__OT = OT; window.__namedSame = OT === named; window.__loaded = 'module';
-         </script>`
-      : `<script src="${sandbox}/v2/js/opentok.js"></script>
-         <script>window.__OT = window.OT; window.__loaded = 'classic';</script>`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><html><head><meta charset="utf-8"><title>sandbox client test</title></head>
-<body><div id="pub"></div>${loader}</body></html>`);
+<body><div id="pub"></div><script src="/vendor/opentok.js"></script>
+<script>OT.setProxyUrl(${JSON.stringify(sandbox)}); window.__OT = OT; window.__loaded = 'vendor';</script></body></html>`);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${server.address().port}` };
@@ -103,6 +124,8 @@ export async function launchChromium(root) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
+      // Nothing leaves the machine, even a URL that escaped the proxy (tests also watch requests).
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
     ],
     ignoreDefaultArgs: ['--headless'],
     env: { ...process.env, TMPDIR: join(root, 'tmp') },
@@ -199,17 +222,25 @@ export function pageHarness() {
   };
 }
 
-/** Opens a page in its own browser context, loaded the given way, with the harness. */
-export async function openPage(browser, pageUrl, sandboxUrl, mode) {
+/**
+ * Opens a page in its own browser context with the harness. `offLoopback` collects every
+ * request the page tried to make to anything but 127.0.0.1 (a test asserts it stays empty).
+ */
+export async function openPage(browser, pageUrl, sandboxUrl) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const logs = [];
+  const offLoopback = [];
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  context.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol !== 'data:' && u.protocol !== 'blob:' && u.hostname !== '127.0.0.1') offLoopback.push(r.url());
+  });
   await page.addInitScript(pageHarness);
-  await page.goto(`${pageUrl}/page.html?mode=${mode}&sandbox=${encodeURIComponent(sandboxUrl)}`);
+  await page.goto(`${pageUrl}/page.html?sandbox=${encodeURIComponent(sandboxUrl)}`);
   await page.waitForFunction(() => window.__loaded && window.__OT);
-  return { context, page, logs };
+  return { context, page, logs, offLoopback };
 }
 
 export async function rmTemp(root) {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use video_handoff_sandbox::config::CallbackFaults;
 
 const SECRET: &str = "test-signature-secret";
+const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// One delivery as a receiver saw it.
 #[derive(Clone, Debug)]
@@ -102,11 +103,13 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 async fn rotate(sb: &TestSandbox, sid: &str, notice_ms: u64) {
     let res = sb
-        .admin_post(
-            &format!("/admin/sessions/{sid}/rotate"),
-            json!({"noticeMs": notice_ms}),
-        )
-        .await;
+        .http
+        .post(format!("{}/admin/sessions/{sid}/rotate", sb.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"noticeMs": notice_ms}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
 }
 
@@ -116,6 +119,7 @@ async fn every_callback_is_signed_over_its_exact_bytes_and_receivers_take_turns(
     let sb = TestSandbox::start_with(|c| {
         c.callback_urls = urls;
         c.signature_secret = Some(SECRET.into());
+        c.admin_token = Some(ADMIN_TOKEN.into());
     })
     .await;
     let a = sb.create_session().await;
@@ -135,7 +139,10 @@ async fn every_callback_is_signed_over_its_exact_bytes_and_receivers_take_turns(
         let iat = c["iat"].as_u64().unwrap();
         assert!(iat.abs_diff(now_s()) <= 2, "iat is now");
         assert_eq!(c["exp"].as_u64().unwrap(), iat + 300);
-        assert!(jtis.insert(c["jti"].as_str().unwrap().to_owned()), "jti unique");
+        assert!(
+            jtis.insert(c["jti"].as_str().unwrap().to_owned()),
+            "jti unique"
+        );
         assert!(
             claims(d, "another-secret").is_err(),
             "a different secret does not verify"
@@ -146,7 +153,11 @@ async fn every_callback_is_signed_over_its_exact_bytes_and_receivers_take_turns(
 #[tokio::test]
 async fn a_rotation_notifies_at_the_notice_and_again_at_a_quarter_of_it_before_the_end() {
     let (urls, got) = receivers(1).await;
-    let sb = TestSandbox::start_with(|c| c.callback_urls = urls).await;
+    let sb = TestSandbox::start_with(|c| {
+        c.callback_urls = urls;
+        c.admin_token = Some(ADMIN_TOKEN.into());
+    })
+    .await;
     let sid = sb.create_session().await;
     let started = Instant::now();
     rotate(&sb, &sid, 800).await;
@@ -168,7 +179,10 @@ async fn a_rotation_notifies_at_the_notice_and_again_at_a_quarter_of_it_before_t
     let second = all[1].json();
     assert_eq!(first["remainingTime"], 800);
     let remaining = second["remainingTime"].as_u64().unwrap();
-    assert!((150..=200).contains(&remaining), "second notice {remaining} ms before the end");
+    assert!(
+        (150..=200).contains(&remaining),
+        "second notice {remaining} ms before the end"
+    );
     let second_after = all[1].at - started;
     assert!(
         second_after >= Duration::from_millis(600),
@@ -186,6 +200,7 @@ async fn a_test_can_ask_for_duplicate_and_out_of_order_deliveries() {
     let sb = TestSandbox::start_with(|c| {
         c.callback_urls = urls;
         c.signature_secret = Some(SECRET.into());
+        c.admin_token = Some(ADMIN_TOKEN.into());
         c.callback_faults = CallbackFaults {
             duplicate: true,
             reorder: true,

@@ -65,7 +65,10 @@ export async function sandboxRoutes(app, { config, rooms, fetch, log }) {
     try {
       response = await fetch(config.sandboxAdminUrl + pathname, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(config.sandboxAdminToken ? { authorization: `Bearer ${config.sandboxAdminToken}` } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(5000),
       });

@@ -1,0 +1,265 @@
+//! Connections: the session-info check a client makes before it opens its socket, joining
+//! (the snapshot and everyone's `connection created`), and every way of leaving.
+
+use axum::body::Bytes;
+use serde_json::{json, Value};
+
+use super::{member_session, now_ms, Member, Refusal, Sandbox, Session};
+use crate::auth::{ClientGrant, Role};
+use crate::hooks::ConnectFault;
+use crate::outbox::Outbox;
+use crate::vendor::raptor;
+use crate::wire::{self, ConnInfo};
+
+/// Why a connection leaves its session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// The client sent a Rumor DISCONNECT.
+    Client,
+    /// The socket closed without one (also the `cut` hook, an overflowing queue).
+    Network,
+    /// REST force-disconnect or a moderator.
+    Forced,
+}
+
+impl Leave {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Leave::Client => "clientDisconnected",
+            Leave::Network => "networkDisconnected",
+            Leave::Forced => "forceDisconnected",
+        }
+    }
+}
+
+/// What the session-info request may go on to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Answer with the session info (after `delay_ms`, the `delayConnects` hook).
+    Admit { delay_ms: u64 },
+    /// Refuse with a vendor error code (1004, 1005, 1006, 2001) and a reason.
+    Refuse { code: u32, why: String },
+}
+
+/// A connection in its session, for the socket that owns it.
+pub struct Joined {
+    pub session_id: String,
+    pub info: ConnInfo,
+    pub role: Role,
+}
+
+impl Sandbox {
+    /// The session-info check (`GET /anvil.../session/{sid}`): the session must be live and
+    /// the token good for it; then the connect hooks apply to this attempt, which the client
+    /// names by the connection ID it chose.
+    pub fn admit(&self, sid: &str, token: &str, connection_id: &str) -> Admission {
+        let refuse = |code, why: &str| Admission::Refuse {
+            code,
+            why: why.to_owned(),
+        };
+        let mut g = self.lock();
+        match g.sessions.get(sid) {
+            None => return refuse(1005, "no such session"),
+            Some(s) if s.destroyed_at.is_some() => return refuse(1005, "session was destroyed"),
+            Some(_) => {}
+        }
+        if let Err(why) = self.verifier.check_client(token, sid) {
+            return refuse(1004, &why);
+        }
+        match g.hooks.connect_fault(sid, connection_id) {
+            Some(ConnectFault { code }) => refuse(
+                code,
+                "connect refused by the sandbox's failConnects hook",
+            ),
+            None => Admission::Admit {
+                delay_ms: g.hooks.delay_connects.get(sid).copied().unwrap_or(0),
+            },
+        }
+    }
+
+    /// Adds a connection that presented `token` on its socket, answering its `create
+    /// connection` request (`transaction`): first the STATUS whose body is the session's
+    /// snapshot (the client reads it as `session#read`), then its own `connection created`
+    /// (without which the client's connect never completes); the others get theirs.
+    pub fn join(
+        &self,
+        sid: &str,
+        connection_id: &str,
+        token: &str,
+        out: Outbox,
+        transaction: &str,
+    ) -> Result<Joined, Refusal> {
+        let grant: ClientGrant = self
+            .verifier
+            .check_client(token, sid)
+            .map_err(|why| Refusal::new(403, "OT_AUTHENTICATION_ERROR", why))?;
+        let mut g = self.lock();
+        let inner = &mut *g;
+        if inner.where_is.contains_key(connection_id) {
+            return Err(Refusal::new(
+                409,
+                "OT_INVALID_PARAMETER",
+                "that connection ID is already connected",
+            ));
+        }
+        let s = Self::live_session(&mut inner.sessions, sid)?;
+        let info = ConnInfo {
+            connection_id: connection_id.to_owned(),
+            creation_time: now_ms(),
+            data: grant.data,
+        };
+        let snapshot = json!({
+            "connection": s.members.iter().map(|m| m.info.raptor(m.role)).collect::<Vec<_>>(),
+            "stream": s.streams.iter().map(|st| &st.raptor).collect::<Vec<_>>(),
+            "archive": [],
+        });
+        out.send(&Bytes::from(
+            raptor::status(connection_id, transaction, 200, Some(&snapshot)).encode(),
+        ));
+        let created = s.scope.connection_created(&info.raptor(grant.role));
+        s.broadcast(&created, None);
+        s.members.push(Member {
+            info: info.clone(),
+            role: grant.role,
+            out,
+        });
+        s.send_to(connection_id, raptor::SYMPHONY, &created);
+        s.last_activity = now_ms();
+        inner
+            .where_is
+            .insert(connection_id.to_owned(), sid.to_owned());
+        self.record(
+            s,
+            "connectionCreated",
+            json!({"connection": wire::cb_connection(&info)}),
+        );
+        Ok(Joined {
+            session_id: sid.to_owned(),
+            info,
+            role: grant.role,
+        })
+    }
+
+    /// Removes a connection (no-op when it is already gone). Others get `stream deleted` for
+    /// its streams, then `connection deleted`; the publishers it subscribed to learn that
+    /// those subscribers are gone. A forced leaver is told too (its own `connection
+    /// deleted` is its `sessionDisconnected`), and its socket is closed.
+    pub fn leave(&self, cid: &str, why: Leave) {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let Some(sid) = inner.where_is.remove(cid) else {
+            return;
+        };
+        let Some(s) = inner.sessions.get_mut(&sid) else {
+            return;
+        };
+        let Some(pos) = s.members.iter().position(|m| m.info.connection_id == cid) else {
+            return;
+        };
+        let leaver = s.members.remove(pos);
+        let reason = why.reason();
+        let tell_leaver = |message: &Value| {
+            if why == Leave::Forced {
+                leaver
+                    .out
+                    .send(&super::encode(cid, raptor::SYMPHONY, message));
+            }
+        };
+        drop_subscriptions_of(s, cid);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut s.streams)
+            .into_iter()
+            .partition(|st| st.info.connection.connection_id == cid);
+        s.streams = kept;
+        for st in gone {
+            s.subscriptions.retain(|x| x.stream != st.info.stream_id);
+            let m = s.scope.stream_deleted(&st.info.stream_id, reason);
+            s.broadcast(&m, None);
+            tell_leaver(&m);
+            self.record(
+                s,
+                "streamDestroyed",
+                json!({"stream": wire::cb_stream(&st.info), "reason": reason}),
+            );
+        }
+        let m = s.scope.connection_deleted(cid, reason);
+        s.broadcast(&m, None);
+        tell_leaver(&m);
+        match why {
+            Leave::Forced => leaver.out.close(1000, "forceDisconnected"),
+            Leave::Client => leaver.out.close(1000, "clientDisconnected"),
+            Leave::Network => {}
+        }
+        s.last_activity = now_ms();
+        self.record(
+            s,
+            "connectionDestroyed",
+            json!({"connection": wire::cb_connection(&leaver.info), "reason": reason}),
+        );
+    }
+
+    /// REST `DELETE …/session/{sid}/connection/{cid}`, or a moderator's `delete connection`.
+    pub fn force_disconnect(&self, sid: &str, cid: &str) -> Result<(), Refusal> {
+        {
+            let mut g = self.lock();
+            let s = Self::live_session(&mut g.sessions, sid)?;
+            if s.member(cid).is_none() {
+                return Err(Refusal::new(
+                    404,
+                    "OT_NOT_FOUND",
+                    "no such connection in this session",
+                ));
+            }
+        }
+        // Nothing can remove it in between that would make this wrong: leave is idempotent.
+        self.leave(cid, Leave::Forced);
+        Ok(())
+    }
+
+    /// A moderator's `delete connection/X`: only within the moderator's own session.
+    pub fn moderator_disconnect(&self, moderator: &str, target: &str) -> Result<(), Refusal> {
+        let sid = {
+            let mut g = self.lock();
+            let s = member_session(&mut g, moderator)?;
+            let role = s.member(moderator).map(|m| m.role);
+            if role != Some(Role::Moderator) {
+                return Err(Refusal::new(
+                    403,
+                    "OT_PERMISSION_DENIED",
+                    "only a moderator may force a disconnect",
+                ));
+            }
+            s.id.clone()
+        };
+        self.force_disconnect(&sid, target)
+    }
+
+    /// `POST /admin/connections/{cid}/cut`: drops the socket without a close frame.
+    pub fn cut(&self, cid: &str) -> bool {
+        let g = self.lock();
+        let Some(sid) = g.where_is.get(cid) else {
+            return false;
+        };
+        match g.sessions.get(sid).and_then(|s| s.member(cid)) {
+            Some(m) => {
+                m.out.kill();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A leaving connection's subscriptions end: each publisher it subscribed to closes that
+/// peer connection.
+fn drop_subscriptions_of(s: &mut Session, cid: &str) {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut s.subscriptions)
+        .into_iter()
+        .partition(|x| x.subscriber == cid);
+    s.subscriptions = rest;
+    for x in mine {
+        if x.owner != cid {
+            let m = s.scope.subscriber_deleted(&x.stream, &x.id);
+            s.send_to(&x.owner, cid, &m);
+        }
+    }
+}

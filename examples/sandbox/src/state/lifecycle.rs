@@ -1,0 +1,159 @@
+//! How sessions end: a server rotation (announced by callback, then destroyed), and the
+//! sweep that forgets destroyed and long-idle sessions so a long-running sandbox does not
+//! grow without bound.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{now_ms, Refusal, Sandbox};
+use crate::vendor::raptor;
+use crate::wire;
+
+/// The longest rotation notice accepted (the platform gives hours; a week is plenty).
+pub const MAX_NOTICE_MS: u64 = 7 * 24 * 3600 * 1000;
+/// A destroyed session is remembered this long (connects to it get 1005, its event log
+/// stays readable), then forgotten.
+pub const DESTROYED_KEPT_MS: u64 = 3600 * 1000;
+/// A session nobody has been connected to for this long is forgotten.
+pub const IDLE_SESSION_MS: u64 = 24 * 3600 * 1000;
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+impl Sandbox {
+    /// Starts a rotation on the platform's schedule: `sessionNotification` now, again when a
+    /// quarter of the notice is left (the platform: about 4 h and 1 h before), and the
+    /// session destroyed after `notice_ms`.
+    pub fn rotate(self: &Arc<Self>, sid: &str, notice_ms: u64) -> Result<u64, Refusal> {
+        if notice_ms > MAX_NOTICE_MS {
+            return Err(Refusal::new(
+                400,
+                "OT_INVALID_PARAMETER",
+                format!("noticeMs must be at most {MAX_NOTICE_MS} (a week)"),
+            ));
+        }
+        let ends_at = {
+            let mut g = self.lock();
+            let s = Self::live_session(&mut g.sessions, sid)?;
+            if s.rotation_ends_at.is_some() {
+                return Err(Refusal::new(
+                    409,
+                    "OT_CONFLICT",
+                    "a rotation is already scheduled",
+                ));
+            }
+            let ends_at = now_ms().saturating_add(notice_ms);
+            s.rotation_ends_at = Some(ends_at);
+            self.record(
+                s,
+                "sessionNotification",
+                json!({"reason": "serverRotation", "remainingTime": notice_ms}),
+            );
+            ends_at
+        };
+        let me_weak = Arc::downgrade(self);
+        let sid = sid.to_owned();
+        tokio::spawn(async move {
+            let reminder_ms = notice_ms / 4;
+            tokio::time::sleep(Duration::from_millis(notice_ms - reminder_ms)).await;
+            let Some(me) = me_weak.upgrade() else { return };
+            {
+                let mut g = me.lock();
+                // Only while this rotation is still the one scheduled for a live session.
+                if let Ok(s) = Self::live_session(&mut g.sessions, &sid) {
+                    if reminder_ms > 0 && s.rotation_ends_at == Some(ends_at) {
+                        let remaining = ends_at.saturating_sub(now_ms());
+                        me.record(
+                            s,
+                            "sessionNotification",
+                            json!({"reason": "serverRotation", "remainingTime": remaining}),
+                        );
+                    }
+                }
+            }
+            drop(me);
+            tokio::time::sleep(Duration::from_millis(ends_at.saturating_sub(now_ms()))).await;
+            if let Some(me) = me_weak.upgrade() {
+                me.destroy(&sid, "serverRotation");
+            }
+        });
+        Ok(ends_at)
+    }
+
+    /// Ends a session: each remaining client gets `stream deleted` for its own streams and
+    /// its own `connection deleted` with the reason (the client's `sessionDisconnected`),
+    /// then its socket is closed; the log gets their `streamDestroyed`/`connectionDestroyed`,
+    /// then `sessionDestroyed`.
+    fn destroy(&self, sid: &str, reason: &str) {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let Some(s) = inner.sessions.get_mut(sid) else {
+            return;
+        };
+        if s.destroyed_at.is_some() {
+            return;
+        }
+        let members = std::mem::take(&mut s.members);
+        let streams = std::mem::take(&mut s.streams);
+        s.subscriptions.clear();
+        for m in &members {
+            let cid = m.info.connection_id.as_str();
+            inner.where_is.remove(cid);
+            let tell = |message| {
+                m.out
+                    .send(&super::encode(cid, raptor::SYMPHONY, &message));
+            };
+            for st in streams
+                .iter()
+                .filter(|st| st.info.connection.connection_id == cid)
+            {
+                tell(s.scope.stream_deleted(&st.info.stream_id, reason));
+                self.record(
+                    s,
+                    "streamDestroyed",
+                    json!({"stream": wire::cb_stream(&st.info), "reason": reason}),
+                );
+            }
+            tell(s.scope.connection_deleted(cid, reason));
+            m.out.close(1000, "serverRotation");
+            self.record(
+                s,
+                "connectionDestroyed",
+                json!({"connection": wire::cb_connection(&m.info), "reason": reason}),
+            );
+        }
+        s.destroyed_at = Some(now_ms());
+        s.rotation_ends_at = None;
+        self.record(s, "sessionDestroyed", json!({"reason": reason}));
+    }
+
+    /// Forgets sessions destroyed more than [`DESTROYED_KEPT_MS`] ago and sessions nobody
+    /// joined or left for [`IDLE_SESSION_MS`]; returns how many.
+    pub fn sweep(&self, now: u64) -> usize {
+        let mut g = self.lock();
+        let before = g.sessions.len();
+        g.sessions.retain(|_, s| match s.destroyed_at {
+            Some(at) => now.saturating_sub(at) < DESTROYED_KEPT_MS,
+            None => {
+                !s.members.is_empty()
+                    || s.rotation_ends_at.is_some()
+                    || now.saturating_sub(s.last_activity) < IDLE_SESSION_MS
+            }
+        });
+        before - g.sessions.len()
+    }
+}
+
+/// Sweeps once a minute for as long as the sandbox lives.
+pub(super) fn start_sweeper(sandbox: &Arc<Sandbox>) {
+    let weak: Weak<Sandbox> = Arc::downgrade(sandbox);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(sb) = weak.upgrade() else { return };
+            sb.sweep(now_ms());
+        }
+    });
+}
