@@ -210,10 +210,10 @@ try {
   while (performance.now() < secondNoticeAt) await sleep(200);
 
   // ---- what happened ----
-  const moves = new Map(); // old session -> moves started (both instances' logs)
+  const moves = new Map(); // room -> moves started (both instances' logs; one rotation per room)
   for (const a of apps) {
     for (const line of a.lines) {
-      const m = /rotation of (\S+) announced/.exec(line);
+      const m = /room (\S+): rotation of \S+ announced/.exec(line);
       if (m) moves.set(m[1], (moves.get(m[1]) ?? 0) + 1);
     }
   }

@@ -10,6 +10,7 @@
 //! Several URLs take turns (round robin per attempt, as a load balancer in front of several
 //! app-server instances would), and a test can turn on duplicate and out-of-order delivery.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -91,7 +92,7 @@ impl Callbacks {
             .map(|secret| Signer::new(&config.application_id, secret));
         let delivery = Delivery {
             urls: config.callback_urls.clone(),
-            next_url: 0,
+            next_url: AtomicUsize::new(0),
             signer,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -112,15 +113,16 @@ impl Callbacks {
 
 struct Delivery {
     urls: Vec<String>,
-    next_url: usize,
+    next_url: AtomicUsize,
     signer: Option<Signer>,
     client: reqwest::Client,
 }
 
 /// Takes callbacks in the order they happened and delivers them, applying the test faults:
 /// `reorder` holds every other callback until the next one has been delivered (or
-/// `REORDER_HOLD` passes), `duplicate` delivers each one twice.
-async fn deliver_all(mut d: Delivery, faults: CallbackFaults, mut rx: UnboundedReceiver<Value>) {
+/// `REORDER_HOLD` passes), `duplicate` delivers each one twice at once (to two receivers in
+/// turn, so two instances may race on it).
+async fn deliver_all(d: Delivery, faults: CallbackFaults, mut rx: UnboundedReceiver<Value>) {
     let mut held: Option<Value> = None;
     loop {
         let next = match (&held, faults.reorder) {
@@ -154,22 +156,22 @@ async fn deliver_all(mut d: Delivery, faults: CallbackFaults, mut rx: UnboundedR
 }
 
 impl Delivery {
-    async fn deliver_with_faults(&mut self, body: &Value, faults: CallbackFaults) {
-        self.deliver(body).await;
+    async fn deliver_with_faults(&self, body: &Value, faults: CallbackFaults) {
         if faults.duplicate {
+            tokio::join!(self.deliver(body), self.deliver(body));
+        } else {
             self.deliver(body).await;
         }
     }
 
     /// One callback: tried up to `MAX_ATTEMPTS` times, each attempt to the next URL and
     /// freshly signed.
-    async fn deliver(&mut self, body: &Value) {
+    async fn deliver(&self, body: &Value) {
         let bytes = body.to_string().into_bytes();
         let event = body.get("event").and_then(Value::as_str).unwrap_or("?");
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
-            let url = &self.urls[self.next_url % self.urls.len()];
-            self.next_url = self.next_url.wrapping_add(1);
+            let url = &self.urls[self.next_url.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
             let mut req = self
                 .client
                 .post(url)

@@ -48,8 +48,8 @@ impl Config {
     }
 }
 
-/// What the platform may do to callbacks and a test can ask for: deliver each one twice
-/// (`duplicate`), and deliver them out of order (`reorder`: every other callback is held
+/// What the platform may do to callbacks and a test can ask for: deliver each one twice at
+/// once (`duplicate`), and deliver them out of order (`reorder`: every other callback is held
 /// until the next one has been delivered, or 200 ms pass).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CallbackFaults {

