@@ -12,6 +12,9 @@ export async function startRedis() {
   const child = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // If the test process dies without its `after` hooks, no redis-server is left behind.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start within 5 s:\n${out}`)), 5000);
@@ -32,6 +35,7 @@ export async function startRedis() {
     port,
     pid: child.pid,
     async stop() {
+      process.off('exit', orphanGuard);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -33,6 +33,8 @@ export async function startSandbox({ applicationId, publicKey, callbackUrls, sec
       },
     },
   );
+  const orphanGuard = () => proc.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the sandbox did not start within 10 s')), 10_000);
     proc.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
@@ -61,6 +63,7 @@ export async function startSandbox({ applicationId, publicKey, callbackUrls, sec
       return { status: r.status, body: text ? JSON.parse(text) : null };
     },
     async stop() {
+      process.off('exit', orphanGuard);
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
