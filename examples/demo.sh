@@ -110,8 +110,8 @@ fi
 VONAGE_APPLICATION_ID="$application_id" \
   VONAGE_PRIVATE_KEY="$run_dir/private.key" \
   VONAGE_SIGNATURE_SECRET="$signature_secret" \
-  SANDBOX_ADMIN_TOKEN="$admin_token" \
   VONAGE_VIDEO_HOST="$sandbox_url" \
+  SANDBOX_ADMIN_TOKEN="$admin_token" \
   PORT="$app_port" \
   node examples/app-server/server.js \
   > >(tee "$run_dir/app.log" | sed -u 's/^/[app] /;s/^\[app\] \[app\] /[app] /') 2>&1 &

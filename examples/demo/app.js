@@ -160,12 +160,22 @@ function participantId() {
 }
 
 let otPromise = null;
-function loadOT(src) {
+/**
+ * Loads the vendor's client (@vonage/client-sdk-video) once. Against the sandbox the app server
+ * names a proxy: the client then sends everything (session info, its messaging socket, logging)
+ * to the sandbox, which speaks the client's protocol. Against the hosted platform there is none.
+ */
+function loadOT(src, proxyUrl) {
   otPromise ??= new Promise((resolve, reject) => {
-    if (window.OT) return resolve(window.OT);
+    const ready = () => {
+      if (!window.OT) return reject(new Error(`${src} defined no OT`));
+      if (proxyUrl) window.OT.setProxyUrl(proxyUrl);
+      resolve(window.OT);
+    };
+    if (window.OT) return ready();
     const script = document.createElement('script');
     script.src = src;
-    script.onload = () => (window.OT ? resolve(window.OT) : reject(new Error(`${src} defined no OT`)));
+    script.onload = ready;
     script.onerror = () => reject(new Error(`could not load the OT client from ${src}`));
     document.head.append(script);
   });
@@ -199,7 +209,7 @@ async function join({ name, room: roomName }) {
     room = roomName;
     names.set(joined.data, identity.name);
     timeline.add('joining', { room, as: identity.name, mode });
-    const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl), getMedia()]);
+    const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl, config.otProxyUrl), getMedia()]);
     const start = mode === 'naive' ? startNaiveCall : startSdkCall;
     controller = await start({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
     timeline.add('joined', { sessionId: controller.sessionId }, 'good');

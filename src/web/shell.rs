@@ -771,9 +771,13 @@ impl Shell {
         }
         let props = Object::new();
         set(&props, "insertDefaultUI", &JsValue::FALSE);
-        set(&props, "subscribeToAudio", &JsValue::TRUE);
+        // Silent until a Show names it: never two audible sources for one participant. Not
+        // only volume 0: the vendor's client first plays a new subscriber's stream in a
+        // detached, unmuted "buffer" video of its own until media flows (widget_view.js
+        // `_loadVideoBuffer`), which our volume does not reach; with audio not subscribed its
+        // track is disabled, and `setAudioVolume(100)` at the swap subscribes it again.
+        set(&props, "subscribeToAudio", &JsValue::FALSE);
         set(&props, "subscribeToVideo", &JsValue::TRUE);
-        // Silent until a Show names it: never two audible sources for one participant.
         set(&props, "audioVolume", &JsValue::from_f64(0.0));
         let done = Callback::new(core, Route::Subscribed(sid.clone(), stream.clone()));
         let subscriber =
@@ -833,10 +837,13 @@ impl Shell {
         let had_frames = previous.is_some();
         // One synchronous step: the new source up and audible, then the old one down and muted.
         if let Some(sub) = self.sessions.get(&sid).and_then(|io| io.subs.get(&stream)) {
+            // Audible only once its video is in the tile: before, the vendor's client plays
+            // the stream in a detached buffer of its own (see `subscribe`), and unmuting
+            // would make that audible, outside the tile. `on_video_element` unmutes then.
             if let Some(v) = &sub.video {
                 tiles::set_shown(v, true);
+                let _ = sub.subscriber.set_audio_volume(100.0);
             }
-            let _ = sub.subscriber.set_audio_volume(100.0);
         }
         if let Some((os, ost)) = &old {
             if let Some(sub) = self.sessions.get(os).and_then(|io| io.subs.get(ost)) {
@@ -1257,6 +1264,9 @@ impl Shell {
             .is_some_and(|(s, st)| *s == sid && *st == stream);
         tiles::set_shown(&video, shown);
         let _ = tile.element.append_child(&video);
+        if shown {
+            let _ = sub.subscriber.set_audio_volume(100.0);
+        }
         if Reflect::has(&video, &JsValue::from_str("requestVideoFrameCallback")).unwrap_or(false) {
             let cb = Callback::new(core, Route::Frame(sid, stream));
             sub.frame_handle = Some(

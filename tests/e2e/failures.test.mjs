@@ -414,3 +414,8 @@ test('a handoff signal without a token, and no tokenProvider: noToken reported, 
     assert.equal((await pageState(ben)).state, 'recovering', 'Ben: recovering, not silently dead');
   }),
 );
+
+test('no page made a request beyond 127.0.0.1 (the vendor client stayed on the sandbox)', () => {
+  assert.ok(stack, 'the stack started');
+  assert.deepEqual(stack.offLoopback, []);
+});

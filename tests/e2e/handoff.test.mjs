@@ -164,3 +164,8 @@ test('side by side: the handoff\'s largest frame gap is smaller than the naive o
   assert.ok(naive !== null, 'the naive scenario produced no figures');
   assert.ok(handoff < naive, `make-before-break (${ms(handoff)} ms) should show a smaller largest gap than break-before-make (${ms(naive)} ms)`);
 });
+
+test('no page made a request beyond 127.0.0.1 (the vendor client stayed on the sandbox)', () => {
+  assert.ok(stack, 'the stack started');
+  assert.deepEqual(stack.offLoopback, []);
+});

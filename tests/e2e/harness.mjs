@@ -29,6 +29,7 @@ export const SANDBOX_BIN =
   path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const MEASURE_SCRIPT = path.join(here, 'measure.js');
+export const OT_TRACE_SCRIPT = path.join(here, 'ot-trace.js');
 export const APP_ID = 'e2e-app';
 export const FPS = 30;
 /** One frame interval of the fake camera, rounded up (ms). */
@@ -241,6 +242,9 @@ export async function launchBrowser(tmp) {
       '--disable-backgrounding-occluded-windows',
       // Remote audio must really play, or "never two audible sources" would prove nothing.
       '--autoplay-policy=no-user-gesture-required',
+      // Nothing leaves the machine, even a URL that escaped the vendor client's proxy setting;
+      // every page also records such requests and `Stack.offLoopback()` reports them.
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
     ],
     ignoreDefaultArgs: ['--headless'],
     env: { ...process.env, TMPDIR: tmp },
@@ -284,6 +288,8 @@ export async function startStack({ echo = Boolean(process.env.E2E_LOG) } = {}) {
 class Stack {
   root = null;
   lines = [];
+  /** Every request any page made to a host other than 127.0.0.1 (must stay empty). */
+  offLoopback = [];
   participants = [];
   browser = null;
   sandbox = null;
@@ -313,6 +319,7 @@ class Stack {
     };
     process.once('exit', this.onExit);
 
+    this.adminToken = randomBytes(24).toString('hex');
     this.sandbox = spawn(
       SANDBOX_BIN,
       [
@@ -321,7 +328,10 @@ class Stack {
         '--public-key-file', path.join(this.root, 'public.pem'),
         '--callback-url', `${this.proxy.url}/callbacks`,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SANDBOX_SIGNATURE_SECRET: signatureSecret } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SANDBOX_ADMIN_TOKEN: this.adminToken, SANDBOX_SIGNATURE_SECRET: signatureSecret },
+      },
     );
     keepLines(this.sandbox, this.lines, '[sandbox] ', this.echo);
     this.sandboxUrl = await waitForLine(this.sandbox, /sandbox listening on (http:\/\/[0-9.]+:\d+)/, 'sandbox');
@@ -335,9 +345,11 @@ class Stack {
         VONAGE_PRIVATE_KEY: path.join(this.root, 'private.key'),
         VONAGE_SIGNATURE_SECRET: signatureSecret,
         VONAGE_VIDEO_HOST: this.proxy.url,
-        // The browsers talk to the sandbox directly (WebSocket + the OT client script).
-        OT_SCRIPT_URL: `${this.sandboxUrl}/v2/js/opentok.js`,
+        // The pages load the vendor's client from the app server (/vendor/opentok.js) and
+        // point it at the sandbox directly (OT.setProxyUrl), not through the test's proxy.
+        OT_PROXY_URL: this.sandboxUrl,
         SANDBOX_ADMIN_URL: this.sandboxUrl,
+        SANDBOX_ADMIN_TOKEN: this.adminToken,
         HOST: '127.0.0.1',
         PORT: '0',
       },
@@ -377,7 +389,7 @@ class Stack {
   async admin(method, pathname, body) {
     const r = await fetch(this.sandboxUrl + pathname, {
       method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();
@@ -445,7 +457,7 @@ class Stack {
       const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
       if (process.env.E2E_PKG_DIR) await servePkgFrom(context, process.env.E2E_PKG_DIR);
       const page = await context.newPage();
-      const p = { name, id, room, naive, context, page, logs: [], requests: [] };
+      const p = { name, id, room, naive, context, page, logs: [], requests: [], offLoopback: [] };
       page.on('console', (m) => {
         p.logs.push(`[${m.type()}] ${m.text()}`);
         if (p.logs.length > 500) p.logs.shift();
@@ -454,11 +466,16 @@ class Stack {
       page.on('response', (r) => {
         if (r.status() >= 400) p.logs.push(`[http ${r.status()}] ${r.request().method()} ${r.url()}`);
       });
-      page.on('request', (r) => {
+      context.on('request', (r) => {
         const u = new URL(r.url());
+        if (!['data:', 'blob:'].includes(u.protocol) && u.hostname !== '127.0.0.1') {
+          p.offLoopback.push(r.url());
+          this.offLoopback.push(`${name}: ${r.url()}`);
+        }
         if (u.pathname.startsWith('/api/')) p.requests.push({ at: Date.now(), method: r.method(), path: u.pathname, query: u.search });
       });
       await page.addInitScript({ path: MEASURE_SCRIPT });
+      await page.addInitScript({ path: OT_TRACE_SCRIPT });
       const q = new URLSearchParams({ room, id, video: VIDEO_SIZE });
       if (naive) q.set('naive', '1');
       for (const [k, v] of Object.entries(params[name] ?? {})) q.set(k, v);
@@ -857,6 +874,7 @@ export async function rotationRun(stack, room, people, opts = {}) {
     const beforeMs = Math.min(steadyMs - 500, Math.max(beforeMinMs, endAt - startAt));
     page.tiles = await continuity(page.p, { startAt, endAt, beforeMs });
     page.media = await mediaChecks(page.p);
+    page.trace = await page.p.page.evaluate(() => window.__otTrace ?? []);
     const firstDone = first(page.events, 'handoffCompleted');
     page.durationMs = firstDone?.detail?.durationMs ?? (firstDone && page.started ? firstDone.at - page.started.at : null);
     tiles.push(...page.tiles);
@@ -903,7 +921,49 @@ export function printRun(label, r) {
     lines.push(`  old stream outlived the swap by (ms): ${margins.map((m) => `${m.viewer} <- ${m.of} ${m.marginMs === null ? 'never swapped' : ms(m.marginMs)}`).join(', ')}`);
   }
   lines.push(describeTiles(r.tiles, r.people));
+  lines.push(...phaseTimeline(r));
   console.log(lines.join('\n'));
+}
+
+/**
+ * Where each page's handoff time went, from its OT trace (ot-trace.js) and its SDK events, in
+ * ms after the handoff signal reached the page: connect called, connected, published in the new
+ * session; per remote participant subscribed, its video element created, swapped; the moved
+ * signal sent and the peers' received; the old session left; the handoff completed.
+ */
+export function phaseTimeline(r) {
+  const lines = [];
+  for (const page of r.pages) {
+    const t = page.trace ?? [];
+    const signal = t.find((e) => e.what === 'signalReceived' && e.session === r.oldSid && e.fromServer && e.type === 'handoff');
+    if (!signal || !r.newSid) continue;
+    const rel = (e) => (e ? `+${ms(e.at - signal.at)}` : '-');
+    const on = (what, sid, more = () => true) => t.find((e) => e.what === what && e.session === sid && e.at >= signal.at && more(e));
+    const nameOf = (streamId) => {
+      const st = r.newSession?.streams?.find((x) => x.streamId === streamId);
+      return r.people.find((p) => p.id === participantIdOf(st?.connection?.data))?.name ?? streamId?.slice(0, 6);
+    };
+    const subs = t.filter((e) => e.what === 'subscribe' && e.session === r.newSid && e.at >= signal.at);
+    const perPeer = subs.map((s) => {
+      const sub = on('subscribed', r.newSid, (e) => e.stream === s.stream);
+      const el = on('videoElement', r.newSid, (e) => e.stream === s.stream);
+      return `${nameOf(s.stream)} ${rel(s)}/${rel(sub)}/${rel(el)}`;
+    });
+    const swaps = page.events.filter((e) => e.type === 'participantSwapped').map((e) => {
+      const who = r.people.find((p) => p.id === participantIdOf(e.detail?.key))?.name ?? '?';
+      return `${who} +${ms(e.at - signal.at)}`;
+    });
+    const movedIn = t.filter((e) => e.what === 'signalReceived' && e.session === r.newSid && /-moved$/.test(e.type) && e.at >= signal.at);
+    const done = page.completed ? `+${ms(page.completed.at - signal.at)}` : '-';
+    lines.push(
+      `  ${page.p.name} timeline (ms after the signal): connect ${rel(on('connect', r.newSid))}, ` +
+        `connected ${rel(on('connected', r.newSid))}, published ${rel(on('published', r.newSid))}; ` +
+        `subscribe/subscribed/video ${perPeer.join(', ') || '-'}; swapped ${swaps.join(', ') || '-'}; ` +
+        `moved sent ${rel(on('signalSent', r.newSid, (e) => /-moved$/.test(e.type)))}, ` +
+        `received ${movedIn.map(rel).join(' ') || '-'}; left old ${rel(on('disconnect', r.oldSid))}; completed ${done}`,
+    );
+  }
+  return lines;
 }
 
 /**

@@ -2,13 +2,17 @@
 //
 // It emulates the vendor semantics the shell relies on:
 // - `OT.initSession(appId, sid)` returns one cached Session per session ID;
-// - `session.connect(token, cb)` completes asynchronously; then `connectionCreated` fires for
-//   every connection, the client's own included (as the vendor does), and `streamCreated` for
-//   the streams of others;
-// - signals fire `signal:<type>` (and `signal`) with `from === null` when the server sent them;
-// - `sessionDisconnected` carries a reason; the session's subscribers and publisher die with it;
-// - `session.subscribe(...)` returns a Subscriber that later fires `videoElementCreated` with a
-//   real <video> playing a clone of the participant's canvas.captureStream(30);
+// - `session.connect(token, cb)` completes asynchronously: `sessionConnected`, the callback,
+//   then `connectionCreated` for the client's own connection and every other one, and
+//   `streamCreated` for the streams of others; errors are Error objects with the vendor's
+//   name and code (1004 a token for another session, 1005 an unknown or destroyed session);
+// - signals fire `signal` then `signal:<type>`, both with type `signal:<type>`, and
+//   `from === null` when the server sent them;
+// - `sessionDisconnected` carries a reason; the session's publisher is destroyed before it
+//   and its subscribers after it;
+// - `session.subscribe(...)` returns a Subscriber whose callback runs first, then it fires
+//   `videoElementCreated` with a real <video> playing a clone of the participant's
+//   canvas.captureStream(30);
 // - `OT.initPublisher` takes MediaStreamTracks (and stops them when destroyed, like the vendor;
 //   two live publishers sharing a track is reported as a misuse); the Publisher fires
 //   `streamCreated` when `session.publish` made its stream live;
@@ -25,12 +29,21 @@ class Emitter {
     world._emitters.add(this);
   }
   on(name, fn, context) {
+    // The vendor also takes a map of handlers: on({ eventName: fn }, context).
+    if (name !== null && typeof name === 'object') {
+      for (const [n, f] of Object.entries(name)) this.on(n, f, fn);
+      return this;
+    }
     if (typeof name !== 'string' || typeof fn !== 'function') throw new TypeError('on(name, fn)');
     if (!this._handlers.has(name)) this._handlers.set(name, []);
     this._handlers.get(name).push({ fn, context });
     return this;
   }
   off(name, fn, context) {
+    if (name !== null && typeof name === 'object') {
+      for (const [n, f] of Object.entries(name)) this.off(n, f, fn);
+      return this;
+    }
     const list = this._handlers.get(name);
     if (!list) return this;
     const i = list.findIndex((h) => h.fn === fn && h.context === context);
@@ -40,7 +53,7 @@ class Emitter {
   }
   _emit(name, event) {
     const list = (this._handlers.get(name) || []).slice();
-    event.type = name;
+    event.type ??= name; // a signal keeps `signal:<type>` on the generic `signal` listeners too
     event.target = this;
     for (const h of list) {
       try {
@@ -58,8 +71,18 @@ class Emitter {
   }
 }
 
-function otError(name, message) {
-  return { name, message };
+// The vendor's errors: Error objects with its name and numeric code (conformance.js holds the
+// double to that).
+const OT_CODES = {
+  OT_AUTHENTICATION_ERROR: 1004,
+  OT_INVALID_SESSION_ID: 1005,
+  OT_CONNECT_FAILED: 1006,
+  OT_NOT_CONNECTED: 1010,
+  OT_STREAM_NOT_FOUND: 1501,
+};
+
+function otError(name, message, code = OT_CODES[name]) {
+  return Object.assign(new Error(message), { name, code });
 }
 
 class Connection {
@@ -204,8 +227,19 @@ class Session extends Emitter {
     world._later(() => {
       const server = world._sessionState(this.sessionId);
       const fail = world._failConnects.get(this.sessionId);
-      if (server.destroyed || fail > 0) {
-        if (fail > 0) world._failConnects.set(this.sessionId, fail - 1);
+      // As the platform: a session that does not (or no longer) exist, then a token that is
+      // not for this session, then the test's injected failures (with their code).
+      if (server.destroyed || world._unknown.has(this.sessionId)) {
+        callback(otError('OT_INVALID_SESSION_ID', 'Invalid session ID'));
+        return;
+      }
+      const forSession = world._tokens.get(token);
+      if (forSession !== undefined && forSession !== this.sessionId) {
+        callback(otError('OT_AUTHENTICATION_ERROR', 'Invalid token'));
+        return;
+      }
+      if (fail > 0) {
+        world._failConnects.set(this.sessionId, fail - 1);
         callback(otError('OT_CONNECT_FAILED', 'connect failed'));
         return;
       }
@@ -215,7 +249,11 @@ class Session extends Emitter {
       server.connections.set(me.connectionId, me);
       this._emit('sessionConnected', {});
       callback(undefined);
-      for (const c of server.connections.values()) this._emit('connectionCreated', { connection: c });
+      // As the vendor's: the own connection first, then the others'.
+      this._emit('connectionCreated', { connection: me });
+      for (const c of server.connections.values()) {
+        if (c !== me) this._emit('connectionCreated', { connection: c });
+      }
       for (const s of server.streams.values()) this._emit('streamCreated', { stream: s });
     });
     return this;
@@ -233,15 +271,20 @@ class Session extends Emitter {
     const me = this.connection;
     server.clients.delete(this);
     if (me) server.connections.delete(me.connectionId);
-    for (const sub of [...this._subscribers]) sub._destroy('sessionDisconnected');
-    this._subscribers.clear();
+    // As the vendor's: the publisher is destroyed first, then sessionDisconnected fires, and
+    // the subscribers are destroyed after it.
     if (this._publisher) {
       const p = this._publisher;
       this._unpublishQuietly(p);
       p.destroy();
     }
     this.connection = undefined;
-    world._later(() => this._emit('sessionDisconnected', { reason }));
+    const subs = [...this._subscribers];
+    this._subscribers.clear();
+    world._later(() => {
+      this._emit('sessionDisconnected', { reason });
+      for (const sub of subs) sub._destroy('sessionDisconnected');
+    });
   }
   publish(publisher, callback) {
     const world = this._world;
@@ -290,8 +333,9 @@ class Session extends Emitter {
         callback && callback(otError('OT_STREAM_NOT_FOUND', 'stream gone'));
         return;
       }
-      sub._start();
+      // As the vendor's: the callback first, then videoElementCreated.
       callback && callback(undefined);
+      sub._start();
     });
     return sub;
   }
@@ -321,6 +365,8 @@ export class World {
     this._sessions = new Map(); // client-side Session objects by ID
     this._server = new Map(); // server-side state by session ID
     this._failConnects = new Map();
+    this._tokens = new Map(); // token -> the session it was made for (see `token`)
+    this._unknown = new Set(); // session IDs the platform never created
     this._pending = new Set();
     this.localData = 'me';
     this.calls = [];
@@ -418,9 +464,10 @@ export class World {
   /** A signal to everyone in `sid`; `from` null: sent by the app server through REST. */
   signal(sid, type, data, from = null) {
     this._toClients(sid, (client) => {
-      const event = { data, from };
-      client._emit(`signal:${type}`, { ...event });
+      // As the vendor's: the generic listeners first; both see the type `signal:<type>`.
+      const event = { type: `signal:${type}`, data, from };
       client._emit('signal', { ...event });
+      client._emit(`signal:${type}`, { ...event });
     });
   }
 
@@ -435,6 +482,21 @@ export class World {
 
   failConnects(sid, n) {
     this._failConnects.set(sid, n);
+  }
+
+  /** A token for `sid` (connect with it elsewhere: OT_AUTHENTICATION_ERROR). Any other
+   * string is accepted as a token, as the shell tests' tokens are. */
+  token(sid, data = '') {
+    const token = `token-${++this._ids}-${data}`;
+    this._tokens.set(token, sid);
+    return token;
+  }
+
+  /** A session ID the platform never created (connect: OT_INVALID_SESSION_ID). */
+  unknownSessionId() {
+    const sid = `2_MXunknown${++this._ids}`;
+    this._unknown.add(sid);
+    return sid;
   }
 
   // ---- figures ----

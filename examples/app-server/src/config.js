@@ -14,12 +14,16 @@ export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
  * VONAGE_APPLICATION_ID  application ID (required)
  * VONAGE_PRIVATE_KEY     the application's private key: a file path or the PEM text (required)
  * VONAGE_VIDEO_HOST      REST base URL (default the sandbox, http://127.0.0.1:3410)
- * OT_SCRIPT_URL          browser client the page loads: default the sandbox's
- *                        `${videoHost}/v2/js/opentok.js` on a loopback videoHost, else the
- *                        vendor's client from node_modules, served at `/vendor/opentok.js`
+ * OT_SCRIPT_URL          browser client the page loads: default the vendor's
+ *                        @vonage/client-sdk-video from node_modules, served at `/vendor/opentok.js`
+ * OT_PROXY_URL           what the page passes to `OT.setProxyUrl`: default `videoHost` when that
+ *                        is a loopback address (the sandbox speaks the client's protocol there),
+ *                        else none (the hosted platform). `off` disables it.
  * SANDBOX_ADMIN_URL      sandbox admin base URL; default `videoHost` when that is a loopback
- *                        address, else none. Set to `off` to disable the rotate button.
- * SANDBOX_ADMIN_TOKEN    the sandbox admin API's bearer token (the sandbox's own setting)
+ *                        address and SANDBOX_ADMIN_TOKEN is set, else none. `off` disables
+ *                        the rotate button.
+ * SANDBOX_ADMIN_TOKEN    the sandbox admin API's bearer token (the sandbox is started with the
+ *                        same one); never logged
  * HOST, PORT             where to listen (default 127.0.0.1:3000; PORT=0 picks a free port)
  * VONAGE_SIGNATURE_SECRET the application's signature secret: callbacks must be signed with it
  *                        (required; turn on signed callbacks for the application)
@@ -40,10 +44,16 @@ export function loadConfig(env = process.env) {
   const videoHost = stripSlash(env.VONAGE_VIDEO_HOST || DEFAULT_VIDEO_HOST);
   assertHttpUrl('VONAGE_VIDEO_HOST', videoHost);
 
-  const otScriptUrl =
-    env.OT_SCRIPT_URL || (isLoopback(videoHost) ? `${videoHost}/v2/js/opentok.js` : VENDOR_CLIENT_PATH);
+  const otScriptUrl = env.OT_SCRIPT_URL || VENDOR_CLIENT_PATH;
   if (!otScriptUrl.startsWith('/')) {
     assertHttpUrl('OT_SCRIPT_URL', otScriptUrl);
+  }
+  let otProxyUrl = null;
+  if (env.OT_PROXY_URL && env.OT_PROXY_URL !== 'off') {
+    otProxyUrl = stripSlash(env.OT_PROXY_URL);
+    assertHttpUrl('OT_PROXY_URL', otProxyUrl);
+  } else if (env.OT_PROXY_URL !== 'off' && isLoopback(videoHost)) {
+    otProxyUrl = videoHost;
   }
 
   let sandboxAdminUrl = null;
@@ -83,13 +93,21 @@ export function loadConfig(env = process.env) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
   }
+  const sandboxAdminToken = env.SANDBOX_ADMIN_TOKEN || null;
+  if (sandboxAdminToken === null) {
+    if (env.SANDBOX_ADMIN_URL && env.SANDBOX_ADMIN_URL !== 'off') {
+      throw new Error('SANDBOX_ADMIN_URL is set but SANDBOX_ADMIN_TOKEN is not: the sandbox admin API needs its token');
+    }
+    sandboxAdminUrl = null; // without the token the sandbox would refuse every admin call
+  }
   return {
     applicationId,
     privateKey,
     videoHost,
     otScriptUrl,
+    otProxyUrl,
     sandboxAdminUrl,
-    sandboxAdminToken: env.SANDBOX_ADMIN_TOKEN || null,
+    sandboxAdminToken,
     host: env.HOST || '127.0.0.1',
     port,
     signatureSecret,

@@ -28,6 +28,7 @@ before(async () => {
   app = await startApp({
     videoHost: 'http://127.0.0.1:9', // never called here
     privateKey: devKeys().privateKey,
+    env: { SANDBOX_ADMIN_TOKEN: 'a-token-the-sandbox-would-know' },
     staticRoots: [
       ['/sdk/js/', path.join(dir, 'js')],
       ['/sdk/pkg/', path.join(dir, 'pkg')],
@@ -87,10 +88,11 @@ test('no request path leaves the served folders', async () => {
   }
 });
 
-test('the config tells the page which client to load and whether rotation is on demand', async () => {
+test('the config tells the page which client to load, where to point it, and whether rotation is on demand', async () => {
   const r = await app.get('/api/config');
   assert.equal(r.status, 200);
-  assert.equal(r.body.otScriptUrl, 'http://127.0.0.1:9/v2/js/opentok.js');
+  assert.equal(r.body.otScriptUrl, '/vendor/opentok.js', 'the vendor\'s client, from node_modules');
+  assert.equal(r.body.otProxyUrl, 'http://127.0.0.1:9', 'pointed at the sandbox');
   assert.equal(r.body.sandbox, true);
   assert.equal(r.body.applicationId, app.config.applicationId);
 });
@@ -106,6 +108,7 @@ test('rotate without a sandbox is a 404, and so is a wrong method', async () => 
     assert.equal(r.body.error, 'notSandbox');
     assert.equal((await hosted.get('/api/config')).body.sandbox, false);
     assert.equal((await hosted.get('/api/config')).body.otScriptUrl, '/vendor/opentok.js');
+    assert.equal((await hosted.get('/api/config')).body.otProxyUrl, null, 'the hosted platform: no proxy');
     assert.equal((await hosted.get('/callbacks')).status, 404);
   } finally {
     await hosted.close();

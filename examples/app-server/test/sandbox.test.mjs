@@ -126,6 +126,7 @@ test('a rotation through two instances on Redis, with every callback twice and o
   await Promise.all([a.rooms.idle(), b.rooms.idle()]);
   for (const p of [...people, { client: lateClient }]) {
     assert.equal(handoffs(p.client).length, 1, 'one signal per client, whatever arrived');
+    assert.equal(p.client.disconnected?.reason, 'serverRotation', 'left in the old session: rotated out');
   }
   // Sessions: the 3 `moved` connections and the late one joined `next`; exactly one was created.
   assert.equal(await sessionCount(), sessionsBefore + 1, 'one new session for the old one');

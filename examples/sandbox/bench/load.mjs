@@ -1,5 +1,6 @@
 // Load benchmark (prints figures, asserts nothing): N clients without media join one session
-// over WebSocket, then one REST broadcast signal fans out to all of them.
+// over the vendor protocol (tests/vendor-client.mjs: session info, then the Rumor socket), then
+// one REST broadcast signal fans out to all of them.
 //
 //   node examples/sandbox/bench/load.mjs [--clients 500] [--signals 20] [--bin PATH]
 //
@@ -15,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Video } from '@vonage/video';
 import { Auth } from '@vonage/auth';
-import WebSocket from 'ws';
+import { connectClient } from '../tests/vendor-client.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +29,7 @@ const { values: args } = parseArgs({
 const N = Number(args.clients);
 const SIGNALS = Number(args.signals);
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = args.bin ?? process.env.SANDBOX_BIN ?? resolve(here, '../../../target/sandbox/debug/video-handoff-sandbox');
+const BIN = args.bin ?? process.env.SANDBOX_BIN ?? resolve(here, '../../../target/debug/video-handoff-sandbox');
 const APP_ID = 'bench-app';
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
@@ -47,7 +48,7 @@ writeFileSync(join(dir, 'public.pem'), publicKey);
 const proc = spawn(BIN, ['--port', '0', '--application-id', APP_ID, '--public-key-file', join(dir, 'public.pem')], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const sockets = [];
+const clients = [];
 try {
   const base = await new Promise((ok, fail) => {
     proc.once('exit', (c) => fail(new Error(`sandbox exited ${c}`)));
@@ -58,7 +59,6 @@ try {
   });
   const video = new Video(new Auth({ applicationId: APP_ID, privateKey }), { videoHost: base });
   const { sessionId } = await video.createSession();
-  const wsUrl = `${base.replace('http', 'ws')}/v2/ws`;
   await sleep(200);
   const rssBefore = rssKb(proc.pid);
 
@@ -66,22 +66,15 @@ try {
   // time does not count as join time.
   const tokens = Array.from({ length: N }, () => video.generateClientToken(sessionId));
   const received = new Map(); // signal data -> [arrival ms]
-  const join1 = (token) => new Promise((ok, fail) => {
-    const ws = new WebSocket(wsUrl);
-    sockets.push(ws);
-    ws.on('open', () => ws.send(JSON.stringify({ t: 'connect', sessionId, token })));
-    ws.on('error', fail);
-    ws.on('message', (raw) => {
+  const join1 = async (token) => {
+    const c = await connectClient({ sandboxUrl: base, applicationId: APP_ID, sessionId, token });
+    clients.push(c);
+    c.on('signal', (sig) => {
       const at = performance.now();
-      const f = JSON.parse(raw.toString());
-      if (f.t === 'connected') ok();
-      else if (f.t === 'error') fail(new Error(f.message));
-      else if (f.t === 'signal') {
-        if (!received.has(f.data)) received.set(f.data, []);
-        received.get(f.data).push(at);
-      }
+      if (!received.has(sig.data)) received.set(sig.data, []);
+      received.get(sig.data).push(at);
     });
-  });
+  };
   const cpu0 = cpuS(proc.pid);
   const t0 = performance.now();
   let next = 0;
@@ -120,7 +113,7 @@ try {
     kbPerConnection: +((rssAfter - rssBefore) / N).toFixed(1),
   }, null, 2));
 } finally {
-  for (const ws of sockets) ws.terminate();
+  for (const c of clients) c.terminate();
   proc.kill();
   rmSync(dir, { recursive: true, force: true });
 }

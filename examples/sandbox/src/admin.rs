@@ -111,7 +111,11 @@ pub async fn guard(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> 
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim() == "application/json")
+            });
         if !json {
             return ApiError(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

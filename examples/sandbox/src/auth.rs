@@ -127,8 +127,8 @@ impl Verifier {
     /// says why, without echoing the token.
     pub fn check_rest(&self, authorization: Option<&str>) -> Result<(), RestRefusal> {
         let unauth = |why: &str| RestRefusal::Unauthenticated(why.to_owned());
-        let header =
-            authorization.ok_or_else(|| unauth("missing Authorization header (Bearer JWT expected)"))?;
+        let header = authorization
+            .ok_or_else(|| unauth("missing Authorization header (Bearer JWT expected)"))?;
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauth("Authorization header is not a Bearer token"))?;

@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 /// Connect attempts remembered as failing, so the client's own retries of one attempt fail
 /// alike (bounded: the oldest are forgotten).
 const REMEMBERED_ATTEMPTS: usize = 1024;
+/// The vendor client asks for the session info up to three times in one attempt when the
+/// answer is empty (1006: at 0, +600 and +1200 ms); error answers it does not retry.
+const REQUESTS_PER_1006_ATTEMPT: u32 = 3;
 
 /// The vendor error codes a failing connect may be given: 1006 (connect failed, the
 /// transient kind), 1004 (authentication), 1005 (invalid session), 2001 (unexpected server
@@ -19,11 +22,18 @@ pub const CONNECT_FAULT_CODES: [u32; 4] = [1006, 1004, 1005, 2001];
 pub struct Hooks {
     /// Session ID -> the next connect attempts that fail, and with which code.
     pub fail_connects: HashMap<String, FailRule>,
-    /// Connection IDs (one per connect attempt) already failed, with their code.
-    failed_attempts: VecDeque<(String, u32)>,
+    /// Connect attempts under way that failed: the client's connection ID, the code, and how
+    /// many of the attempt's session-info requests have been answered.
+    failed_attempts: VecDeque<Attempt>,
     /// Session ID -> delay before the session info is answered.
     pub delay_connects: HashMap<String, u64>,
     pub drop_signals: Vec<DropRule>,
+}
+
+struct Attempt {
+    connection_id: String,
+    code: u32,
+    requests: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,16 +77,23 @@ impl Hooks {
         })
     }
 
-    /// Whether this connect attempt fails. The client names an attempt by the connection ID
-    /// it chose and retries its session-info request within one attempt (1006 is retried
-    /// twice), so an attempt that failed keeps failing and only a new one consumes the count.
+    /// Whether this session-info request fails. A connect attempt is what the app sees as
+    /// one `session.connect()`: the client names it by the connection ID it chose and, for an
+    /// empty (1006) answer, asks twice more on its own. Those requests fail alike without
+    /// using the count; a request after them is a new attempt, even with the same ID (the
+    /// client keeps its ID when the app retries on the same Session object).
     pub fn connect_fault(&mut self, session_id: &str, connection_id: &str) -> Option<ConnectFault> {
-        if let Some((_, code)) = self
+        if let Some(pos) = self
             .failed_attempts
             .iter()
-            .find(|(c, _)| c == connection_id)
+            .position(|a| a.connection_id == connection_id)
         {
-            return Some(ConnectFault { code: *code });
+            let a = &mut self.failed_attempts[pos];
+            if a.code == 1006 && a.requests < REQUESTS_PER_1006_ATTEMPT {
+                a.requests += 1;
+                return Some(ConnectFault { code: a.code });
+            }
+            self.failed_attempts.remove(pos);
         }
         let rule = self.fail_connects.get_mut(session_id)?;
         let code = rule.code;
@@ -87,8 +104,11 @@ impl Hooks {
         if self.failed_attempts.len() >= REMEMBERED_ATTEMPTS {
             self.failed_attempts.pop_front();
         }
-        self.failed_attempts
-            .push_back((connection_id.to_owned(), code));
+        self.failed_attempts.push_back(Attempt {
+            connection_id: connection_id.to_owned(),
+            code,
+            requests: 1,
+        });
         Some(ConnectFault { code })
     }
 
@@ -172,14 +192,40 @@ mod tests {
     #[test]
     fn a_failing_attempt_keeps_failing_and_only_new_attempts_use_the_count() {
         let mut h = Hooks::default();
-        h.fail_connects
-            .insert("s".into(), FailRule { count: 1, code: 1006 });
-        assert_eq!(h.connect_fault("s", "c1"), Some(ConnectFault { code: 1006 }));
-        // The client's own retry of the same attempt.
-        assert_eq!(h.connect_fault("s", "c1"), Some(ConnectFault { code: 1006 }));
-        // A new attempt: the count is used up.
-        assert_eq!(h.connect_fault("s", "c2"), None);
+        h.fail_connects.insert(
+            "s".into(),
+            FailRule {
+                count: 2,
+                code: 1006,
+            },
+        );
+        let fails = |h: &mut Hooks, cid: &str| h.connect_fault("s", cid).is_some();
+        // Attempt 1: the client's three requests all fail; the count goes to 1.
+        assert!(fails(&mut h, "c1") && fails(&mut h, "c1") && fails(&mut h, "c1"));
+        // The app retries on the same Session (same ID): attempt 2 uses the last failure.
+        assert!(fails(&mut h, "c1") && fails(&mut h, "c1") && fails(&mut h, "c1"));
+        // Attempt 3 gets in, with that ID or any other.
+        assert!(!fails(&mut h, "c1"));
+        assert!(!fails(&mut h, "c2"));
         assert_eq!(h.connect_fault("other", "c3"), None);
+    }
+
+    #[test]
+    fn an_error_answer_is_one_request_per_attempt() {
+        let mut h = Hooks::default();
+        h.fail_connects.insert(
+            "s".into(),
+            FailRule {
+                count: 1,
+                code: 1004,
+            },
+        );
+        assert_eq!(
+            h.connect_fault("s", "c1"),
+            Some(ConnectFault { code: 1004 })
+        );
+        // The client does not retry a 1004; the next request is a new attempt.
+        assert_eq!(h.connect_fault("s", "c1"), None);
     }
 
     #[test]

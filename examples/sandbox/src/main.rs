@@ -99,7 +99,9 @@ async fn main() -> ExitCode {
         }
     };
     if cli.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
-        eprintln!("sandbox: --admin-token must be at least 16 characters (a random per-run secret)");
+        eprintln!(
+            "sandbox: --admin-token must be at least 16 characters (a random per-run secret)"
+        );
         return ExitCode::FAILURE;
     }
     let config = Config {

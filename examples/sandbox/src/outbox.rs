@@ -3,7 +3,7 @@
 //! while keeping their order. The queue is bounded: a client that stops reading is cut off
 //! (as a server would drop a peer whose socket never drains) instead of growing memory.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub struct Outbox {
     latency_ms: Arc<AtomicU64>,
     /// Set when the queue overflows: the socket's tasks watch it and drop the connection.
     kill: watch::Sender<bool>,
+    /// Set once a close is queued: the socket is done and must not act any more.
+    closed: Arc<AtomicBool>,
 }
 
 impl Outbox {
@@ -43,6 +45,7 @@ impl Outbox {
                 tx,
                 latency_ms,
                 kill,
+                closed: Arc::new(AtomicBool::new(false)),
             },
             rx,
         )
@@ -71,7 +74,18 @@ impl Outbox {
     }
 
     pub fn close(&self, code: u16, reason: &'static str) {
+        self.closed.store(true, Ordering::Relaxed);
         self.push(OutKind::Close(code, reason));
+    }
+
+    /// Whether a close is queued (the session has let this socket go, or it is refused).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Whether both are the same socket's outbox.
+    pub fn same(&self, other: &Outbox) -> bool {
+        self.tx.same_channel(&other.tx)
     }
 
     /// Drops the socket at once, without a close frame (the `cut` hook, an overflow).

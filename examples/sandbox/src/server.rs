@@ -29,8 +29,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route(
             "/v2/project/{app_id}/session/{sid}/connection/{cid}",
             delete(rest::force_disconnect),
-        )
-;
+        );
     // The vendor client's own hosts, as `OT.setProxyUrl` rewrites them (vendor/mod.rs).
     let client = Router::new()
         .route("/anvil.opentok.com/session/{sid}", get(anvil::session_info))

@@ -152,7 +152,10 @@ impl Stream {
             return None;
         };
         let list = self.raptor.get_mut("channel")?.as_array_mut()?;
-        let ch = list.iter_mut().find(|c| c["id"] == channel)?.as_object_mut()?;
+        let ch = list
+            .iter_mut()
+            .find(|c| c["id"] == channel)?
+            .as_object_mut()?;
         let mut applied = Map::new();
         for (k, v) in changes {
             if matches!(k.as_str(), "id" | "type") || !(v.is_boolean() || v.is_number()) {

@@ -1,7 +1,8 @@
-// The sandbox's OT-compatible browser client against the real sandbox, in headless Chromium.
+// The vendor's own browser client (@vonage/client-sdk-video, unmodified) against the sandbox,
+// in headless Chromium: what the sandbox must get right for the real client to work.
 //   node --test --test-concurrency=1 examples/sandbox/tests/browser.test.mjs
-// Needs the sandbox binary (SANDBOX_BIN, default target/sandbox/debug/video-handoff-sandbox:
-// `CARGO_TARGET_DIR=target/sandbox cargo build -p video-handoff-sandbox`) and /usr/bin/chromium.
+// Needs the sandbox binary (SANDBOX_BIN, default target/debug/video-handoff-sandbox:
+// `cargo build -p video-handoff-sandbox`) and /usr/bin/chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Video, MediaMode } from '@vonage/video';
@@ -17,6 +18,7 @@ let pages;
 let browser;
 let video;
 const opened = [];
+const offLoopback = [];
 
 before(async () => {
   root = await makeTempRoot();
@@ -34,9 +36,10 @@ after(async () => {
   await rmTemp(root);
 });
 
-async function open(mode) {
-  const o = await openPage(browser, pages.url, sandbox.url, mode);
+async function open() {
+  const o = await openPage(browser, pages.url, sandbox.url);
   opened.push(o);
+  o.context.on('close', () => offLoopback.push(...o.offLoopback));
   return o;
 }
 
@@ -54,48 +57,32 @@ function token(sessionId, data) {
   return video.generateClientToken(sessionId, { data, role: 'publisher' });
 }
 
-async function admin(path, body) {
-  const res = await fetch(`${sandbox.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? '' : JSON.stringify(body),
-  });
-  assert.ok(res.status < 300, `admin ${path}: ${res.status} ${await res.text()}`);
-}
+const admin = (path, body) => sandbox.admin('POST', path, body);
 
 const events = (p) => p.page.evaluate(() => window.H.events);
 const diag = (p) => `\npage log:\n${p.logs.join('\n')}`;
 
-test('loads as a classic script and as an ES module, cross-origin', async () => {
-  const a = await open('classic');
-  const b = await open('module');
-  const sandboxWs = `${sandbox.url.replace('http:', 'ws:')}/v2/ws`;
-  for (const p of [a, b]) {
-    const info = await p.page.evaluate(() => ({
-      loaded: window.__loaded,
-      req: window.__OT.checkSystemRequirements(),
-      version: typeof window.__OT.version,
-      ws: window.__OT.__sandbox.wsUrl(),
-      pageOrigin: location.origin,
-      cached: window.__OT.initSession('a', 'x') === window.__OT.initSession('a', 'x'),
-      other: window.__OT.initSession('a', 'x') !== window.__OT.initSession('a', 'y'),
-      fns: ['initSession', 'initPublisher', 'setLogLevel', 'on', 'off', 'once'].every((f) => typeof window.__OT[f] === 'function'),
-    }));
-    assert.equal(info.req, 1);
-    assert.equal(info.version, 'string');
-    assert.equal(info.ws, sandboxWs, 'the WebSocket URL comes from the script URL, not the page');
-    assert.notEqual(info.pageOrigin, sandbox.url);
-    assert.ok(info.cached && info.other && info.fns);
-  }
-  assert.equal(await a.page.evaluate(() => window.__loaded), 'classic');
-  assert.equal(await b.page.evaluate(() => window.__namedSame), true, 'default and named export are the same OT');
+test('the vendor client loads from the app\'s origin and reaches nothing but the sandbox', async () => {
+  const a = await open();
+  const info = await a.page.evaluate(() => ({
+    req: window.__OT.checkSystemRequirements(),
+    version: typeof window.__OT.version,
+    pageOrigin: location.origin,
+    cached: window.__OT.initSession('a', 'x') === window.__OT.initSession('a', 'x'),
+    other: window.__OT.initSession('a', 'x') !== window.__OT.initSession('a', 'y'),
+    fns: ['initSession', 'initPublisher', 'setLogLevel', 'setProxyUrl', 'on', 'off', 'once'].every((f) => typeof window.__OT[f] === 'function'),
+  }));
+  assert.equal(info.req, 1);
+  assert.equal(info.version, 'string');
+  assert.notEqual(info.pageOrigin, sandbox.url, 'the sandbox is another origin, as for an app');
+  assert.ok(info.cached && info.other && info.fns);
   await closeAll();
 });
 
 test('two pages connect, publish, subscribe, exchange video, get a REST signal and are rotated out', async (t) => {
   const sid = await newSession();
-  const a = await open('classic');
-  const b = await open('module');
+  const a = await open();
+  const b = await open();
 
   const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok, { autoSubscribe: true }), [APP_ID, sid, token(sid, 'alice')]);
   assert.ok(ca.connectionId, `A connected: ${JSON.stringify(ca)}${diag(a)}`);
@@ -205,7 +192,7 @@ test('two pages connect, publish, subscribe, exchange video, get a REST signal a
 test('a token for another session is refused with OT_AUTHENTICATION_ERROR, and no event fires', async () => {
   const sid = await newSession();
   const other = await newSession();
-  const a = await open('classic');
+  const a = await open();
   const res = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(other, 'mallory')]);
   assert.ok(res.error, `refused: ${JSON.stringify(res)}`);
   assert.equal(res.error.name, 'OT_AUTHENTICATION_ERROR');
@@ -221,8 +208,8 @@ test('a token for another session is refused with OT_AUTHENTICATION_ERROR, and n
 
 test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwing handlers do not break dispatch', async () => {
   const sid = await newSession();
-  const a = await open('module');
-  const b = await open('classic');
+  const a = await open();
+  const b = await open();
   const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(sid, 'alice')]);
   const pa = await a.page.evaluate(() => window.H.publish('Alice'));
   assert.ok(pa.streamId, JSON.stringify(pa) + diag(a));
@@ -282,7 +269,7 @@ test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwin
   assert.equal(sync, false, 'not fired synchronously inside disconnect()');
   await waitFor(b.page, () => window.H.events.some((e) => e.type === 'sessionDisconnected'));
   assert.equal((await events(b)).find((e) => e.type === 'sessionDisconnected').reason, 'clientDisconnected');
-  const state = await (await fetch(`${sandbox.url}/admin/state`)).json();
+  const state = await sandbox.admin('GET', '/admin/state');
   const s = state.sessions.find((x) => x.sessionId === sid);
   assert.ok(!s || (s.connections || []).length === 0, `no connection left: ${JSON.stringify(s)}`);
   await closeAll();
@@ -290,7 +277,7 @@ test('cut socket: networkDisconnected; disconnect(): clientDisconnected; throwin
 
 test('MediaStreamTrack sources are published as given and stopped on destroy; default UI; destroy() unpublishes', async () => {
   const sid = await newSession();
-  const a = await open('classic');
+  const a = await open();
   const ca = await a.page.evaluate(([app, s, tok]) => window.H.connect(app, s, tok), [APP_ID, sid, token(sid, 'alice')]);
   assert.ok(ca.connectionId);
   const r = await a.page.evaluate(async () => {
@@ -339,11 +326,15 @@ test('MediaStreamTrack sources are published as given and stopped on destroy; de
   // The stream is gone from the sandbox too.
   let streams = 1;
   for (let i = 0; i < 40 && streams; i += 1) {
-    const state = await (await fetch(`${sandbox.url}/admin/state`)).json();
+    const state = await sandbox.admin('GET', '/admin/state');
     const s = state.sessions.find((x) => x.sessionId === sid);
     streams = s ? (s.streams || []).length : 0;
     if (streams) await new Promise((res) => setTimeout(res, 50));
   }
   assert.equal(streams, 0, 'destroy() unpublished the stream');
   await closeAll();
+});
+
+test('no page made a request beyond 127.0.0.1', () => {
+  assert.deepEqual(offLoopback, []);
 });

@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use video_handoff_sandbox::config::CallbackFaults;
 
 const SECRET: &str = "test-signature-secret";
-const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// One delivery as a receiver saw it.
 #[derive(Clone, Debug)]
@@ -103,13 +102,11 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 async fn rotate(sb: &TestSandbox, sid: &str, notice_ms: u64) {
     let res = sb
-        .http
-        .post(format!("{}/admin/sessions/{sid}/rotate", sb.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"noticeMs": notice_ms}))
-        .send()
-        .await
-        .unwrap();
+        .admin_post(
+            &format!("/admin/sessions/{sid}/rotate"),
+            json!({"noticeMs": notice_ms}),
+        )
+        .await;
     assert_eq!(res.status(), 202);
 }
 
@@ -119,7 +116,6 @@ async fn every_callback_is_signed_over_its_exact_bytes_and_receivers_take_turns(
     let sb = TestSandbox::start_with(|c| {
         c.callback_urls = urls;
         c.signature_secret = Some(SECRET.into());
-        c.admin_token = Some(ADMIN_TOKEN.into());
     })
     .await;
     let a = sb.create_session().await;
@@ -155,7 +151,6 @@ async fn a_rotation_notifies_at_the_notice_and_again_at_a_quarter_of_it_before_t
     let (urls, got) = receivers(1).await;
     let sb = TestSandbox::start_with(|c| {
         c.callback_urls = urls;
-        c.admin_token = Some(ADMIN_TOKEN.into());
     })
     .await;
     let sid = sb.create_session().await;
@@ -200,7 +195,6 @@ async fn a_test_can_ask_for_duplicate_and_out_of_order_deliveries() {
     let sb = TestSandbox::start_with(|c| {
         c.callback_urls = urls;
         c.signature_secret = Some(SECRET.into());
-        c.admin_token = Some(ADMIN_TOKEN.into());
         c.callback_faults = CallbackFaults {
             duplicate: true,
             reorder: true,

@@ -86,6 +86,9 @@ export async function connectClient({ sandboxUrl, applicationId, sessionId, toke
 export class VendorClient extends EventEmitter {
   /** Every signal received, in order: `{ type, data, from }` (`from` null: the server). */
   signals = [];
+  /** This connection's token data and permissions (from its own `connection created`). */
+  data = null;
+  permissions = null;
   /** Set once the session has let this client go: `{ reason }`. */
   disconnected = null;
   #ws;
@@ -115,10 +118,17 @@ export class VendorClient extends EventEmitter {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
+    // The own `connection created` follows the STATUS; like the real client, connect
+    // completes only with it (it carries this connection's data and permissions).
+    const own = new Promise((resolve) => this.once('ownConnection', resolve));
     this.#send(T.CONNECT, [], { uniqueId: this.connectionId, 'TRANSACTION-ID': randomUUID(), notifyDisconnectAddress: SYMPHONY });
     this.#send(T.SUBSCRIBE, [this.#base]);
     const status = await this.request('create', `/connection/${this.connectionId}`, { capabilities: [] }, { 'X-TB-TOKEN-AUTH': token }, timeoutMs);
     this.snapshot = status ? JSON.parse(status) : null;
+    const self = await Promise.race([own, new Promise((r) => setTimeout(r, timeoutMs, null))]);
+    if (!self) throw vendorError(408, 'no connection created message for this connection');
+    this.data = self.data;
+    this.permissions = self.permissions;
   }
 
   /** Sends a Raptor request; resolves to the STATUS body, rejects with its error status. */
@@ -190,6 +200,8 @@ export class VendorClient extends EventEmitter {
       const s = { type: m.content?.type ?? '', data: m.content?.data ?? '', from: from === '' ? null : from };
       this.signals.push(s);
       this.emit('signal', s);
+    } else if (m.method === 'created' && path === `/connection/${this.connectionId}`) {
+      this.emit('ownConnection', m.content);
     } else if (m.method === 'deleted' && path === `/connection/${this.connectionId}`) {
       this.disconnected = { reason: m.reason };
       this.emit('sessionDisconnected', this.disconnected);

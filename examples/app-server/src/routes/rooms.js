@@ -21,6 +21,7 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
   app.get('/api/config', async () => ({
     applicationId: config.applicationId,
     otScriptUrl: config.otScriptUrl,
+    otProxyUrl: config.otProxyUrl,
     sandbox: config.sandboxAdminUrl !== null,
     signalType: 'handoff',
   }));

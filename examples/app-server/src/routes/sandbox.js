@@ -67,7 +67,7 @@ export async function sandboxRoutes(app, { config, rooms, fetch, log }) {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(config.sandboxAdminToken ? { authorization: `Bearer ${config.sandboxAdminToken}` } : {}),
+          authorization: `Bearer ${config.sandboxAdminToken}`,
         },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(5000),

@@ -67,10 +67,9 @@ impl Sandbox {
             return refuse(1004, &why);
         }
         match g.hooks.connect_fault(sid, connection_id) {
-            Some(ConnectFault { code }) => refuse(
-                code,
-                "connect refused by the sandbox's failConnects hook",
-            ),
+            Some(ConnectFault { code }) => {
+                refuse(code, "connect refused by the sandbox's failConnects hook")
+            }
             None => Admission::Admit {
                 delay_ms: g.hooks.delay_connects.get(sid).copied().unwrap_or(0),
             },
@@ -143,17 +142,25 @@ impl Sandbox {
     /// Removes a connection (no-op when it is already gone). Others get `stream deleted` for
     /// its streams, then `connection deleted`; the publishers it subscribed to learn that
     /// those subscribers are gone. A forced leaver is told too (its own `connection
-    /// deleted` is its `sessionDisconnected`), and its socket is closed.
-    pub fn leave(&self, cid: &str, why: Leave) {
+    /// deleted` is its `sessionDisconnected`), and its socket is closed. A socket passes its
+    /// outbox (`only`): it ends its own membership, never a later one with the same ID.
+    pub fn leave(&self, cid: &str, why: Leave, only: Option<&Outbox>) {
         let mut g = self.lock();
         let inner = &mut *g;
-        let Some(sid) = inner.where_is.remove(cid) else {
+        let Some(sid) = inner.where_is.get(cid).cloned() else {
             return;
         };
-        let Some(s) = inner.sessions.get_mut(&sid) else {
-            return;
-        };
-        let Some(pos) = s.members.iter().position(|m| m.info.connection_id == cid) else {
+        let member = inner.sessions.get_mut(&sid).and_then(|s| {
+            let pos = s.members.iter().position(|m| m.info.connection_id == cid)?;
+            Some((s, pos))
+        });
+        if let (Some((s, pos)), Some(out)) = (&member, only) {
+            if !s.members[*pos].out.same(out) {
+                return;
+            }
+        }
+        inner.where_is.remove(cid);
+        let Some((s, pos)) = member else {
             return;
         };
         let leaver = s.members.remove(pos);
@@ -211,7 +218,7 @@ impl Sandbox {
             }
         }
         // Nothing can remove it in between that would make this wrong: leave is idempotent.
-        self.leave(cid, Leave::Forced);
+        self.leave(cid, Leave::Forced, None);
         Ok(())
     }
 

@@ -100,8 +100,7 @@ impl Sandbox {
             let cid = m.info.connection_id.as_str();
             inner.where_is.remove(cid);
             let tell = |message| {
-                m.out
-                    .send(&super::encode(cid, raptor::SYMPHONY, &message));
+                m.out.send(&super::encode(cid, raptor::SYMPHONY, &message));
             };
             for st in streams
                 .iter()

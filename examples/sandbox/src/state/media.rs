@@ -38,7 +38,9 @@ impl Sandbox {
             return Err(denied("this token's role cannot publish"));
         }
         if stream_id.is_empty() || stream_id.len() > 128 || s.stream(stream_id).is_some() {
-            return Err(invalid("the stream ID is empty, too long or already in use"));
+            return Err(invalid(
+                "the stream ID is empty, too long or already in use",
+            ));
         }
         let stream = stream_from_publish(stream_id, &m.info, content, now_ms()).map_err(invalid)?;
         ack();
@@ -63,7 +65,9 @@ impl Sandbox {
         };
         let own = s.streams[pos].info.connection.connection_id == cid;
         if !own && !moderator {
-            return Err(denied("only the publisher or a moderator may remove a stream"));
+            return Err(denied(
+                "only the publisher or a moderator may remove a stream",
+            ));
         }
         let reason = if own {
             "clientDisconnected"

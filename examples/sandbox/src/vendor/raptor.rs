@@ -76,10 +76,7 @@ pub struct Scope {
 
 impl Scope {
     pub fn base(&self) -> String {
-        format!(
-            "/v2/partner/{}/session/{}",
-            self.api_key, self.session_id
-        )
+        format!("/v2/partner/{}/session/{}", self.api_key, self.session_id)
     }
 
     /// Reads a client's MESSAGE payload.
@@ -186,12 +183,7 @@ impl Scope {
     }
 
     pub fn stream_deleted(&self, id: &str, reason: &str) -> Value {
-        self.message(
-            "deleted",
-            &format!("/stream/{id}"),
-            json!({}),
-            Some(reason),
-        )
+        self.message("deleted", &format!("/stream/{id}"), json!({}), Some(reason))
     }
 
     pub fn stream_channel_updated(&self, stream: &str, channel: &str, changes: &Value) -> Value {
@@ -237,7 +229,12 @@ impl Scope {
             Some(c) => format!("/connection/{c}/signal/{id}"),
             None => format!("/signal/{id}"),
         };
-        self.message("signal", &path, json!({"type": signal_type, "data": data}), None)
+        self.message(
+            "signal",
+            &path,
+            json!({"type": signal_type, "data": data}),
+            None,
+        )
     }
 }
 
@@ -297,7 +294,11 @@ mod tests {
             }
         );
         assert_eq!(
-            p("signal", "/signal/u1", json!({"type": "chat", "data": "hi"})),
+            p(
+                "signal",
+                "/signal/u1",
+                json!({"type": "chat", "data": "hi"})
+            ),
             Request::Signal {
                 to: None,
                 signal_type: json!("chat"),
@@ -338,7 +339,11 @@ mod tests {
             Request::Jsep { method, .. } if method == "answer"
         ));
         assert_eq!(
-            p("update", "/stream/s1/subscriber/sub1/channel/video1", json!({})),
+            p(
+                "update",
+                "/stream/s1/subscriber/sub1/channel/video1",
+                json!({})
+            ),
             Request::Acknowledge
         );
         assert!(matches!(

@@ -53,7 +53,10 @@ pub enum DecodeError {
     /// Fewer than the 8 bytes of the fixed header.
     TooShort,
     /// The length field does not match the frame's size.
-    Length { declared: usize, actual: usize },
+    Length {
+        declared: usize,
+        actual: usize,
+    },
     /// Bytes 4 and 5 are not zero.
     Reserved,
     UnknownType(u8),
@@ -178,7 +181,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn byte(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        let b = *self.bytes.get(self.at).ok_or(DecodeError::Truncated(what))?;
+        let b = *self
+            .bytes
+            .get(self.at)
+            .ok_or(DecodeError::Truncated(what))?;
         self.at += 1;
         Ok(b)
     }
@@ -255,10 +261,7 @@ mod tests {
         assert_eq!(Frame::decode(&[0, 0, 0]), Err(DecodeError::TooShort));
         let mut b = Frame::new(PING, vec![], "").encode();
         b[3] += 1;
-        assert!(matches!(
-            Frame::decode(&b),
-            Err(DecodeError::Length { .. })
-        ));
+        assert!(matches!(Frame::decode(&b), Err(DecodeError::Length { .. })));
         let mut b = Frame::new(PING, vec![], "").encode();
         b[4] = 1;
         assert_eq!(Frame::decode(&b), Err(DecodeError::Reserved));
@@ -268,10 +271,7 @@ mod tests {
         // One address announced, none present.
         let mut b = Frame::new(PING, vec![], "").encode();
         b[7] = 1;
-        assert_eq!(
-            Frame::decode(&b),
-            Err(DecodeError::Truncated("an address"))
-        );
+        assert_eq!(Frame::decode(&b), Err(DecodeError::Truncated("an address")));
         let mut b = Frame::new(MESSAGE, vec![], "x").encode();
         let last = b.len() - 1;
         b[last] = 0xff;

@@ -36,8 +36,9 @@ const MAX_FRAMES_BEFORE_JOIN: u32 = 16;
 /// Frames read but not yet handled; beyond it reading pauses (back-pressure on the client).
 const INBOUND_QUEUE: usize = 64;
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long a closing socket may take to finish its close handshake.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a closing socket may take to finish its close handshake (a close queued behind
+/// the largest latency hook still goes out).
+const CLOSE_GRACE: Duration = Duration::from_millis(crate::hooks::MAX_LATENCY_MS + 5000);
 
 pub async fn upgrade(State(sandbox): State<Arc<Sandbox>>, ws: WebSocketUpgrade) -> Response {
     // Small socket buffers: the default 128 KiB read buffer would dominate the memory of a
@@ -67,7 +68,7 @@ async fn serve(sandbox: Arc<Sandbox>, socket: WebSocket) {
     conn.run(in_rx, kill_rx).await;
 
     if let Some((j, _)) = &conn.joined {
-        sandbox.leave(&j.info.connection_id, Leave::Network);
+        sandbox.leave(&j.info.connection_id, Leave::Network, Some(&conn.outbox));
     }
     drop(conn);
     // The writer ends once its outbox has no sender left (the session dropped it on leave).
@@ -120,6 +121,11 @@ impl Conn {
             if latency > 0 {
                 sleep_until(arrived + Duration::from_millis(latency)).await;
             }
+            // Removed from its session meanwhile (forced out, rotation): nothing it sends
+            // counts any more, even if its connection ID has joined again on another socket.
+            if self.outbox.is_closed() {
+                return;
+            }
             match msg {
                 Message::Binary(bytes) => match Frame::decode(&bytes) {
                     Ok(frame) => self.handle(frame),
@@ -139,17 +145,16 @@ impl Conn {
     fn handle(&mut self, frame: Frame) {
         match frame.kind {
             rumor::PING => self.send(Frame::new(rumor::PONG, vec![], "")),
-            rumor::CONNECT => {
-                if self.unique_id.is_none() {
-                    self.unique_id = frame
-                        .header("uniqueId")
-                        .filter(|id| !id.is_empty() && id.len() <= 128)
-                        .map(str::to_owned);
-                }
+            rumor::CONNECT if self.unique_id.is_none() => {
+                self.unique_id = frame
+                    .header("uniqueId")
+                    .filter(|id| !id.is_empty() && id.len() <= 128)
+                    .map(str::to_owned);
             }
             rumor::DISCONNECT => {
                 if let Some((j, _)) = self.joined.take() {
-                    self.sandbox.leave(&j.info.connection_id, Leave::Client);
+                    self.sandbox
+                        .leave(&j.info.connection_id, Leave::Client, Some(&self.outbox));
                 } else {
                     self.outbox.close(1000, "clientDisconnected");
                 }
@@ -184,9 +189,7 @@ impl Conn {
                 "OT_INVALID_PARAMETER",
                 "already connected",
             )),
-            Request::ConnectionDelete { connection } => {
-                sb.moderator_disconnect(&cid, &connection)
-            }
+            Request::ConnectionDelete { connection } => sb.moderator_disconnect(&cid, &connection),
             Request::Signal {
                 to,
                 signal_type,
@@ -202,7 +205,11 @@ impl Conn {
             Request::StreamCreate { stream, content } => {
                 // The publisher's STATUS goes before everyone's `stream created`.
                 let out = self.outbox.clone();
-                let ack = || out.send(&Bytes::from(raptor::status(&cid, &transaction, 200, None).encode()));
+                let ack = || {
+                    out.send(&Bytes::from(
+                        raptor::status(&cid, &transaction, 200, None).encode(),
+                    ))
+                };
                 match sb.publish(&cid, &stream, &content, &ack) {
                     Ok(()) => return,
                     Err(r) => Err(r),
@@ -243,7 +250,11 @@ impl Conn {
     /// token in `X-TB-TOKEN-AUTH`.
     fn join(&mut self, frame: &Frame, cid: &str, transaction: &str) {
         let Some(scope) = scope_of(&frame.payload) else {
-            return self.refuse(transaction, 400, "the first request must create this connection");
+            return self.refuse(
+                transaction,
+                400,
+                "the first request must create this connection",
+            );
         };
         if scope.api_key != self.sandbox.config.application_id {
             return self.refuse(transaction, 403, "the uri names another application");
@@ -304,7 +315,13 @@ fn scope_of(payload: &str) -> Option<Scope> {
     let v: Value = serde_json::from_str(payload).ok()?;
     let uri = v.get("uri")?.as_str()?;
     let mut parts = uri.split('/').skip(1);
-    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
         (Some("v2"), Some("partner"), Some(k), Some("session"), Some(s))
             if !k.is_empty() && !s.is_empty() =>
         {
@@ -347,6 +364,9 @@ async fn write_loop(
     let mut kill_while_due = kill.clone();
     loop {
         tokio::select! {
+            // A cut socket also loses its outbox senders: the kill must win, or the closed
+            // queue below would send a close frame the cut is not to have.
+            biased;
             _ = killed(&mut kill) => return,
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {

@@ -1,23 +1,34 @@
-//! Shared fixtures for the sandbox's integration tests: a sandbox in-process on a free port,
-//! keys made at run time, JWTs like the vendor SDK's, a WebSocket client speaking
-//! PROTOCOL.md, and a local callback receiver.
+//! Shared fixtures for the sandbox's integration tests: a sandbox in-process on a free port
+//! with a per-run admin token, keys made at run time, JWTs like the vendor SDK's, a client of
+//! the vendor protocol, and a local callback receiver.
+//!
+//! The client does on the wire what `@vonage/client-sdk-video` does (VENDOR-PROTOCOL.md): the
+//! session-info request, then a socket of Rumor frames carrying Raptor requests. It uses the
+//! sandbox's Rumor codec, but writes every Raptor request and header by hand in the vendor
+//! client's shapes, so the server's parser is tested against the client, not against itself.
 #![allow(dead_code)]
+
+mod client;
+pub use client::*;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use video_handoff_sandbox::ids::uuid;
 use video_handoff_sandbox::keygen::{self, DevKeyPair};
 use video_handoff_sandbox::{start, Config, Running};
 
 pub const APP_ID: &str = "a1b2c3d4-0000-4000-8000-00000000abcd";
-const WAIT: Duration = Duration::from_secs(3);
+pub const WAIT: Duration = Duration::from_secs(3);
+/// The vendor client retries its session-info request at 0, +600 and +1200 ms; the same
+/// three requests, ten times faster (the sandbox counts requests, not time).
+const SESSION_INFO_RETRY_MS: [u64; 3] = [0, 60, 120];
+/// The socket path as `OT.setProxyUrl` rewrites the session info's `messaging_url`
+/// (`wss://messaging.sandbox.invalid/rumor`; checked in client_protocol.rs).
+pub const SOCKET_PATH: &str = "/messaging.sandbox.invalid/rumor";
 
 /// One key pair per test binary; 1024 bits because RSA keygen takes seconds in debug builds.
 pub fn keys() -> &'static DevKeyPair {
@@ -42,6 +53,18 @@ pub struct TestSandbox {
     pub running: Running,
     pub base: String,
     pub http: reqwest::Client,
+    /// The per-run admin bearer token (`Config.admin_token`); empty when the admin API is off.
+    pub admin_token: String,
+}
+
+/// Why a connect failed, as the vendor client would report it: a vendor code from the
+/// session info (1004, 1005, 1006, 2001) or the Raptor status of a refused `create
+/// connection`; `requests` counts the session-info requests the attempt made.
+#[derive(Debug)]
+pub struct Refused {
+    pub code: u32,
+    pub message: String,
+    pub requests: u32,
 }
 
 impl TestSandbox {
@@ -49,15 +72,20 @@ impl TestSandbox {
         Self::start_with(|_| {}).await
     }
 
+    /// A sandbox with a fresh admin token; `tweak` may change any setting (or turn the admin
+    /// API off with `admin_token = None`).
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(APP_ID, &keys().public_pem);
+        config.admin_token = Some(format!("admin-{}", uuid()));
         tweak(&mut config);
+        let admin_token = config.admin_token.clone().unwrap_or_default();
         let running = start(config).await.expect("sandbox starts");
         let base = running.base_url();
         TestSandbox {
             running,
             base,
             http: reqwest::Client::new(),
+            admin_token,
         }
     }
 
@@ -98,24 +126,60 @@ impl TestSandbox {
         format!("{}/v2/project/{APP_ID}{rest}", self.base)
     }
 
-    pub async fn admin_get(&self, path: &str) -> Value {
+    /// A REST signal (`@vonage/video`'s `sendSignal`) to the session or one connection.
+    pub async fn rest_signal(&self, sid: &str, to: Option<&str>, body: Value) -> u16 {
+        let path = match to {
+            Some(cid) => format!("/session/{sid}/connection/{cid}/signal"),
+            None => format!("/session/{sid}/signal"),
+        };
         self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
+            .post(self.project_url(&path))
+            .bearer_auth(self.rest_jwt())
             .json(&body)
             .send()
             .await
             .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    // ---- the admin API, with the admin token ----
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token)
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let res = self.admin(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.admin(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> Value {
+        let res = self
+            .admin(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "DELETE {path}");
+        res.json().await.unwrap()
+    }
+
+    /// Sets hooks (`POST /admin/hooks`), asserting they were accepted; answers all hooks.
+    pub async fn hooks(&self, patch: Value) -> Value {
+        let res = self.admin_post("/admin/hooks", patch.clone()).await;
+        assert_eq!(res.status(), 200, "hooks {patch}");
+        res.json().await.unwrap()
     }
 
     pub async fn state(&self) -> Value {
@@ -141,13 +205,111 @@ impl TestSandbox {
             .len()
     }
 
-    /// Opens a socket and sends `connect`; returns the client and the first answer.
-    pub async fn connect(&self, sid: &str, token: &str) -> (Client, Value) {
-        let mut c = Client::open(&self.base).await;
-        c.send(json!({"t": "connect", "sessionId": sid, "token": token}))
+    /// Ends a session now (a rotation with no notice) and waits until it is destroyed.
+    pub async fn destroy(&self, sid: &str) {
+        let res = self
+            .admin_post(
+                &format!("/admin/sessions/{sid}/rotate"),
+                json!({"noticeMs": 0}),
+            )
             .await;
-        let first = c.next().await;
-        (c, first)
+        assert_eq!(res.status(), 202);
+        for _ in 0..100 {
+            if self.session_state(sid).await["destroyed"] == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{sid} not destroyed within 1 s");
+    }
+
+    // ---- the vendor client's connect ----
+
+    /// One session-info request (`GET /anvil.opentok.com/session/{sid}`) as the client sends
+    /// it: the session element, or the vendor code the client maps the answer to.
+    pub async fn session_info(
+        &self,
+        sid: &str,
+        token: &str,
+        connection_id: &str,
+    ) -> Result<Value, (u32, String)> {
+        let res = self
+            .http
+            .get(format!(
+                "{}/anvil.opentok.com/session/{sid}?extended=true",
+                self.base
+            ))
+            .header("X-OPENTOK-AUTH", token)
+            .header("X-TB-VERSION", "1")
+            .header("X-TB-CLIENT-VERSION", "js-2.35.2")
+            .header("X-TB-CONNECTIONID", connection_id)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        if !res.status().is_success() {
+            return Err((2001, format!("HTTP {}", res.status())));
+        }
+        let body: Value = res.json().await.expect("the session info is JSON");
+        let first = body
+            .as_array()
+            .expect("the session info is an array")
+            .first();
+        let Some(first) = first else {
+            return Err((1006, "empty session info".into()));
+        };
+        if let Some(e) = first.get("error") {
+            let code = match e["code"].as_u64() {
+                Some(403) => 1004,
+                Some(400 | 404) => 1005,
+                _ => 2001,
+            };
+            let message = e["errorMessage"]["message"].as_str().unwrap_or_default();
+            return Err((code, message.to_owned()));
+        }
+        Ok(first.clone())
+    }
+
+    /// Connects as the vendor client does, with a connection ID chosen here.
+    pub async fn connect(&self, sid: &str, token: &str) -> Result<Client, Refused> {
+        self.connect_as(sid, token, &uuid()).await
+    }
+
+    /// The session info (retried like the client: three requests for one attempt while the
+    /// answer is empty), then the socket handshake.
+    pub async fn connect_as(
+        &self,
+        sid: &str,
+        token: &str,
+        connection_id: &str,
+    ) -> Result<Client, Refused> {
+        let mut requests = 0;
+        let mut outcome = Err((0, String::new()));
+        for delay in SESSION_INFO_RETRY_MS {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            requests += 1;
+            outcome = self.session_info(sid, token, connection_id).await;
+            // The client retries an empty answer (and transport errors, which the sandbox
+            // never gives); an error element is final.
+            if !matches!(outcome, Err((1006, _))) {
+                break;
+            }
+        }
+        let info = outcome.map_err(|(code, message)| Refused {
+            code,
+            message,
+            requests,
+        })?;
+        assert_eq!(info["partner_id"], APP_ID, "{info}");
+        let url = info["messaging_url"].as_str().expect("messaging_url");
+        let symphony = info["symphony_address"].as_str().expect("symphony_address");
+        let mut c = Client::open(&proxied(&self.base, url), connection_id, sid, symphony).await;
+        c.handshake(token).await.map_err(|s| Refused {
+            code: u32::from(s.code),
+            message: s.reason(),
+            requests,
+        })?;
+        Ok(c)
     }
 
     /// Connects with a publisher token and asserts success.
@@ -156,14 +318,24 @@ impl TestSandbox {
     }
 
     pub async fn join_as(&self, sid: &str, role: &str, data: &str) -> Client {
-        let (mut c, first) = self.connect(sid, &self.token(sid, role, data)).await;
-        assert_eq!(first["t"], "connected", "{first}");
-        c.id = first["connection"]["connectionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        c
+        match self.connect(sid, &self.token(sid, role, data)).await {
+            Ok(c) => c,
+            Err(r) => panic!("connect as {role} refused: {r:?}"),
+        }
     }
+
+    /// A socket with no handshake yet, for junk and out-of-order frames.
+    pub async fn raw_socket(&self, connection_id: &str, sid: &str) -> Client {
+        let url = format!("{}{SOCKET_PATH}", self.base.replace("http://", "ws://"));
+        Client::open(&url, connection_id, sid, "symphony.sandbox.invalid").await
+    }
+}
+
+/// What `OT.setProxyUrl(base)` makes of a vendor URL: `<proxy>/<host><path>`, `ws://` for
+/// sockets behind an `http://` proxy.
+fn proxied(base: &str, url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    format!("{}/{rest}", base.replace("http://", "ws://"))
 }
 
 pub fn client_claims(sid: &str, role: &str, data: &str) -> Value {
@@ -178,92 +350,6 @@ pub fn client_claims(sid: &str, role: &str, data: &str) -> Value {
 pub fn sign(private_pem: &str, claims: Value) -> String {
     let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap();
     encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
-}
-
-/// A bare protocol client.
-pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    pub id: String,
-}
-
-/// How a socket ended, as the client saw it.
-#[derive(Debug, PartialEq)]
-pub enum Ended {
-    /// A close frame with this code.
-    Closed(u16),
-    /// The TCP connection ended without a close frame.
-    Dropped,
-}
-
-impl Client {
-    pub async fn open(base: &str) -> Self {
-        let url = format!("{}/v2/ws", base.replace("http://", "ws://"));
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Client {
-            ws,
-            id: String::new(),
-        }
-    }
-
-    pub async fn send(&mut self, v: Value) {
-        self.ws
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .unwrap();
-    }
-
-    /// The next JSON frame (pings skipped); panics after 3 s.
-    pub async fn next(&mut self) -> Value {
-        self.next_within(WAIT).await.expect("a frame within 3 s")
-    }
-
-    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Err(_) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    return Some(serde_json::from_str(t.as_str()).unwrap())
-                }
-                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                Ok(other) => panic!("expected a text frame, got {other:?}"),
-            }
-        }
-    }
-
-    /// The next frame, asserting its type.
-    pub async fn expect(&mut self, t: &str) -> Value {
-        let f = self.next().await;
-        assert_eq!(f["t"], t, "expected {t}, got {f}");
-        f
-    }
-
-    /// Asserts nothing arrives for `ms`.
-    pub async fn expect_silence(&mut self, ms: u64) {
-        if let Some(f) = self.next_within(Duration::from_millis(ms)).await {
-            panic!("expected no frame, got {f}");
-        }
-    }
-
-    /// Reads until the socket ends.
-    pub async fn ended(&mut self) -> Ended {
-        loop {
-            match tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("socket ends within 3 s")
-            {
-                Some(Ok(Message::Close(Some(f)))) => return Ended::Closed(f.code.into()),
-                Some(Ok(Message::Close(None))) => return Ended::Closed(1005),
-                Some(Ok(Message::Text(t))) => panic!("unexpected frame before the end: {t}"),
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return Ended::Dropped,
-            }
-        }
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
-    }
 }
 
 /// A local HTTP receiver for callbacks; can be told to fail the first N requests.
@@ -332,4 +418,23 @@ impl Receiver {
             .map(|v| v["event"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+// ---- URI paths under a session, as the client writes them ----
+
+pub fn conn(id: &str) -> String {
+    format!("/connection/{id}")
+}
+
+pub fn stream(id: &str) -> String {
+    format!("/stream/{id}")
+}
+
+pub fn subscriber(stream: &str, sub: &str) -> String {
+    format!("/stream/{stream}/subscriber/{sub}")
+}
+
+pub fn ping() -> video_handoff_sandbox::vendor::rumor::Frame {
+    use video_handoff_sandbox::vendor::rumor;
+    rumor::Frame::new(rumor::PING, vec![], "")
 }

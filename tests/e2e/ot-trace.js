@@ -1,0 +1,87 @@
+// Injected into every e2e page before its scripts (addInitScript): records, with the page's
+// epoch clock, what the page asked of the vendor's client and what the client reported, so a
+// handoff's time can be split into phases without trusting the SDK's own account (the harness
+// prints it: `phaseTimeline` in harness.mjs). It wraps the `OT` object the moment the vendor's
+// script defines it; the wrappers only record, then call through unchanged.
+//
+// window.__otTrace: [{ at, what, session, ...detail }], what is one of
+//   connect, connected, connectFailed, disconnect, disconnected, publish, published,
+//   subscribe, subscribed, videoElement, unsubscribe, unpublish, signalSent, signalReceived
+(() => {
+  const trace = [];
+  window.__otTrace = trace;
+  const MAX = 5000;
+  const record = (what, session, detail = {}) => {
+    if (trace.length < MAX) trace.push({ at: Date.now(), what, session, ...detail });
+  };
+  const wrapped = new WeakSet();
+
+  function wrapSession(session, sid) {
+    if (wrapped.has(session)) return;
+    wrapped.add(session);
+    const call = (name, before, wrapArgs) => {
+      const orig = session[name];
+      if (typeof orig !== 'function') return;
+      session[name] = function (...args) {
+        before?.(args);
+        return orig.apply(this, wrapArgs ? wrapArgs(args) : args);
+      };
+    };
+    const lastCallback = (args, ok, fail) => {
+      const i = args.length - 1;
+      if (typeof args[i] === 'function') {
+        const cb = args[i];
+        args[i] = function (err, ...rest) {
+          if (err) fail?.(err);
+          else ok?.(...rest);
+          return cb.call(this, err, ...rest);
+        };
+      }
+      return args;
+    };
+    call('connect', () => record('connect', sid), (args) =>
+      lastCallback(args, () => record('connected', sid), (e) => record('connectFailed', sid, { code: e.code })));
+    call('disconnect', () => record('disconnect', sid));
+    call('publish', () => record('publish', sid), (args) => lastCallback(args, () => record('published', sid)));
+    call('unpublish', () => record('unpublish', sid));
+    call('unsubscribe', () => record('unsubscribe', sid));
+    call('signal', (args) => record('signalSent', sid, { type: args[0]?.type }));
+    const subscribe = session.subscribe;
+    session.subscribe = function (stream, ...rest) {
+      const streamId = stream?.streamId;
+      record('subscribe', sid, { stream: streamId });
+      lastCallback(rest, () => record('subscribed', sid, { stream: streamId }));
+      const sub = subscribe.call(this, stream, ...rest);
+      sub?.on?.('videoElementCreated', () => record('videoElement', sid, { stream: streamId }));
+      return sub;
+    };
+    session.on('signal', (e) => record('signalReceived', sid, { type: e.type.replace(/^signal:/, ''), fromServer: e.from === null }));
+    session.on('sessionDisconnected', (e) => record('disconnected', sid, { reason: e.reason }));
+  }
+
+  function instrument(OT) {
+    if (!OT || typeof OT.initSession !== 'function' || wrapped.has(OT)) return;
+    wrapped.add(OT);
+    const initSession = OT.initSession;
+    OT.initSession = function (apiKey, sid, ...rest) {
+      const session = initSession.call(this, apiKey, sid, ...rest);
+      try {
+        wrapSession(session, sid);
+      } catch {
+        // a trace that cannot attach is a missing figure, never a broken page
+      }
+      return session;
+    };
+  }
+
+  let real;
+  Object.defineProperty(window, 'OT', {
+    configurable: true,
+    enumerable: true,
+    get: () => real,
+    set: (v) => {
+      real = v;
+      instrument(v);
+    },
+  });
+})();
