@@ -71,6 +71,11 @@ node --input-type=module -e '
   writeFileSync(process.argv[1] + "/private.key", privateKey, { mode: 0o600 });
   writeFileSync(process.argv[1] + "/public.pem", publicKey);
 ' "$run_dir"
+# The application's signature secret for this run: the sandbox signs its callbacks with it and
+# the app server refuses any callback that is not (environment only: never on a command line).
+signature_secret="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
+# The sandbox admin API's bearer token for this run (behind "Rotate now" and the latency slider).
+admin_token="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
 
 # Waits until `file` has a line starting with `prefix`; prints the URL after it.
 wait_for_line() {
@@ -90,11 +95,7 @@ wait_for_line() {
   return 1
 }
 
-# The sandbox admin API's secret for this run (rotation on demand, added latency): only the
-# app server gets it; pages never see it.
-admin_token="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("hex"))')"
-
-SANDBOX_ADMIN_TOKEN="$admin_token" "$sandbox_bin" \
+SANDBOX_SIGNATURE_SECRET="$signature_secret" SANDBOX_ADMIN_TOKEN="$admin_token" "$sandbox_bin" \
   --host 127.0.0.1 --port "$sandbox_port" \
   --application-id "$application_id" \
   --public-key-file "$run_dir/public.pem" \
@@ -108,6 +109,7 @@ fi
 
 VONAGE_APPLICATION_ID="$application_id" \
   VONAGE_PRIVATE_KEY="$run_dir/private.key" \
+  VONAGE_SIGNATURE_SECRET="$signature_secret" \
   VONAGE_VIDEO_HOST="$sandbox_url" \
   SANDBOX_ADMIN_TOKEN="$admin_token" \
   PORT="$app_port" \

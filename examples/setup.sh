@@ -4,6 +4,7 @@
 #
 #   bash examples/setup.sh            Rust wasm target, wasm-pack, wasm-bindgen, npm packages
 #   bash examples/setup.sh --browser  the same, plus Chromium and chromedriver (browser tests)
+#                                     and redis-server (the app server's shared-store tests)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --browser) browser=1 ;;
     -h | --help)
-      sed -n '2,7p' "$0"
+      sed -n '2,8p' "$0"
       exit 0
       ;;
     *)
@@ -89,5 +90,10 @@ if [ "$browser" -eq 1 ]; then
   if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     say "installing Chromium and chromedriver"
     apt_install chromium chromium-driver
+  fi
+  # The app server's tests start their own redis-server (a real one, never a mock).
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "installing redis-server"
+    apt_install redis-server
   fi
 fi

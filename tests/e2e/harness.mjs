@@ -308,6 +308,8 @@ class Stack {
     await writeFile(path.join(this.root, 'private.key'), privateKey, { mode: 0o600 });
     await writeFile(path.join(this.root, 'public.pem'), publicKey);
 
+    // The application's signature secret: the sandbox signs callbacks, the app server checks them.
+    const signatureSecret = randomBytes(24).toString('base64url');
     await this.proxy.start();
     // Last resort if the test process dies without its `after` hooks: no orphaned servers.
     this.onExit = () => {
@@ -326,7 +328,10 @@ class Stack {
         '--public-key-file', path.join(this.root, 'public.pem'),
         '--callback-url', `${this.proxy.url}/callbacks`,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SANDBOX_ADMIN_TOKEN: this.adminToken } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SANDBOX_ADMIN_TOKEN: this.adminToken, SANDBOX_SIGNATURE_SECRET: signatureSecret },
+      },
     );
     keepLines(this.sandbox, this.lines, '[sandbox] ', this.echo);
     this.sandboxUrl = await waitForLine(this.sandbox, /sandbox listening on (http:\/\/[0-9.]+:\d+)/, 'sandbox');
@@ -338,6 +343,7 @@ class Stack {
         ...process.env,
         VONAGE_APPLICATION_ID: APP_ID,
         VONAGE_PRIVATE_KEY: path.join(this.root, 'private.key'),
+        VONAGE_SIGNATURE_SECRET: signatureSecret,
         VONAGE_VIDEO_HOST: this.proxy.url,
         // The pages load the vendor's client from the app server (/vendor/opentok.js) and
         // point it at the sandbox directly (OT.setProxyUrl), not through the test's proxy.

@@ -1,20 +1,24 @@
-// The app server: HTTP routes over `Rooms`, plus the demo page and the SDK files.
-import http from 'node:http';
+// The app server: Fastify routes over `Rooms`, plus the demo page and the SDK files.
+//
+// Every POST must be `application/json` (so no cross-site form or "simple" request reaches
+// one), bodies are limited to 64 kB, and JSON schemas answer 400 with the field at fault.
+// Errors are `{ error: <code>, message }`.
 import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
 import { Rooms } from './rooms.js';
-import { parseCallback } from './callbacks.js';
-import { Router, HttpError, sendJson, readJson } from './http.js';
-import { resolveInside, sendFile } from './static.js';
-import {
-  identityData,
-  validateDisplayName,
-  validateParticipantId,
-  validateRoomName,
-} from './identity.js';
+import { retryingVideo } from './video-retry.js';
+import { HttpError } from './http-error.js';
+import { roomRoutes } from './routes/rooms.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import { sandboxRoutes } from './routes/sandbox.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../../..');
+export const BODY_LIMIT = 64 * 1024;
 
 // URL prefix -> folder. `/sdk/js/index.js` imports `../pkg/video_handoff.js`, so the SDK's
 // `js/` and `pkg/` keep their relative layout under `/sdk/`.
@@ -25,212 +29,139 @@ const DEFAULT_STATIC = [
   ['/', path.join(REPO_ROOT, 'examples/demo')],
 ];
 
-const DEFAULT_NOTICE_MS = 5000;
-const MAX_NOTICE_MS = 3600_000;
+// Field at fault -> error code (the field's name otherwise: `bad<Field>`).
+const FIELD_CODES = { noticeMs: 'badNotice', latencyMs: 'badLatency' };
 
 /**
  * Builds the app server (not listening yet).
  * @param {object} options
  * @param {object} options.config  from `loadConfig()`
  * @param {object} options.video   an `@vonage/video` `Video`
+ * @param {object} options.store   from `openStore()`
  * @param {(line: string) => void} [options.log]
  * @param {typeof fetch} [options.fetch] used for the sandbox admin proxy
- * @returns {{ server: http.Server, rooms: Rooms }}
+ * @param {object} [options.retry] the REST retry policy (video-retry.js)
+ * @returns {Promise<{ app: import('fastify').FastifyInstance, rooms: Rooms, video: object }>}
  */
-export function createAppServer({ config, video, log = console.log, fetch = globalThis.fetch, staticRoots = DEFAULT_STATIC }) {
-  const rooms = new Rooms({ video, log });
-  const router = new Router();
-
-  router.add('GET', '/api/config', (req, res) =>
-    sendJson(res, 200, {
-      applicationId: config.applicationId,
-      otScriptUrl: config.otScriptUrl,
-      otProxyUrl: config.otProxyUrl,
-      sandbox: config.sandboxAdminUrl !== null,
-      signalType: 'handoff',
-    }),
-  );
-
-  router.add('GET', '/api/rooms/:room', (req, res, { room }) => {
-    const name = roomParam(room);
-    sendJson(res, 200, { room: name, sessionId: rooms.currentSession(name) });
+export async function createAppServer({
+  config,
+  video,
+  store,
+  log = console.log,
+  fetch = globalThis.fetch,
+  staticRoots = DEFAULT_STATIC,
+  retry = {},
+}) {
+  const api = retryingVideo(video, { log, ...retry });
+  const rooms = new Rooms({ video: api, store, log });
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
   });
 
-  router.add('POST', '/api/rooms/:room/join', async (req, res, { room }) => {
-    const name = roomParam(room);
-    const body = await readJson(req);
-    const identity = identityFrom(body?.name, body?.id);
-    let sessionId;
-    try {
-      sessionId = await rooms.openRoom(name);
-    } catch (err) {
-      if (err?.status === 503) throw new HttpError(503, 'tooManyRooms', err.message);
-      log(`room ${name}: creating its session failed: ${err?.response?.status ? `HTTP ${err.response.status}` : err?.message}`);
-      throw new HttpError(502, 'videoApiFailed', 'the video API did not create a session');
-    }
-    const data = identityData(identity);
-    log(`room ${name}: ${identity.id} joins`);
-    sendJson(res, 200, {
-      room: name,
-      applicationId: config.applicationId,
-      sessionId,
-      token: rooms.token(sessionId, data),
-      identity,
-      data,
-    });
-  });
-
-  // The SDK's `tokenProvider`: tokens only for the room's current session (which is also the
-  // session a rotation is moving the room to).
-  router.add('GET', '/api/rooms/:room/token', (req, res, { room }, url) => {
-    const name = roomParam(room);
-    const sessionId = url.searchParams.get('sessionId');
-    if (!sessionId) {
-      throw new HttpError(400, 'missingSessionId', 'sessionId is required');
-    }
-    const identity = identityFrom(url.searchParams.get('name'), url.searchParams.get('id'));
-    const current = rooms.currentSession(name);
-    if (current === null) {
-      throw new HttpError(404, 'unknownRoom', `room ${name} has no session`);
-    }
-    if (sessionId !== current) {
-      const known = rooms.describeSession(sessionId);
-      if (!known) {
-        throw new HttpError(404, 'unknownSession', 'no such session');
-      }
-      if (known.room !== name) {
-        throw new HttpError(403, 'otherRoom', 'that session belongs to another room');
-      }
-      throw new HttpError(403, 'notCurrentSession', "that is not the room's current session", {
-        currentSessionId: current,
-      });
-    }
-    sendJson(res, 200, { sessionId, token: rooms.token(sessionId, identityData(identity)) });
-  });
-
-  router.add('POST', '/api/rooms/:room/rotate', async (req, res, { room }) => {
-    const name = roomParam(room);
-    if (config.sandboxAdminUrl === null) {
-      throw new HttpError(404, 'notSandbox', 'rotation on demand needs the sandbox (SANDBOX_ADMIN_URL)');
-    }
-    const body = await readJson(req);
-    const noticeMs = body?.noticeMs ?? DEFAULT_NOTICE_MS;
-    if (!Number.isInteger(noticeMs) || noticeMs < 0 || noticeMs > MAX_NOTICE_MS) {
-      throw new HttpError(400, 'badNotice', `noticeMs must be an integer 0..${MAX_NOTICE_MS}`);
-    }
-    const sessionId = rooms.currentSession(name);
-    if (sessionId === null) {
-      throw new HttpError(404, 'unknownRoom', `room ${name} has no session`);
-    }
-    const answer = await adminPost(`/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs });
-    log(`room ${name}: rotation of its session requested (notice ${noticeMs} ms)`);
-    sendJson(res, answer.status, { sessionId, noticeMs, sandbox: answer.body });
-  });
-
-  // Added signaling latency, so a person can see what make-before-break buys on a slow network.
-  router.add('POST', '/api/sandbox/latency', async (req, res) => {
-    if (config.sandboxAdminUrl === null) {
-      throw new HttpError(404, 'notSandbox', 'latency control needs the sandbox');
-    }
-    const body = await readJson(req);
-    const latencyMs = body?.latencyMs;
-    if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 5000) {
-      throw new HttpError(400, 'badLatency', 'latencyMs must be an integer 0..5000');
-    }
-    const answer = await adminPost('/admin/hooks', { latencyMs });
-    sendJson(res, answer.status, { latencyMs, sandbox: answer.body });
-  });
-
-  router.add('POST', '/callbacks', async (req, res) => {
-    const body = await readJson(req);
-    const parsed = parseCallback(body);
-    if (!parsed.ok) {
-      throw new HttpError(400, 'badCallback', parsed.reason);
-    }
-    // State changes now, REST calls in the background: the platform wants a fast 200.
-    const outcome = rooms.handle(parsed.event);
-    sendJson(res, 200, { ok: true, outcome });
-  });
-
-  async function adminPost(pathname, body) {
-    let response;
-    try {
-      response = await fetch(config.sandboxAdminUrl + pathname, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.sandboxAdminToken}` },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new HttpError(502, 'sandboxUnreachable', `sandbox admin API unreachable: ${err.message}`);
-    }
-    const text = await response.text();
-    let parsed = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: response.ok ? 200 : 502, body: parsed };
-  }
-
-  async function handle(req, res) {
-    const url = new URL(req.url, 'http://app.invalid');
-    const route = router.match(req.method, url.pathname);
-    if (route?.handler) {
-      await route.handler(req, res, route.params, url);
+  // JSON only, and the exact bytes kept: callbacks are verified against them.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body;
+    if (request.routeOptions.config?.rawBody) {
+      done(null, body); // the route parses it after checking its signature
       return;
     }
-    if (route?.allowed) {
-      res.setHeader('allow', [...new Set(route.allowed)].join(', '));
-      throw new HttpError(405, 'methodNotAllowed', `use ${route.allowed.join(' or ')}`);
+    parseJson(request, body.toString('utf8'), done);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'POST' && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+      throw new HttpError(415, 'notJson', 'content-type must be application/json');
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') && !url.pathname.startsWith('/api/')) {
-      for (const [prefix, root] of staticRoots) {
-        if (url.pathname.startsWith(prefix)) {
-          const file = await resolveInside(root, url.pathname.slice(prefix.length));
-          if (file) {
-            await sendFile(req, res, file);
-            return;
-          }
-          break;
-        }
-      }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (request.url.startsWith('/api/') || request.url.startsWith('/callbacks')) {
+      reply.header('cache-control', 'no-store');
     }
-    throw new HttpError(404, 'notFound', 'no such resource');
-  }
+    return payload;
+  });
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (!(err instanceof HttpError)) {
-        log(`${req.method} ${req.url.split('?')[0]} failed: ${err?.stack ?? err}`);
-        err = new HttpError(err?.status ?? 500, 'internal', 'internal error');
-      }
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, err.status, { error: err.code, message: err.message, ...err.extra });
+  await app.register(fastifyCookie, { secret: config.cookieSecret });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) {
+      log(`${request.method} ${request.url.split('?')[0]} failed: ${err?.stack ?? err}`);
+    }
+    reply.code(e.status).send({ error: e.code, message: e.message, ...e.extra });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'notFound', message: 'no such resource' });
+  });
+
+  const deps = { config, rooms, store, fetch, log };
+  await app.register(roomRoutes, deps);
+  await app.register(callbackRoutes, deps);
+  await app.register(sandboxRoutes, deps);
+
+  staticRoots.forEach(([prefix, root], i) => {
+    const realRoot = safeRealpath(root);
+    app.register(fastifyStatic, {
+      root,
+      prefix,
+      decorateReply: i === 0,
+      dotfiles: 'ignore',
+      // Nothing outside the folder, not even through a symlink inside it.
+      allowedPath: (pathname) => {
+        const file = safeRealpath(path.join(root, pathname));
+        return realRoot !== null && file !== null && (file === realRoot || file.startsWith(realRoot + path.sep));
+      },
+      setHeaders: (reply, file) => {
+        if (/\.m?js$/.test(file)) reply.header('content-type', 'text/javascript; charset=utf-8');
+        reply.header('cache-control', 'no-cache');
+      },
     });
   });
-  return { server, rooms };
+
+  return { app, rooms, video: api };
 }
 
-function roomParam(room) {
-  const checked = validateRoomName(room);
-  if (!checked.ok) {
-    throw new HttpError(400, 'badRoom', checked.reason);
+function safeRealpath(p) {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
   }
-  return checked.value;
 }
 
-function identityFrom(name, id) {
-  const n = validateDisplayName(name);
-  if (!n.ok) {
-    throw new HttpError(400, 'badName', n.reason);
+/** Any error as the answer it becomes. */
+function toHttpError(err) {
+  if (err instanceof HttpError) {
+    return err;
   }
-  const i = validateParticipantId(id ?? undefined);
-  if (!i.ok) {
-    throw new HttpError(400, 'badId', i.reason);
+  if (err?.validation) {
+    const first = err.validation[0] ?? {};
+    const field =
+      first.params?.missingProperty ?? first.instancePath?.split('/').filter(Boolean)[0] ?? err.validationContext ?? 'body';
+    const code = FIELD_CODES[field] ?? `bad${field[0].toUpperCase()}${field.slice(1)}`;
+    return new HttpError(400, code, `${err.validationContext ?? 'body'}${first.instancePath || ''} ${first.message ?? 'is invalid'}`);
   }
-  return { id: i.value, name: n.value };
+  switch (err?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, 'bodyTooLarge', `body is larger than ${BODY_LIMIT} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError(415, 'notJson', 'content-type must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError(400, 'badJson', 'body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new HttpError(400, 'badJson', 'body is not valid JSON');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || err?.statusCode === 400) {
+    return new HttpError(400, 'badJson', 'body is not valid JSON');
+  }
+  if (err?.statusCode >= 400 && err.statusCode < 500) {
+    return new HttpError(err.statusCode, 'badRequest', err.message);
+  }
+  return new HttpError(500, 'internal', 'internal error');
 }

@@ -1,6 +1,7 @@
 // Settings come from the environment only, so the same code runs against the local sandbox
 // (the default) and the hosted Vonage Video API (set the variables below, nothing else).
 import { readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 
 export const DEFAULT_VIDEO_HOST = 'http://127.0.0.1:3410';
 /** Where the app server serves @vonage/client-sdk-video's browser build (hosted platform). */
@@ -24,6 +25,15 @@ export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
  * SANDBOX_ADMIN_TOKEN    the sandbox admin API's bearer token (the sandbox is started with the
  *                        same one); never logged
  * HOST, PORT             where to listen (default 127.0.0.1:3000; PORT=0 picks a free port)
+ * VONAGE_SIGNATURE_SECRET the application's signature secret: callbacks must be signed with it
+ *                        (required; turn on signed callbacks for the application)
+ * REDIS_URL              shared store for several instances (default: this process's memory)
+ * REDIS_KEY_PREFIX       prefix of every key (default `video-handoff:`)
+ * APP_COOKIE_SECRET      signs the browser cookie; the same on every instance (required with
+ *                        REDIS_URL, at least 32 characters; default: random per process)
+ * ROOM_TTL_S             rooms and their records expire this long after their last change
+ *                        (default 86400)
+ * TRUST_PROXY            `1`: behind a reverse proxy (X-Forwarded-Proto decides Secure cookies)
  */
 export function loadConfig(env = process.env) {
   const applicationId = (env.VONAGE_APPLICATION_ID ?? '').trim();
@@ -56,6 +66,29 @@ export function loadConfig(env = process.env) {
     sandboxAdminUrl = videoHost;
   }
 
+  const signatureSecret = env.VONAGE_SIGNATURE_SECRET ?? '';
+  if (!signatureSecret) {
+    throw new Error(
+      'VONAGE_SIGNATURE_SECRET is not set (the application\'s signature secret: callbacks are accepted only when signed with it)',
+    );
+  }
+  const redisUrl = env.REDIS_URL || null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new Error('REDIS_URL must start with redis:// or rediss://');
+  }
+  let cookieSecret = env.APP_COOKIE_SECRET || null;
+  if (cookieSecret !== null && cookieSecret.length < 32) {
+    throw new Error('APP_COOKIE_SECRET must be at least 32 characters');
+  }
+  if (cookieSecret === null && redisUrl) {
+    throw new Error('APP_COOKIE_SECRET is required with REDIS_URL (every instance must sign browser cookies alike)');
+  }
+  cookieSecret ??= randomBytes(32).toString('base64url');
+  const roomTtlS = env.ROOM_TTL_S === undefined || env.ROOM_TTL_S === '' ? 86_400 : Number(env.ROOM_TTL_S);
+  if (!Number.isInteger(roomTtlS) || roomTtlS < 60) {
+    throw new Error(`ROOM_TTL_S must be an integer of at least 60, got ${JSON.stringify(env.ROOM_TTL_S)}`);
+  }
+
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
@@ -77,6 +110,12 @@ export function loadConfig(env = process.env) {
     sandboxAdminToken,
     host: env.HOST || '127.0.0.1',
     port,
+    signatureSecret,
+    redisUrl,
+    redisPrefix: env.REDIS_KEY_PREFIX || 'video-handoff:',
+    cookieSecret,
+    roomTtlS,
+    trustProxy: env.TRUST_PROXY === '1',
   };
 }
 

@@ -1,9 +1,18 @@
 // Who a participant is, and how that travels in a token's `data`.
 //
+// Identity is issued by the server: each browser gets a signed, HttpOnly cookie naming a
+// random browser ID, and a participant ID (one per tab) belongs to the first browser that
+// joins with it (the binding lives in the store, shared by every instance). A page can pick
+// a fresh ID, never one another browser holds, and tokens are minted only for IDs this
+// browser holds, with the name recorded at join.
+//
 // The SDK's default participant key is the connection's `data`, so a participant's token data
 // must be the same string in every session the call moves through: it is built once (by
 // `identityData`) and copied verbatim into the tokens for later sessions.
 import { randomUUID } from 'node:crypto';
+
+export const BROWSER_COOKIE = 'vh_browser';
+const BROWSER_ID = /^[0-9a-f-]{36}$/;
 
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const PARTICIPANT_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -73,4 +82,38 @@ export function parseIdentityData(data) {
     return null;
   }
   return { id: id.value, name: name.value };
+}
+
+/**
+ * This browser's ID from its signed cookie, or a new one set on `reply` (Fastify with
+ * @fastify/cookie). A cookie whose signature fails is replaced, never trusted.
+ */
+export function browserOf(request, reply, maxAgeS) {
+  const raw = request.cookies?.[BROWSER_COOKIE];
+  if (raw) {
+    const { valid, value } = request.unsignCookie(raw);
+    if (valid && BROWSER_ID.test(value)) {
+      return value;
+    }
+  }
+  const id = randomUUID();
+  reply.setCookie(BROWSER_COOKIE, id, {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: '/api/',
+    maxAge: maxAgeS,
+  });
+  return id;
+}
+
+/** The browser ID a request's valid signed cookie names, or `null`. */
+export function browserFromCookie(request) {
+  const raw = request.cookies?.[BROWSER_COOKIE];
+  if (!raw) {
+    return null;
+  }
+  const { valid, value } = request.unsignCookie(raw);
+  return valid && BROWSER_ID.test(value) ? value : null;
 }

@@ -2,34 +2,41 @@
 // creates the replacement session once, makes it the room's current one, and sends every
 // connection of the old session its own handoff signal (DESIGN.md, "Wire contract").
 //
-// `handle()` applies a callback's state change at once, in arrival order; the REST calls it
-// starts run in the background and are tracked, so `idle()` can wait for them.
+// State lives in a store (store/memory.js in one process, store/redis.js shared by several
+// instances), so any instance may receive any callback: the store decides, atomically, which
+// caller creates a room's session, which one performs a move (a claim with a lease), and
+// which one signals each connection. Duplicate and out-of-order callbacks change nothing twice.
+//
+// `handle()` applies a callback's state change before it answers; the REST calls it starts
+// run in the background and are tracked, so `idle()` can wait for them.
 import { randomUUID } from 'node:crypto';
 import { parseIdentityData } from './identity.js';
+import { describeError } from './video-retry.js';
 
-const MAX_ROOMS = 1000;
 const TOKEN_TTL_S = 6 * 3600;
+/** How long a claimed move may take to create its session before another caller may retry. */
+export const MOVE_LEASE_MS = 60_000;
 
 export class Rooms {
   #video;
+  #store;
   #log;
   #signalType;
   #now;
-  /** room name -> { name, sessionId, opening } */
-  #rooms = new Map();
-  /** session ID -> { id, room, connections: Map<connectionId, data>, move } */
-  #sessions = new Map();
+  /** room name -> Promise of its session, while this process creates it */
+  #opening = new Map();
   #pending = new Set();
 
   /**
    * @param {object} options
-   * @param {{createSession: Function, generateClientToken: Function, sendSignal: Function}} options.video
-   *   an `@vonage/video` `Video` (or anything with those three methods)
+   * @param {object} options.video  `retryingVideo(...)`: createSession, sendSignal, generateClientToken
+   * @param {object} options.store  a MemoryStore or RedisStore
    * @param {(line: string) => void} [options.log]
    * @param {string} [options.signalType] the handoff signal's type (default `handoff`)
    */
-  constructor({ video, log = () => {}, signalType = 'handoff', now = Date.now }) {
+  constructor({ video, store, log = () => {}, signalType = 'handoff', now = Date.now }) {
     this.#video = video;
+    this.#store = store;
     this.#log = log;
     this.#signalType = signalType;
     this.#now = now;
@@ -39,21 +46,21 @@ export class Rooms {
 
   /** The room's current session ID, or `null` (unknown room, or none yet). */
   currentSession(roomName) {
-    return this.#rooms.get(roomName)?.sessionId ?? null;
+    return this.#store.currentSession(roomName);
   }
 
-  /** What the server knows of a session: `{ room, current, movedTo }` or `null`. */
-  describeSession(sessionId) {
-    const s = this.#sessions.get(sessionId);
+  /** What the server knows of a session: `{ room, current, connections, movedTo }` or `null`. */
+  async describeSession(sessionId) {
+    const s = await this.#store.sessionInfo(sessionId);
     if (!s) {
       return null;
     }
-    return {
-      room: s.room,
-      current: this.#rooms.get(s.room)?.sessionId === sessionId,
-      connections: s.connections.size,
-      movedTo: s.move?.to ?? null,
-    };
+    const [current, connections, move] = await Promise.all([
+      this.#store.currentSession(s.room),
+      this.#store.connections(sessionId),
+      this.#store.getMove(sessionId),
+    ]);
+    return { room: s.room, current: current === sessionId, connections: connections.size, movedTo: move?.to ?? null };
   }
 
   /** A client token for `sessionId` carrying `data` (the participant's identity) verbatim. */
@@ -76,58 +83,55 @@ export class Rooms {
 
   /** The room's current session, created on first use (concurrent callers share one). */
   async openRoom(roomName) {
-    let room = this.#rooms.get(roomName);
-    if (!room) {
-      if (this.#rooms.size >= MAX_ROOMS) {
-        throw Object.assign(new Error('too many rooms'), { status: 503 });
-      }
-      room = { name: roomName, sessionId: null, opening: null };
-      this.#rooms.set(roomName, room);
+    const current = await this.#store.currentSession(roomName);
+    if (current) {
+      return current;
     }
-    if (room.sessionId) {
-      return room.sessionId;
+    let opening = this.#opening.get(roomName);
+    if (!opening) {
+      opening = (async () => {
+        const created = await this.#createSession(roomName);
+        // Another instance may have opened the room meanwhile: its session wins.
+        const sessionId = await this.#store.openRoom(roomName, created);
+        this.#log(`room ${roomName}: session ${short(sessionId)} ${sessionId === created ? 'created' : 'opened elsewhere'}`);
+        return sessionId;
+      })().finally(() => this.#opening.delete(roomName));
+      this.#opening.set(roomName, opening);
     }
-    room.opening ??= this.#createSession(room.name)
-      .then((sessionId) => {
-        room.sessionId ??= sessionId;
-        this.#log(`room ${room.name}: session ${short(sessionId)} created`);
-        return room.sessionId;
-      })
-      .finally(() => {
-        room.opening = null;
-      });
-    return room.opening;
+    return opening;
   }
 
-  /** Applies one validated callback event (see `parseCallback`). Returns what it did. */
-  handle(event) {
-    const s = this.#sessions.get(event.sessionId);
+  /** Applies one validated callback event (see `parseCallback`). Resolves to what it did. */
+  async handle(event) {
+    const s = await this.#store.sessionInfo(event.sessionId);
     if (!s) {
       return 'unknownSession';
     }
+    const sid = event.sessionId;
     switch (event.type) {
-      case 'connectionCreated':
-        s.connections.set(event.connection.id, event.connection.data);
-        if (s.move?.to) {
+      case 'connectionCreated': {
+        const added = await this.#store.addConnection(sid, event.connection.id, event.connection.data);
+        if (added === 'gone') {
+          return 'staleConnection'; // its connectionDestroyed arrived first
+        }
+        const move = await this.#store.getMove(sid);
+        if (move?.to) {
           // Connected to the old session after the move was announced: it gets the signal too.
-          this.#track(this.#sendHandoff(s, event.connection.id));
+          this.#track(this.#sendHandoff(sid, s.room, move, event.connection.id, event.connection.data));
           return 'lateConnectionSignaled';
         }
         return 'connectionAdded';
+      }
       case 'connectionDestroyed':
-        s.connections.delete(event.connection.id);
+        await this.#store.removeConnection(sid, event.connection.id);
         return 'connectionRemoved';
       case 'sessionNotification':
         if (event.reason !== 'serverRotation') {
           return 'ignored';
         }
-        if (s.move) {
-          return 'duplicate';
-        }
-        this.#startMove(s, event);
-        return 'moveStarted';
+        return this.#notified(sid, s.room, event);
       case 'sessionDestroyed':
-        return this.#forget(s, event.reason);
+        return this.#forget(sid, s.room, event.reason);
       default:
         return 'ignored';
     }
@@ -140,93 +144,95 @@ export class Rooms {
     if (typeof sessionId !== 'string' || !sessionId) {
       throw new Error('the video API returned no session ID');
     }
-    this.#sessions.set(sessionId, { id: sessionId, room: roomName, connections: new Map(), move: null });
+    await this.#store.addSession(sessionId, roomName);
     return sessionId;
   }
 
-  #startMove(s, event) {
-    const move = {
-      id: randomUUID(),
-      to: null,
-      deadline: event.remainingMs === null ? null : event.timestamp + event.remainingMs,
-      signaled: new Set(),
-    };
-    s.move = move;
-    this.#log(`room ${s.room}: rotation of ${short(s.id)} announced (move ${move.id})`);
-    this.#track(
-      (async () => {
-        try {
-          move.to = await this.#createSession(s.room);
-        } catch (err) {
-          // Let a later notification (the platform sends more than one) try again.
-          if (s.move === move) {
-            s.move = null;
-          }
-          this.#log(`room ${s.room}: creating the replacement of ${short(s.id)} failed: ${describe(err)}`);
-          return;
-        }
-        const room = this.#rooms.get(s.room);
-        if (room && (room.sessionId === s.id || room.sessionId === null)) {
-          room.sessionId = move.to;
-        }
-        this.#log(`room ${s.room}: ${short(s.id)} -> ${short(move.to)}, signaling ${s.connections.size} connection(s)`);
-        await Promise.all([...s.connections.keys()].map((cid) => this.#sendHandoff(s, cid)));
-      })(),
-    );
+  async #notified(sid, room, event) {
+    const existing = await this.#store.getMove(sid);
+    if (existing?.to) {
+      // A later notice (the platform sends two, and may repeat them): signal whoever a
+      // failed or interrupted fan-out missed; everyone else was signalled once already.
+      this.#track(this.#fanOut(sid, room, existing));
+      return 'duplicate';
+    }
+    // The platform's notices name one end; the first to arrive sets the deadline.
+    const deadline = event.remainingMs === null ? null : Math.floor(event.timestamp + event.remainingMs);
+    const move = { id: randomUUID(), deadline, startedAt: this.#now() };
+    if (!(await this.#store.claimMove(sid, move, MOVE_LEASE_MS))) {
+      return 'duplicate';
+    }
+    this.#log(`room ${room}: rotation of ${short(sid)} announced (move ${move.id})`);
+    this.#track(this.#move(sid, room, move));
+    return 'moveStarted';
   }
 
-  async #sendHandoff(s, connectionId) {
-    const move = s.move;
-    if (!move?.to || move.signaled.has(connectionId)) {
+  async #move(sid, room, move) {
+    let to;
+    try {
+      to = await this.#createSession(room);
+    } catch (err) {
+      // Let a later notification (the platform sends more than one) try again.
+      await this.#store.abandonMove(sid, move.id);
+      this.#log(`room ${room}: creating the replacement of ${short(sid)} failed: ${describeError(err)}`);
       return;
     }
-    move.signaled.add(connectionId);
-    const data = s.connections.get(connectionId) ?? '';
+    if (!(await this.#store.finishMove(sid, move.id, to, room))) {
+      this.#log(`room ${room}: the move of ${short(sid)} was taken over (its lease ran out); ${short(to)} unused`);
+      return;
+    }
+    this.#log(`room ${room}: ${short(sid)} -> ${short(to)}`);
+    await this.#fanOut(sid, room, { ...move, to });
+  }
+
+  async #fanOut(sid, room, move) {
+    const connections = await this.#store.connections(sid);
+    await Promise.all([...connections].map(([cid, data]) => this.#sendHandoff(sid, room, move, cid, data)));
+  }
+
+  async #sendHandoff(sid, room, move, connectionId, data) {
+    if (!(await this.#store.claimSignal(sid, connectionId))) {
+      return; // signalled already, by this instance or another
+    }
     if (!parseIdentityData(data)) {
       // Not one of our tokens: we cannot say who it is, so we cannot mint its new token.
-      this.#log(`room ${s.room}: connection ${connectionId} has no identity; not signaled`);
+      this.#log(`room ${room}: connection ${connectionId} has no identity; not signaled`);
       return;
     }
     const payload = { v: 1, sessionId: move.to, token: this.token(move.to, data), reason: 'serverRotation' };
-    if (move.deadline !== null) {
+    if (move.deadline !== null && move.deadline !== undefined) {
       payload.deadline = move.deadline;
     }
     payload.id = move.id;
     const signal = { type: this.#signalType, data: JSON.stringify(payload) };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#video.sendSignal(signal, s.id, connectionId);
-        this.#log(`room ${s.room}: handoff signal sent to ${connectionId}`);
-        return;
-      } catch (err) {
-        const status = err?.response?.status;
-        // 4xx: the connection is gone or the request is wrong; retrying changes nothing.
-        if (attempt >= 3 || (status >= 400 && status < 500)) {
-          this.#log(`room ${s.room}: handoff signal to ${connectionId} failed: ${describe(err)}`);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * attempt));
+    try {
+      await this.#video.sendSignal(signal, sid, connectionId, move.deadline);
+      this.#log(`room ${room}: handoff signal sent to ${connectionId}`);
+    } catch (err) {
+      const status = err?.response?.status;
+      this.#log(`room ${room}: handoff signal to ${connectionId} failed after ${err.attempts ?? 1} attempt(s): ${describeError(err)}`);
+      if (status === undefined || status === 429 || status >= 500) {
+        // Worth another try: the next notice's sweep will pick this connection up.
+        await this.#store.releaseSignal(sid, connectionId);
       }
     }
   }
 
-  #forget(s, reason) {
-    const room = this.#rooms.get(s.room);
-    if (reason !== 'serverRotation' && !s.move) {
+  async #forget(sid, room, reason) {
+    const move = await this.#store.getMove(sid);
+    if (reason !== 'serverRotation' && !move) {
       // Everyone left; the platform lets clients reconnect to the same session later.
-      s.connections.clear();
+      await this.#store.clearConnections(sid);
       return 'sessionIdle';
     }
-    this.#sessions.delete(s.id);
-    if (room && room.sessionId === s.id) {
-      room.sessionId = null; // rotated away with no replacement: the next join opens a new one
-    }
-    this.#log(`room ${s.room}: session ${short(s.id)} destroyed (${reason ?? 'no reason'})`);
+    // Rotated away with no replacement: the next join opens a new session.
+    await this.#store.forgetSession(sid, room);
+    this.#log(`room ${room}: session ${short(sid)} destroyed (${reason ?? 'no reason'})`);
     return 'sessionForgotten';
   }
 
   #track(promise) {
-    const p = promise.catch((err) => this.#log(`background task failed: ${describe(err)}`));
+    const p = promise.catch((err) => this.#log(`background task failed: ${describeError(err)}`));
     this.#pending.add(p);
     p.finally(() => this.#pending.delete(p));
   }
@@ -235,9 +241,4 @@ export class Rooms {
 /** Session IDs are long; logs show enough to tell them apart. */
 export function short(sessionId) {
   return sessionId.length > 16 ? `${sessionId.slice(0, 6)}…${sessionId.slice(-6)}` : sessionId;
-}
-
-function describe(err) {
-  const status = err?.response?.status;
-  return status ? `HTTP ${status}` : String(err?.message ?? err);
 }

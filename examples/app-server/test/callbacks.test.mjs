@@ -1,26 +1,37 @@
-// The callback handler against a stand-in REST API: real HTTP callbacks in, real REST calls
-// (made by @vonage/video) out. The same scenarios run against the sandbox in sandbox.test.mjs.
-import { test, before, after, beforeEach } from 'node:test';
+// The callback handler against a stand-in REST API: real HTTP callbacks in (signed), real
+// REST calls (made by @vonage/video) out. Every scenario runs twice: on the memory store and
+// on a real redis-server. The same scenarios run against the sandbox in sandbox.test.mjs.
+import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeVideoApi, jwtClaims } from './fake-video-api.mjs';
 import { startApp, devKeys, callback } from './helpers.mjs';
+import { startRedis } from './redis-server.mjs';
 
 const keys = devKeys();
 const applicationId = 'a1b2c3d4-0000-4000-8000-000000000001';
 let api;
+let redis;
 let app;
 
 before(async () => {
   api = await startFakeVideoApi({ publicKey: keys.publicKey, applicationId });
+  redis = await startRedis();
 });
 after(async () => {
   await api.close();
+  await redis?.stop();
 });
+
+for (const storeKind of ['memory', 'redis']) {
+describe(`on the ${storeKind} store`, () => {
 beforeEach(async (t) => {
-  api.created.length = 0;
-  api.signals.length = 0;
-  api.failNextCreates = 0;
-  app = await startApp({ videoHost: api.url, privateKey: keys.privateKey, applicationId });
+  api.reset();
+  app = await startApp({
+    videoHost: api.url,
+    privateKey: keys.privateKey,
+    applicationId,
+    redisUrl: storeKind === 'redis' ? redis.url : undefined,
+  });
   t.after(() => app.close());
 });
 
@@ -31,7 +42,7 @@ async function roomWith(room, names) {
     const joined = await app.post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-0001` });
     assert.equal(joined.status, 200);
     const connectionId = `conn-${name}-${i}`;
-    const cb = await app.post('/callbacks', callback('connectionCreated', joined.body.sessionId, {
+    const cb = await app.callback(callback('connectionCreated', joined.body.sessionId, {
       connection: { id: connectionId, createdAt: Date.now(), data: joined.body.data },
     }));
     assert.equal(cb.status, 200);
@@ -90,32 +101,32 @@ test('malformed callbacks get a 400 with a reason and change nothing', async () 
     ['destroyed with numeric reason', callback('sessionDestroyed', sessionId, { reason: 3 })],
   ];
   for (const [what, body] of bad) {
-    const r = await app.post('/callbacks', body);
+    const r = await app.callback(body);
     assert.equal(r.status, 400, what);
     assert.ok(['badCallback', 'badJson'].includes(r.body.error), what);
     assert.ok(r.body.message, what);
   }
   const textPlain = await app.post('/callbacks', JSON.stringify(rotationNotice(sessionId, Date.now())), { 'content-type': 'text/plain' });
   assert.equal(textPlain.status, 415);
-  const huge = await app.post('/callbacks', JSON.stringify({ ...callback('streamCreated', sessionId), pad: 'x'.repeat(70_000) }));
+  const huge = await app.callback(JSON.stringify({ ...callback('streamCreated', sessionId), pad: 'x'.repeat(70_000) }));
   assert.equal(huge.status, 413);
   await app.rooms.idle();
   assert.equal(api.created.length, 1, 'no session created by a bad callback');
   assert.equal(api.signals.length, 0, 'no signal sent by a bad callback');
-  assert.equal(app.rooms.currentSession('r1'), sessionId);
-  assert.equal(app.rooms.describeSession(sessionId).connections, 1);
+  assert.equal(await app.rooms.currentSession('r1'), sessionId);
+  assert.equal((await app.rooms.describeSession(sessionId)).connections, 1);
 });
 
 test('rotation: one new session, and each connection gets its own token and the deadline', async () => {
   const { sessionId: old, people } = await roomWith('r2', ['ada', 'grace', 'linus']);
   const ts = Date.now();
-  const r = await app.post('/callbacks', rotationNotice(old, ts, 5000));
+  const r = await app.callback(rotationNotice(old, ts, 5000));
   assert.equal(r.status, 200);
   await app.rooms.idle();
 
   assert.equal(api.created.length, 2, 'the room session, then its replacement');
   const next = api.created[1];
-  assert.equal(app.rooms.currentSession('r2'), next, 'the new session is the room current one');
+  assert.equal(await app.rooms.currentSession('r2'), next, 'the new session is the room current one');
   assert.equal((await app.get('/api/rooms/r2')).body.sessionId, next);
 
   assert.equal(api.signals.length, 3);
@@ -142,10 +153,10 @@ test('rotation: one new session, and each connection gets its own token and the 
 test('duplicate notifications, concurrent or later, start nothing twice', async () => {
   const { sessionId: old } = await roomWith('r3', ['ada', 'grace']);
   const ts = Date.now();
-  const answers = await Promise.all([1, 2, 3].map(() => app.post('/callbacks', rotationNotice(old, ts))));
+  const answers = await Promise.all([1, 2, 3].map(() => app.callback(rotationNotice(old, ts))));
   assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
   await app.rooms.idle();
-  const again = await app.post('/callbacks', rotationNotice(old, ts + 1000, 4000));
+  const again = await app.callback(rotationNotice(old, ts + 1000, 4000));
   assert.equal(again.body.outcome, 'duplicate');
   await app.rooms.idle();
   assert.equal(api.created.length, 2);
@@ -155,13 +166,13 @@ test('duplicate notifications, concurrent or later, start nothing twice', async 
 test('a client connecting to the old session after the move gets the same signal', async () => {
   const { sessionId: old } = await roomWith('r4', ['ada']);
   const ts = Date.now();
-  await app.post('/callbacks', rotationNotice(old, ts));
+  await app.callback(rotationNotice(old, ts));
   await app.rooms.idle();
-  const next = app.rooms.currentSession('r4');
+  const next = await app.rooms.currentSession('r4');
 
   // A client that fetched its token before the move connects to the old session now.
   const lateData = JSON.stringify({ id: 'tab-late-0001', name: 'late' });
-  const r = await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
+  const r = await app.callback(callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
   assert.equal(r.body.outcome, 'lateConnectionSignaled');
   await app.rooms.idle();
   const late = api.signals.filter((s) => s.connectionId === 'conn-late');
@@ -172,17 +183,17 @@ test('a client connecting to the old session after the move gets the same signal
   assert.equal(jwtClaims(payload.token).connection_data, lateData);
 
   // The same connection reported twice is still signaled once.
-  await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
+  await app.callback(callback('connectionCreated', old, { connection: { id: 'conn-late', data: lateData } }));
   await app.rooms.idle();
   assert.equal(api.signals.filter((s) => s.connectionId === 'conn-late').length, 1);
 });
 
 test('a connection that left before the notification is not signaled', async () => {
   const { sessionId: old, people } = await roomWith('r5', ['ada', 'grace']);
-  await app.post('/callbacks', callback('connectionDestroyed', old, {
+  await app.callback(callback('connectionDestroyed', old, {
     connection: { id: people[1].connectionId, data: people[1].data }, reason: 'clientDisconnected',
   }));
-  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.callback(rotationNotice(old, Date.now()));
   await app.rooms.idle();
   assert.deepEqual(api.signals.map((s) => s.connectionId), [people[0].connectionId]);
 });
@@ -195,9 +206,9 @@ test('the token endpoint serves the current session only, with a reason otherwis
   assert.equal(jwtClaims(ok.body.token).session_id, old);
   assert.equal(JSON.parse(jwtClaims(ok.body.token).connection_data).name, 'ada');
 
-  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.callback(rotationNotice(old, Date.now()));
   await app.rooms.idle();
-  const next = app.rooms.currentSession('r6');
+  const next = await app.rooms.currentSession('r6');
   assert.equal((await app.get(q(next))).status, 200, 'the session the room moves to');
   const stale = await app.get(q(old));
   assert.equal(stale.status, 403);
@@ -205,21 +216,34 @@ test('the token endpoint serves the current session only, with a reason otherwis
   assert.equal(stale.body.currentSessionId, next);
   assert.equal((await app.get(q('2_nope'))).status, 404);
   await roomWith('other', ['bob']);
-  const foreign = await app.get(`/api/rooms/other/token?sessionId=${encodeURIComponent(next)}&name=bob`);
+  const foreign = await app.get(`/api/rooms/other/token?sessionId=${encodeURIComponent(next)}&id=tab-bob-0001`);
   assert.equal(foreign.status, 403);
   assert.equal(foreign.body.error, 'otherRoom');
-  assert.equal((await app.get('/api/rooms/nobody/token?sessionId=x&name=a')).status, 404);
+  assert.equal((await app.get('/api/rooms/nobody/token?sessionId=x&id=tab-ada-0001')).status, 404);
+  assert.equal((await app.get(`/api/rooms/r6/token?sessionId=${encodeURIComponent(next)}`)).body.error, 'badId', 'an id is required');
+
+  // Identity is the server's: another browser can neither take ada's id nor get her tokens.
+  const mallory = app.browser();
+  const claimed = await mallory.post('/api/rooms/r6/join', { name: 'ada', id: 'tab-ada-0001' });
+  assert.equal(claimed.status, 403);
+  assert.equal(claimed.body.error, 'idTaken');
+  const stolen = await mallory.get(q(next));
+  assert.equal(stolen.status, 403);
+  assert.equal(stolen.body.error, 'notYourId');
+  // A token carries the name recorded at join, whatever name the query claims.
+  const renamed = await app.get(`/api/rooms/r6/token?sessionId=${encodeURIComponent(next)}&id=tab-ada-0001&name=Grace`);
+  assert.equal(JSON.parse(jwtClaims(renamed.body.token).connection_data).name, 'ada');
 });
 
 test('sessionDestroyed after a rotation forgets the old session', async () => {
   const { sessionId: old } = await roomWith('r7', ['ada']);
-  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  await app.callback(rotationNotice(old, Date.now()));
   await app.rooms.idle();
-  const r = await app.post('/callbacks', callback('sessionDestroyed', old, { reason: 'serverRotation' }));
+  const r = await app.callback(callback('sessionDestroyed', old, { reason: 'serverRotation' }));
   assert.equal(r.body.outcome, 'sessionForgotten');
-  assert.equal(app.rooms.describeSession(old), null);
-  assert.notEqual(app.rooms.currentSession('r7'), null);
-  const after = await app.post('/callbacks', callback('connectionCreated', old, { connection: { id: 'c', data: '' } }));
+  assert.equal(await app.rooms.describeSession(old), null);
+  assert.notEqual(await app.rooms.currentSession('r7'), null);
+  const after = await app.callback(callback('connectionCreated', old, { connection: { id: 'c', data: '' } }));
   assert.equal(after.body.outcome, 'unknownSession');
   await app.rooms.idle();
   assert.equal(api.signals.length, 1);
@@ -227,50 +251,86 @@ test('sessionDestroyed after a rotation forgets the old session', async () => {
 
 test('a rotation with no notice empties the room; the next join opens a new session', async () => {
   const { sessionId: old } = await roomWith('r8', ['ada']);
-  await app.post('/callbacks', callback('sessionDestroyed', old, { reason: 'serverRotation' }));
-  assert.equal(app.rooms.currentSession('r8'), null);
+  await app.callback(callback('sessionDestroyed', old, { reason: 'serverRotation' }));
+  assert.equal(await app.rooms.currentSession('r8'), null);
   const joined = await app.post('/api/rooms/r8/join', { name: 'ada' });
   assert.notEqual(joined.body.sessionId, old);
 });
 
 test('when creating the new session fails, a later notification tries again', async () => {
   const { sessionId: old } = await roomWith('r9', ['ada']);
-  api.failNextCreates = 1;
-  await app.post('/callbacks', rotationNotice(old, Date.now()));
+  api.failNextCreates = 5; // every attempt of the first notification's move
+  await app.callback(rotationNotice(old, Date.now()));
   await app.rooms.idle();
   assert.equal(api.signals.length, 0);
-  assert.equal(app.rooms.currentSession('r9'), old);
-  const retry = await app.post('/callbacks', rotationNotice(old, Date.now()));
+  assert.equal(await app.rooms.currentSession('r9'), old);
+  const retry = await app.callback(rotationNotice(old, Date.now()));
   assert.equal(retry.body.outcome, 'moveStarted');
   await app.rooms.idle();
   assert.equal(api.signals.length, 1);
-  assert.notEqual(app.rooms.currentSession('r9'), old);
+  assert.notEqual(await app.rooms.currentSession('r9'), old);
 });
 
 test('callbacks for sessions the app does not know, and unknown events, are acknowledged and ignored', async () => {
-  const r = await app.post('/callbacks', callback('sessionNotification', '2_elsewhere', { reason: 'serverRotation', remainingTime: 1 }));
+  const r = await app.callback(callback('sessionNotification', '2_elsewhere', { reason: 'serverRotation', remainingTime: 1 }));
   assert.equal(r.status, 200);
   assert.equal(r.body.outcome, 'unknownSession');
   const { sessionId } = await roomWith('r10', ['ada']);
-  const future = await app.post('/callbacks', callback('somethingNew', sessionId, { x: 1 }));
+  const future = await app.callback(callback('somethingNew', sessionId, { x: 1 }));
   assert.equal(future.status, 200);
   assert.equal(future.body.outcome, 'ignored');
 });
 
 test('a notification without a remaining time sends no deadline', async () => {
   const { sessionId: old } = await roomWith('r11', ['ada']);
-  await app.post('/callbacks', callback('sessionNotification', old, { reason: 'serverRotation' }));
+  await app.callback(callback('sessionNotification', old, { reason: 'serverRotation' }));
   await app.rooms.idle();
   const payload = JSON.parse(api.signals[0].data);
   assert.equal(payload.deadline, undefined);
-  assert.equal(payload.sessionId, app.rooms.currentSession('r11'));
+  assert.equal(payload.sessionId, await app.rooms.currentSession('r11'));
 });
 
 test('when the video API fails to create a room session, the join gets a 502 and can be retried', async () => {
-  api.failNextCreates = 1;
+  api.failNextCreates = 5;
   const failed = await app.post('/api/rooms/r12/join', { name: 'ada' });
   assert.equal(failed.status, 502);
   assert.equal(failed.body.error, 'videoApiFailed');
   const ok = await app.post('/api/rooms/r12/join', { name: 'ada' });
   assert.equal(ok.status, 200);
 });
+
+test('a 429 or 5xx from the REST API is retried (honouring Retry-After); another 4xx is not', async () => {
+  const { sessionId: old, people } = await roomWith('r13', ['ada', 'grace', 'linus']);
+  api.failNextCreates = 1; // the replacement session: one 500, then created
+  // Signals: a 429 asking for 1 s, a 503, then a 404 (that connection is gone).
+  api.signalFailures.push({ status: 429, retryAfter: 1 }, { status: 503 }, { status: 404 });
+  const started = Date.now();
+  await app.callback(rotationNotice(old, Date.now(), 30_000));
+  await app.rooms.idle();
+  const kinds = api.requests.filter((r) => r.at >= started).map((r) => `${r.kind} ${r.status}`);
+  assert.deepEqual(kinds.slice(0, 2), ['createSession 500', 'createSession 200']);
+  const signalled = new Set(api.signals.map((s) => s.connectionId));
+  assert.equal(signalled.size, 2, 'two of three delivered; the 404 one is not retried');
+  assert.equal(kinds.filter((k) => k === 'sendSignal 404').length, 1);
+  assert.equal(app.api.calls.sendSignal, 3 + 2, 'three first tries, two retries');
+  // The 429's connection waited for its Retry-After.
+  const after429 = api.signals.map((s) => s.at - started).sort((a, b) => b - a)[0];
+  assert.ok(after429 >= 1000, `retried after ${after429} ms`);
+  assert.ok(people.some((p) => !signalled.has(p.connectionId)));
+});
+
+test('a signal that keeps failing with 5xx is given up after its attempts and retried at the next notice', async () => {
+  const { sessionId: old } = await roomWith('r14', ['ada']);
+  api.signalFailures.push(...Array.from({ length: 5 }, () => ({ status: 503 })));
+  await app.callback(rotationNotice(old, Date.now(), 30_000));
+  await app.rooms.idle();
+  assert.equal(api.signals.length, 0);
+  assert.ok(app.lines.some((l) => /failed after 5 attempt/.test(l)), app.lines.join('\n'));
+  // The platform's second notice: the connection that was missed is signalled now.
+  const second = await app.callback(rotationNotice(old, Date.now(), 7_500));
+  assert.equal(second.body.outcome, 'duplicate');
+  await app.rooms.idle();
+  assert.equal(api.signals.length, 1);
+});
+});
+}

@@ -1,106 +1,97 @@
-// The app server against the real sandbox: clients (the vendor protocol without media,
-// examples/sandbox/tests/vendor-client.mjs) connect with the app's tokens, the sandbox rotates the session
-// and POSTs its callbacks to the app server, and each client receives its handoff signal.
-// Needs the sandbox binary: SANDBOX_BIN, default target/debug/video-handoff-sandbox
-// (`cargo build -p video-handoff-sandbox`); skipped with a note when it is not built.
+// The app server as deployed, against the real sandbox: two instances sharing their rooms in a
+// real redis-server, the sandbox's signed callbacks delivered round robin between them, each
+// one twice and out of order, on the platform's two-notice schedule. Clients connect with the
+// app's tokens (the sandbox's vendor-protocol client), the sandbox rotates the session, and each client receives
+// exactly one handoff signal. Skipped when the sandbox binary is not built (SANDBOX_BIN).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { connectClient as connectVendor } from '../../sandbox/tests/vendor-client.mjs';
-import { startApp, callback } from './helpers.mjs';
+import { startApp, callback, devKeys, newSecret } from './helpers.mjs';
 import { jwtClaims } from './fake-video-api.mjs';
-import { REPO_ROOT } from '../src/app.js';
+import { startRedis, freePort } from './redis-server.mjs';
+import { startSandbox, sandboxMissing } from './sandbox-process.mjs';
+import { connectClient } from '../../sandbox/tests/vendor-client.mjs';
 
-const SANDBOX_BIN =
-  process.env.SANDBOX_BIN ||
-  path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
 const APP_ID = 'app-server-test';
-const skip = existsSync(SANDBOX_BIN) ? false : `sandbox not built (${SANDBOX_BIN})`;
+const skip = sandboxMissing;
 
-let dir;
+let redis;
 let sandbox;
-let sandboxUrl;
-let app;
+let a; // instance A
+let b; // instance B
 const clients = [];
 
 before(async () => {
   if (skip) return;
-  dir = await mkdtemp(path.join(os.tmpdir(), 'app-sandbox-'));
-  const adminToken = randomBytes(24).toString('hex');
-  await run(SANDBOX_BIN, ['keygen', '--out', dir]);
-  const appPort = await freePort();
-  sandbox = spawn(SANDBOX_BIN, [
-    '--port', '0',
-    '--application-id', APP_ID,
-    '--public-key-file', path.join(dir, 'public.pem'),
-    '--callback-url', `http://127.0.0.1:${appPort}/callbacks`,
-  ], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SANDBOX_ADMIN_TOKEN: adminToken } });
-  sandboxUrl = await new Promise((resolve, reject) => {
-    let out = '';
-    sandbox.stdout.on('data', (d) => {
-      out += d;
-      const m = /sandbox listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    sandbox.on('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
-  });
-  app = await startApp({
-    videoHost: sandboxUrl,
-    privateKey: await readFile(path.join(dir, 'private.key'), 'utf8'),
+  const keys = devKeys();
+  const secret = newSecret();
+  redis = await startRedis();
+  const ports = [await freePort(), await freePort()];
+  sandbox = await startSandbox({
     applicationId: APP_ID,
-    port: appPort,
-    env: { SANDBOX_ADMIN_TOKEN: adminToken },
+    publicKey: keys.publicKey,
+    callbackUrls: ports.map((p) => `http://127.0.0.1:${p}/callbacks`),
+    secret,
+    duplicates: true,
+    reorder: true,
   });
+  const shared = {
+    videoHost: sandbox.url,
+    privateKey: keys.privateKey,
+    applicationId: APP_ID,
+    signatureSecret: secret,
+    cookieSecret: newSecret() + newSecret(),
+    redisUrl: redis.url,
+    prefix: 'sandbox-test:',
+    env: { SANDBOX_ADMIN_TOKEN: sandbox.adminToken },
+  };
+  a = await startApp({ ...shared, port: ports[0] });
+  b = await startApp({ ...shared, port: ports[1] });
 });
 
 after(async () => {
   for (const c of clients) c.terminate();
-  await app?.close();
-  if (sandbox && sandbox.exitCode === null) {
-    sandbox.kill('SIGTERM');
-    await new Promise((r) => sandbox.once('exit', r));
-  }
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await a?.close();
+  await b?.close();
+  await sandbox?.stop();
+  await redis?.stop();
 });
 
-/** A client of the sandbox (the vendor protocol, no media), connected with `token`. */
-async function connectClient(sessionId, token) {
-  const client = await connectVendor({ sandboxUrl, applicationId: APP_ID, sessionId, token });
-  clients.push(client);
-  return client;
+async function connect(sessionId, token) {
+  const c = await connectClient({ sandboxUrl: sandbox.url, applicationId: APP_ID, sessionId, token });
+  clients.push(c);
+  return c;
 }
 
 const handoffs = (client) => client.signals.filter((s) => s.type === 'handoff');
 
-async function join(room, name) {
-  const r = await app.post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-0001` });
+/** Joins through `instance` (a browser of its own) and connects to the sandbox. */
+async function join(instance, room, name) {
+  const r = await instance.browser().post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-${room}` });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  return { ...r.body, client: await connectClient(r.body.sessionId, r.body.token) };
+  return { ...r.body, client: await connect(r.body.sessionId, r.body.token) };
 }
 
-async function rotate(room, noticeMs) {
-  const r = await app.post(`/api/rooms/${room}/rotate`, { noticeMs });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body;
+async function sessionCount() {
+  return (await sandbox.admin('GET', '/admin/state')).body.sessions.length;
 }
 
-test('rotation through the sandbox: each client gets its own token for the new session', { skip }, async () => {
-  const people = [await join('sbx1', 'ada'), await join('sbx1', 'grace'), await join('sbx1', 'linus')];
+test('a rotation through two instances on Redis, with every callback twice and out of order: one move, one signal per client', { skip }, async () => {
+  // Joins through both instances: one room, one session.
+  const people = [await join(a, 'sbx1', 'ada'), await join(b, 'sbx1', 'grace'), await join(a, 'sbx1', 'linus')];
   const old = people[0].sessionId;
-  // The app server learns the connections from the sandbox's callbacks.
-  await waitFor(() => app.rooms.describeSession(old)?.connections === 3);
+  assert.ok(people.every((p) => p.sessionId === old), 'one session for the room, whichever instance');
+  // Both instances learn the connections from callbacks that went to either of them.
+  await waitFor(async () => (await a.rooms.describeSession(old))?.connections === 3);
+  assert.equal((await b.rooms.describeSession(old)).connections, 3);
+  const sessionsBefore = await sessionCount();
 
-  const before = Date.now();
-  await rotate('sbx1', 3000);
+  const started = Date.now();
+  const r = await b.post('/api/rooms/sbx1/rotate', { noticeMs: 3000 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
   for (const p of people) await waitFor(() => handoffs(p.client).length === 1);
-  const next = app.rooms.currentSession('sbx1');
+  const next = await a.rooms.currentSession('sbx1');
   assert.notEqual(next, old);
+  assert.equal(await b.rooms.currentSession('sbx1'), next, 'both instances see the new session');
 
   const ids = new Set();
   for (const p of people) {
@@ -110,79 +101,69 @@ test('rotation through the sandbox: each client gets its own token for the new s
     assert.equal(payload.v, 1);
     assert.equal(payload.sessionId, next);
     assert.equal(payload.reason, 'serverRotation');
-    assert.ok(payload.deadline >= before + 3000 - 50 && payload.deadline <= Date.now() + 3000, `deadline ${payload.deadline}`);
+    assert.ok(Number.isInteger(payload.deadline), `deadline ${payload.deadline} is an integer`);
+    assert.ok(payload.deadline >= started + 3000 - 100 && payload.deadline <= Date.now() + 3000, `deadline ${payload.deadline}`);
     assert.equal(jwtClaims(payload.token).connection_data, p.data);
     ids.add(payload.id);
     // The token works: the client joins the new session with it, as the same participant.
-    const moved = await connectClient(next, payload.token);
+    const moved = await connect(next, payload.token);
     assert.ok(moved.connectionId);
   }
-  assert.equal(ids.size, 1);
+  assert.equal(ids.size, 1, 'one move for the room');
 
   // A client that connects to the old session after the signals gets the same signal.
-  const late = await app.post('/api/rooms/sbx1/join', { name: 'late', id: 'tab-late-0001' });
+  const late = await a.browser().post('/api/rooms/sbx1/join', { name: 'late', id: 'tab-late-0001' });
   assert.equal(late.body.sessionId, next, 'new joins go to the new session');
-  const lateToken = app.rooms.token(old, late.body.data);
-  const lateClient = await connectClient(old, lateToken);
+  const lateClient = await connect(old, a.rooms.token(old, late.body.data));
   await waitFor(() => handoffs(lateClient).length === 1);
   assert.equal(JSON.parse(handoffs(lateClient)[0].data).sessionId, next);
 
-  // At the deadline the sandbox destroys the old session; the app server forgets it.
-  await waitFor(() => app.rooms.describeSession(old) === null, 8000);
-  for (const p of people) {
-    assert.equal(p.client.disconnected?.reason, 'serverRotation');
-    assert.equal(handoffs(p.client).length, 1, 'one signal per client');
+  // At the end the sandbox destroys the old session; both instances forget it.
+  await waitFor(async () => (await a.rooms.describeSession(old)) === null, 10_000);
+  assert.equal(await b.rooms.describeSession(old), null);
+  const events = (await sandbox.admin('GET', `/admin/sessions/${encodeURIComponent(old)}/events`)).body.events;
+  assert.equal(events.filter((e) => e.event === 'sessionNotification').length, 2, 'the platform notified twice');
+  await Promise.all([a.rooms.idle(), b.rooms.idle()]);
+  for (const p of [...people, { client: lateClient }]) {
+    assert.equal(handoffs(p.client).length, 1, 'one signal per client, whatever arrived');
+    assert.equal(p.client.disconnected?.reason, 'serverRotation', 'left in the old session: rotated out');
   }
+  // Sessions: the 3 `moved` connections and the late one joined `next`; exactly one was created.
+  assert.equal(await sessionCount(), sessionsBefore + 1, 'one new session for the old one');
+  const moves = [...a.lines, ...b.lines].filter((l) => l.includes(`rotation of ${old.slice(0, 6)}`));
+  assert.equal(moves.length, 1, `one move started across both instances: ${moves}`);
 });
 
-test('a repeated notification from the platform starts no second move', { skip }, async () => {
-  const p = await join('sbx2', 'ada');
-  await waitFor(() => app.rooms.describeSession(p.sessionId)?.connections === 1);
-  await rotate('sbx2', 4000);
-  await waitFor(() => handoffs(p.client).length === 1);
-  const next = app.rooms.currentSession('sbx2');
-  // The platform notifies more than once (hours before, then again): replay the notification.
-  const again = await app.post('/callbacks', callback('sessionNotification', p.sessionId, {
-    reason: 'serverRotation', remainingTime: 2000,
-  }));
-  assert.equal(again.body.outcome, 'duplicate');
-  await app.rooms.idle();
+test('an unsigned or forged notification to either instance is refused and moves nobody', { skip }, async () => {
+  const p = await join(b, 'sbx2', 'ada');
+  await waitFor(async () => (await a.rooms.describeSession(p.sessionId))?.connections === 1);
+  const sessionsBefore = await sessionCount();
+  const notice = callback('sessionNotification', p.sessionId, { reason: 'serverRotation', remainingTime: 2000 });
+  for (const instance of [a, b]) {
+    const unsigned = await instance.callback(notice, { authorization: null });
+    assert.equal(unsigned.status, 401);
+    const forged = await instance.callback(notice, { secret: newSecret() });
+    assert.equal(forged.status, 401);
+  }
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(handoffs(p.client).length, 1);
-  assert.equal(app.rooms.currentSession('sbx2'), next);
-});
+  await Promise.all([a.rooms.idle(), b.rooms.idle()]);
+  assert.equal(await a.rooms.currentSession('sbx2'), p.sessionId);
+  assert.equal(handoffs(p.client).length, 0);
+  assert.equal(await sessionCount(), sessionsBefore, 'no session created');
 
-test('a malformed callback changes nothing for a live room', { skip }, async () => {
-  const p = await join('sbx3', 'ada');
-  const r = await app.post('/callbacks', { sessionId: p.sessionId, event: 'sessionNotification', timestamp: Date.now() });
-  assert.equal(r.status, 400);
-  await app.rooms.idle();
-  assert.equal(app.rooms.currentSession('sbx3'), p.sessionId);
+  // A signed but malformed one: 400, nothing changes either.
+  const bad = await a.callback({ sessionId: p.sessionId, event: 'sessionNotification', timestamp: Date.now() });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, 'badCallback');
   assert.equal(handoffs(p.client).length, 0);
 });
 
-async function waitFor(fn, timeout = 5000) {
+async function waitFor(fn, timeout = 8000) {
   const end = Date.now() + timeout;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${fn}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}`))));
-  });
 }

@@ -14,9 +14,16 @@ pub struct Config {
     pub application_id: String,
     /// The application's RSA public key, PEM (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`).
     pub public_key_pem: String,
-    /// Where session-monitoring callbacks are POSTed; none: callbacks are only logged in
-    /// the session's event log (`GET /admin/sessions/{sid}/events`).
-    pub callback_url: Option<String>,
+    /// Where session-monitoring callbacks are POSTed, taking turns (round robin per delivery
+    /// attempt); none: callbacks are only logged in the session's event log
+    /// (`GET /admin/sessions/{sid}/events`).
+    pub callback_urls: Vec<String>,
+    /// The application's signature secret: every callback is signed with it (a JWT in
+    /// `Authorization`). None: callbacks are sent unsigned, as the platform does while signed
+    /// callbacks are off for the application.
+    pub signature_secret: Option<String>,
+    /// Delivery faults a test can turn on (both off by default).
+    pub callback_faults: CallbackFaults,
     /// Default rotation notice when `POST /admin/sessions/{sid}/rotate` gives none.
     pub rotation_notice_ms: u64,
     /// The bearer token the admin API requires (a per-run secret the app server and tests
@@ -32,9 +39,20 @@ impl Config {
             port: 0,
             application_id: application_id.to_owned(),
             public_key_pem: public_key_pem.to_owned(),
-            callback_url: None,
+            callback_urls: Vec::new(),
+            signature_secret: None,
+            callback_faults: CallbackFaults::default(),
             rotation_notice_ms: 3_600_000,
             admin_token: None,
         }
     }
+}
+
+/// What the platform may do to callbacks and a test can ask for: deliver each one twice at
+/// once (`duplicate`), and deliver them out of order (`reorder`: every other callback is held
+/// until the next one has been delivered, or 200 ms pass).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallbackFaults {
+    pub duplicate: bool,
+    pub reorder: bool,
 }

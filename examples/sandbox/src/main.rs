@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use video_handoff_sandbox::config::CallbackFaults;
 use video_handoff_sandbox::{keygen, start, Config};
 
 #[derive(Parser)]
@@ -31,9 +32,20 @@ struct Cli {
     /// The application's RSA public key as PEM text (instead of a file).
     #[arg(long, env = "SANDBOX_PUBLIC_KEY", hide_env_values = true)]
     public_key: Option<String>,
-    /// Where session-monitoring callbacks are POSTed.
-    #[arg(long, env = "SANDBOX_CALLBACK_URL")]
-    callback_url: Option<String>,
+    /// Where session-monitoring callbacks are POSTed. Repeat it (or give a comma-separated
+    /// list) for several app-server instances: deliveries take turns (round robin).
+    #[arg(long, env = "SANDBOX_CALLBACK_URL", value_delimiter = ',')]
+    callback_url: Vec<String>,
+    /// The application's signature secret: signs every callback (HS256 JWT in
+    /// `Authorization`). Without it callbacks are unsigned (signed callbacks off).
+    #[arg(long, env = "SANDBOX_SIGNATURE_SECRET", hide_env_values = true)]
+    signature_secret: Option<String>,
+    /// Test fault: deliver every callback twice.
+    #[arg(long, env = "SANDBOX_CALLBACK_DUPLICATES")]
+    callback_duplicates: bool,
+    /// Test fault: deliver callbacks out of order (every other one overtaken by the next).
+    #[arg(long, env = "SANDBOX_CALLBACK_REORDER")]
+    callback_reorder: bool,
     /// Default rotation notice in milliseconds.
     #[arg(long, env = "SANDBOX_ROTATION_NOTICE_MS", default_value_t = 3_600_000)]
     rotation_notice_ms: u64,
@@ -97,10 +109,18 @@ async fn main() -> ExitCode {
         port: cli.port,
         application_id: cli.application_id,
         public_key_pem,
-        callback_url: cli.callback_url,
+        callback_urls: cli.callback_url,
+        signature_secret: cli.signature_secret.filter(|s| !s.is_empty()),
+        callback_faults: CallbackFaults {
+            duplicate: cli.callback_duplicates,
+            reorder: cli.callback_reorder,
+        },
         rotation_notice_ms: cli.rotation_notice_ms,
         admin_token: cli.admin_token,
     };
+    if !config.callback_urls.is_empty() && config.signature_secret.is_none() {
+        eprintln!("sandbox: callbacks are unsigned (no --signature-secret); signed-callback receivers will refuse them");
+    }
     let running = match start(config).await {
         Ok(r) => r,
         Err(e) => {

@@ -13,7 +13,7 @@ use video_handoff_sandbox::state::now_ms;
 async fn with_receiver() -> (TestSandbox, Receiver) {
     let rx = Receiver::start().await;
     let url = rx.url.clone();
-    let sb = TestSandbox::start_with(move |c| c.callback_url = Some(url)).await;
+    let sb = TestSandbox::start_with(move |c| c.callback_urls = vec![url]).await;
     (sb, rx)
 }
 
@@ -187,7 +187,7 @@ async fn rotation_notifies_then_ends_each_connection_at_the_end_of_the_notice() 
         assert_eq!(c.ended().await, Ended::Closed(1000));
     }
 
-    let all = rx.wait_for(10, Duration::from_secs(3)).await;
+    let all = rx.wait_for(11, Duration::from_secs(3)).await;
     let tail: Vec<(String, Option<String>)> = all[5..]
         .iter()
         .map(|c| {
@@ -202,6 +202,8 @@ async fn rotation_notifies_then_ends_each_connection_at_the_end_of_the_notice() 
         tail,
         [
             r("connectionDestroyed", "clientDisconnected"),
+            // The platform's second notice, a quarter of the notice before the end.
+            r("sessionNotification", "serverRotation"),
             r("streamDestroyed", "serverRotation"),
             r("connectionDestroyed", "serverRotation"),
             r("connectionDestroyed", "serverRotation"),
@@ -267,6 +269,7 @@ async fn rotation_of_an_unknown_session_is_404_and_the_default_notice_comes_from
         event_names(&sb, &sid).await,
         [
             "connectionCreated",
+            "sessionNotification",
             "sessionNotification",
             "connectionDestroyed",
             "sessionDestroyed"

@@ -21,7 +21,9 @@ pub const IDLE_SESSION_MS: u64 = 24 * 3600 * 1000;
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 impl Sandbox {
-    /// Starts a rotation: `sessionNotification` now, the session destroyed after `notice_ms`.
+    /// Starts a rotation on the platform's schedule: `sessionNotification` now, again when a
+    /// quarter of the notice is left (the platform: about 4 h and 1 h before), and the
+    /// session destroyed after `notice_ms`.
     pub fn rotate(self: &Arc<Self>, sid: &str, notice_ms: u64) -> Result<u64, Refusal> {
         if notice_ms > MAX_NOTICE_MS {
             return Err(Refusal::new(
@@ -49,11 +51,29 @@ impl Sandbox {
             );
             ends_at
         };
-        let me = Arc::downgrade(self);
+        let me_weak = Arc::downgrade(self);
         let sid = sid.to_owned();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(notice_ms)).await;
-            if let Some(me) = me.upgrade() {
+            let reminder_ms = notice_ms / 4;
+            tokio::time::sleep(Duration::from_millis(notice_ms - reminder_ms)).await;
+            let Some(me) = me_weak.upgrade() else { return };
+            {
+                let mut g = me.lock();
+                // Only while this rotation is still the one scheduled for a live session.
+                if let Ok(s) = Self::live_session(&mut g.sessions, &sid) {
+                    if reminder_ms > 0 && s.rotation_ends_at == Some(ends_at) {
+                        let remaining = ends_at.saturating_sub(now_ms());
+                        me.record(
+                            s,
+                            "sessionNotification",
+                            json!({"reason": "serverRotation", "remainingTime": remaining}),
+                        );
+                    }
+                }
+            }
+            drop(me);
+            tokio::time::sleep(Duration::from_millis(ends_at.saturating_sub(now_ms()))).await;
+            if let Some(me) = me_weak.upgrade() {
                 me.destroy(&sid, "serverRotation");
             }
         });

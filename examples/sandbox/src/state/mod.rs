@@ -164,7 +164,7 @@ impl Sandbox {
     /// Needs a Tokio runtime (starts the callback sender and the expiry sweep).
     pub fn new(config: Config) -> Result<Arc<Self>, String> {
         let verifier = Verifier::new(&config.application_id, &config.public_key_pem)?;
-        let callbacks = Callbacks::start(config.callback_url.clone());
+        let callbacks = Callbacks::start(&config);
         let sandbox = Arc::new(Sandbox {
             config,
             verifier,

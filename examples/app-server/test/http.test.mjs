@@ -1,4 +1,6 @@
-// The demo page and the SDK files: right MIME types, and no way out of the served folders.
+// The HTTP surface: the demo page and the SDK files (right MIME types, no way out of the
+// served folders), JSON-only POSTs with schemas that answer 400/413/415 with a reason, and the
+// browser cookie that participant identity hangs on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
@@ -81,7 +83,7 @@ test('no request path leaves the served folders', async () => {
     '//etc/passwd',
   ]) {
     const r = await rawGet(p);
-    assert.equal(r.status, 404, p);
+    assert.ok(r.status >= 400 && r.status < 500, `${p}: ${r.status}`); // refused: 400 malformed, 403 or 404
     assert.doesNotMatch(r.body, /do not serve|hidden/, p);
   }
 });
@@ -95,7 +97,7 @@ test('the config tells the page which client to load, where to point it, and whe
   assert.equal(r.body.applicationId, app.config.applicationId);
 });
 
-test('rotate without a sandbox is a 404; a wrong method is a 405', async () => {
+test('rotate without a sandbox is a 404, and so is a wrong method', async () => {
   const hosted = await startApp({
     videoHost: 'https://video.api.vonage.com',
     privateKey: devKeys().privateKey,
@@ -107,8 +109,66 @@ test('rotate without a sandbox is a 404; a wrong method is a 405', async () => {
     assert.equal((await hosted.get('/api/config')).body.sandbox, false);
     assert.equal((await hosted.get('/api/config')).body.otScriptUrl, '/vendor/opentok.js');
     assert.equal((await hosted.get('/api/config')).body.otProxyUrl, null, 'the hosted platform: no proxy');
-    assert.equal((await hosted.get('/callbacks')).status, 405);
+    assert.equal((await hosted.get('/callbacks')).status, 404);
   } finally {
     await hosted.close();
   }
+});
+
+test('every POST must be JSON: no cross-site form or text body reaches a route', async () => {
+  for (const type of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+    const headers = type ? { 'content-type': type } : {};
+    const r = await app.post('/api/rooms/r/join', 'name=ada', headers);
+    assert.equal(r.status, 415, String(type));
+    assert.equal(r.body.error, 'notJson');
+    assert.match(r.body.message, /application\/json/);
+  }
+  assert.equal((await app.post('/api/rooms/r/join', { name: 'ada' }, { 'content-type': 'application/json; charset=utf-8' })).status, 502, 'JSON passes (the video API here is unreachable)');
+});
+
+test('schemas answer 400 with the field at fault; bodies over 64 kB get a 413', async () => {
+  const cases = [
+    ['/api/rooms/r/join', '{"name":', 'badJson'],
+    ['/api/rooms/r/join', {}, 'badName'],
+    ['/api/rooms/r/join', { name: 7 }, 'badName'],
+    ['/api/rooms/r/join', { name: 'ada', id: 'short' }, 'badId'],
+    ['/api/rooms/a%20b/join', { name: 'ada' }, 'badRoom'],
+    ['/api/rooms/r/rotate', { noticeMs: 'soon' }, 'badNotice'],
+    ['/api/rooms/r/rotate', { noticeMs: -1 }, 'badNotice'],
+    ['/api/sandbox/latency', { latencyMs: 1.5 }, 'badLatency'],
+    ['/api/sandbox/latency', {}, 'badLatency'],
+  ];
+  for (const [path, body, code] of cases) {
+    const r = await app.post(path, body);
+    assert.equal(r.status, 400, `${path} ${JSON.stringify(body)}`);
+    assert.equal(r.body.error, code, `${path} ${JSON.stringify(body)}: ${r.body.message}`);
+    assert.ok(r.body.message.length > 5);
+  }
+  const big = await app.post('/api/rooms/r/join', { name: 'ada', pad: 'x'.repeat(70_000) });
+  assert.equal(big.status, 413);
+  assert.equal(big.body.error, 'bodyTooLarge');
+  const q = await app.get('/api/rooms/r/token?sessionId=x');
+  assert.equal(q.status, 400);
+  assert.equal(q.body.error, 'badId');
+});
+
+test('a browser gets one signed, HttpOnly, SameSite=Strict cookie; a forged one is replaced, never trusted', async () => {
+  const browser = app.browser();
+  const first = await browser.post('/api/rooms/r/join', { name: 'ada', id: 'tab-ada-0001' });
+  const set = first.headers.get('set-cookie');
+  assert.match(set, /^vh_browser=[^;]+\.[^;]+;/, 'value.signature');
+  assert.match(set, /HttpOnly/);
+  assert.match(set, /SameSite=Strict/);
+  assert.match(set, /Path=\/api\//);
+  const again = await browser.post('/api/rooms/r/join', { name: 'ada', id: 'tab-ada-0001' });
+  assert.equal(again.headers.get('set-cookie'), null, 'the same browser keeps its cookie');
+  // A page that rewrites the cookie to another browser's ID (signature not matching) is a new
+  // browser: ada's ID is not its to take.
+  const [value] = browser.jar.get('vh_browser').split('.');
+  const forger = app.browser();
+  forger.jar.set('vh_browser', `${value.slice(0, -1)}${value.endsWith('a') ? 'b' : 'a'}.${browser.jar.get('vh_browser').split('.').slice(1).join('.')}`);
+  const r = await forger.post('/api/rooms/r/join', { name: 'ada', id: 'tab-ada-0001' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error, 'idTaken');
+  assert.match(r.headers.get('set-cookie') ?? '', /^vh_browser=/, 'issued a fresh cookie');
 });

@@ -1,0 +1,118 @@
+// The page's API: config, a room's current session, joining, and tokens for the SDK's
+// `tokenProvider`.
+import { HttpError } from '../http-error.js';
+import {
+  ROOM_NAME,
+  browserFromCookie,
+  browserOf,
+  identityData,
+  validateDisplayName,
+  validateParticipantId,
+} from '../identity.js';
+
+const roomParams = {
+  type: 'object',
+  required: ['room'],
+  properties: { room: { type: 'string', pattern: ROOM_NAME.source } },
+};
+const participantId = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' };
+
+export async function roomRoutes(app, { config, rooms, store, log }) {
+  app.get('/api/config', async () => ({
+    applicationId: config.applicationId,
+    otScriptUrl: config.otScriptUrl,
+    otProxyUrl: config.otProxyUrl,
+    sandbox: config.sandboxAdminUrl !== null,
+    signalType: 'handoff',
+  }));
+
+  app.get('/api/rooms/:room', { schema: { params: roomParams } }, async (request) => {
+    const { room } = request.params;
+    return { room, sessionId: await rooms.currentSession(room) };
+  });
+
+  app.post(
+    '/api/rooms/:room/join',
+    {
+      schema: {
+        params: roomParams,
+        body: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string', maxLength: 256 }, id: participantId },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const identity = identityFrom(request.body.name, request.body.id);
+      const browser = browserOf(request, reply, config.roomTtlS);
+      if ((await store.bindParticipant(identity.id, browser, identity.name)) === 'taken') {
+        throw new HttpError(403, 'idTaken', 'that participant id belongs to another browser');
+      }
+      let sessionId;
+      try {
+        sessionId = await rooms.openRoom(room);
+      } catch (err) {
+        log(`room ${room}: creating its session failed: ${err?.response?.status ? `HTTP ${err.response.status}` : err?.message}`);
+        throw new HttpError(502, 'videoApiFailed', 'the video API did not create a session');
+      }
+      const data = identityData(identity);
+      log(`room ${room}: ${identity.id} joins`);
+      return { room, applicationId: config.applicationId, sessionId, token: rooms.token(sessionId, data), identity, data };
+    },
+  );
+
+  // The SDK's `tokenProvider`: tokens only for the room's current session (which is also the
+  // session a rotation is moving the room to), and only for a participant of this browser.
+  app.get(
+    '/api/rooms/:room/token',
+    {
+      schema: {
+        params: roomParams,
+        querystring: {
+          type: 'object',
+          required: ['sessionId', 'id'],
+          properties: { sessionId: { type: 'string', minLength: 1, maxLength: 256 }, id: participantId, name: { type: 'string' } },
+        },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      const { sessionId, id } = request.query;
+      const browser = browserFromCookie(request);
+      const held = await store.participant(id);
+      if (!held || browser === null || held.browser !== browser) {
+        throw new HttpError(403, 'notYourId', 'join first: tokens are issued only for a participant of this browser');
+      }
+      const current = await rooms.currentSession(room);
+      if (current === null) {
+        throw new HttpError(404, 'unknownRoom', `room ${room} has no session`);
+      }
+      if (sessionId !== current) {
+        const known = await rooms.describeSession(sessionId);
+        if (!known) {
+          throw new HttpError(404, 'unknownSession', 'no such session');
+        }
+        if (known.room !== room) {
+          throw new HttpError(403, 'otherRoom', 'that session belongs to another room');
+        }
+        throw new HttpError(403, 'notCurrentSession', "that is not the room's current session", { currentSessionId: current });
+      }
+      // The name recorded at join, so the token data (the participant's key) stays the same.
+      return { sessionId, token: rooms.token(sessionId, identityData({ id, name: held.name })) };
+    },
+  );
+}
+
+function identityFrom(name, id) {
+  const n = validateDisplayName(name);
+  if (!n.ok) {
+    throw new HttpError(400, 'badName', n.reason);
+  }
+  const i = validateParticipantId(id);
+  if (!i.ok) {
+    throw new HttpError(400, 'badId', i.reason);
+  }
+  return { id: i.value, name: n.value };
+}

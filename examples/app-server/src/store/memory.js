@@ -1,0 +1,198 @@
+// The embedded store: one process's memory, the same operations and answers as the Redis
+// store (store/redis.js), so the rooms logic cannot tell them apart. Each operation is atomic
+// because it runs to completion on the event loop. Records expire `ttlMs` after their last
+// write; expired ones read as absent and are swept once a minute.
+
+export class MemoryStore {
+  kind = 'memory';
+  #ttlMs;
+  #now;
+  /** key -> { value, expiresAt } */
+  #map = new Map();
+  #sweeper;
+
+  constructor({ ttlMs, now = Date.now }) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
+    this.#sweeper.unref();
+  }
+
+  async close() {
+    clearInterval(this.#sweeper);
+  }
+
+  // ---- rooms and sessions ----
+
+  async currentSession(room) {
+    return this.#get(`room:${room}`) ?? null;
+  }
+
+  async addSession(sessionId, room) {
+    this.#set(`session:${sessionId}`, { room });
+  }
+
+  async sessionInfo(sessionId) {
+    return this.#get(`session:${sessionId}`) ?? null;
+  }
+
+  /** Makes `sessionId` the room's session unless it has one; answers the room's session. */
+  async openRoom(room, sessionId) {
+    const current = this.#get(`room:${room}`);
+    this.#set(`room:${room}`, current ?? sessionId);
+    return current ?? sessionId;
+  }
+
+  // ---- connections ----
+
+  /** `'added'`, or `'gone'` when that connection was already reported destroyed. */
+  async addConnection(sessionId, connectionId, data) {
+    if (this.#get(`gone:${sessionId}`)?.has(connectionId)) {
+      return 'gone';
+    }
+    this.#update(`conns:${sessionId}`, () => new Map()).set(connectionId, data);
+    return 'added';
+  }
+
+  async removeConnection(sessionId, connectionId) {
+    this.#get(`conns:${sessionId}`)?.delete(connectionId);
+    this.#update(`gone:${sessionId}`, () => new Set()).add(connectionId);
+  }
+
+  /** Map connection ID -> token data. */
+  async connections(sessionId) {
+    return new Map(this.#get(`conns:${sessionId}`) ?? []);
+  }
+
+  async clearConnections(sessionId) {
+    this.#map.delete(`conns:${sessionId}`);
+  }
+
+  // ---- moves ----
+
+  /** Claims the move of `sessionId` for `leaseMs`; true for the one caller that wins. */
+  async claimMove(sessionId, move, leaseMs) {
+    if (this.#get(`move:${sessionId}`)) {
+      return false;
+    }
+    this.#set(`move:${sessionId}`, { ...move }, leaseMs);
+    return true;
+  }
+
+  async getMove(sessionId) {
+    const move = this.#get(`move:${sessionId}`);
+    return move ? { ...move } : null;
+  }
+
+  /**
+   * Records where the move goes: the move gets `to`, `to` becomes a session of the room, and
+   * the room's current session (if still `sessionId`, or none). False if the claim was lost.
+   */
+  async finishMove(sessionId, moveId, to, room) {
+    const move = this.#get(`move:${sessionId}`);
+    if (!move || move.id !== moveId) {
+      return false;
+    }
+    this.#set(`move:${sessionId}`, { ...move, to });
+    this.#set(`session:${to}`, { room });
+    const current = this.#get(`room:${room}`);
+    if (current === undefined || current === sessionId) {
+      this.#set(`room:${room}`, to);
+    }
+    return true;
+  }
+
+  /** Drops a claim that produced no session, so a later notification can try again. */
+  async abandonMove(sessionId, moveId) {
+    const move = this.#get(`move:${sessionId}`);
+    if (move && move.id === moveId && !move.to) {
+      this.#map.delete(`move:${sessionId}`);
+    }
+  }
+
+  /** True for the one caller that gets to signal this connection. */
+  async claimSignal(sessionId, connectionId) {
+    const set = this.#update(`signaled:${sessionId}`, () => new Set());
+    if (set.has(connectionId)) {
+      return false;
+    }
+    set.add(connectionId);
+    return true;
+  }
+
+  async releaseSignal(sessionId, connectionId) {
+    this.#get(`signaled:${sessionId}`)?.delete(connectionId);
+  }
+
+  /** Forgets a destroyed session; the room has no session if that was its current one. */
+  async forgetSession(sessionId, room) {
+    for (const k of ['session', 'conns', 'gone', 'move', 'signaled']) {
+      this.#map.delete(`${k}:${sessionId}`);
+    }
+    if (this.#get(`room:${room}`) === sessionId) {
+      this.#map.delete(`room:${room}`);
+    }
+  }
+
+  // ---- deliveries and participants ----
+
+  /** True the first time a signed callback's `jti` is seen within `ttlMs`. */
+  async claimDelivery(jti, ttlMs) {
+    if (this.#get(`jti:${jti}`)) {
+      return false;
+    }
+    this.#set(`jti:${jti}`, true, ttlMs);
+    return true;
+  }
+
+  /**
+   * Binds a participant ID to a browser: `'ok'` (new, or already this browser's, name
+   * refreshed) or `'taken'` (another browser's).
+   */
+  async bindParticipant(id, browser, name) {
+    const held = this.#get(`participant:${id}`);
+    if (held && held.browser !== browser) {
+      return 'taken';
+    }
+    this.#set(`participant:${id}`, { browser, name });
+    return 'ok';
+  }
+
+  async participant(id) {
+    return this.#get(`participant:${id}`) ?? null;
+  }
+
+  // ---- internals ----
+
+  #get(key) {
+    const e = this.#map.get(key);
+    if (!e) {
+      return undefined;
+    }
+    if (e.expiresAt <= this.#now()) {
+      this.#map.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  #set(key, value, ttlMs = this.#ttlMs) {
+    this.#map.set(key, { value, expiresAt: this.#now() + ttlMs });
+  }
+
+  /** The live value at `key` (made by `init` when absent), with its expiry refreshed. */
+  #update(key, init) {
+    const value = this.#get(key) ?? init();
+    this.#set(key, value);
+    return value;
+  }
+
+  #sweep() {
+    const now = this.#now();
+    for (const [k, e] of this.#map) {
+      if (e.expiresAt <= now) {
+        this.#map.delete(k);
+      }
+    }
+  }
+}
