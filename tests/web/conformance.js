@@ -100,6 +100,19 @@ export async function conformance({ OT, appId, world }) {
   check('a server signal arrives with from === null', signals.every((s) => s.from === null), signals);
   check('a server signal carries its type (signal:<type>, on both listeners) and data', signals.every((s) => s.type === 'signal:conformance' && s.data === 'from the server'), signals);
 
+  // A handler that throws: the vendor runs an event's handlers in one EventEmitter emit
+  // inside one try/catch, so the handlers after it do not run for that event.
+  const throwOrder = [];
+  s1.on('signal:throwing', () => {
+    throwOrder.push('first');
+    throw new Error('an app handler that throws, on purpose');
+  });
+  s1.on('signal:throwing', () => throwOrder.push('second'));
+  await world.serverSignal(sid, 'throwing', 'x');
+  await until(() => throwOrder.length > 0, 'the throwing handler ran');
+  await settle(200);
+  orders.throwing = throwOrder.slice();
+
   // A client signal completes its callback.
   const sent = await new Promise((resolve) => s1.signal({ type: 'conformance', data: 'x' }, (e) => resolve(errorShape(e))));
   check('session.signal completes with no error when connected', sent === null, sent);

@@ -156,6 +156,8 @@ export function pageHarness() {
     from: ev.from === undefined ? undefined : (ev.from === null ? null : ev.from.connectionId),
     data: ev.data,
     element: ev.element ? ev.element.tagName : undefined,
+    changedProperty: ev.changedProperty,
+    newValue: typeof ev.newValue === 'object' ? undefined : ev.newValue,
   });
   H.OT = () => window.__OT;
   H.shape = shape;
