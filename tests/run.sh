@@ -3,6 +3,7 @@
 #   bash tests/run.sh          everything (installs what is missing first)
 #   bash tests/run.sh e2e      only the end-to-end browser tests (`npm run e2e`)
 #   bash tests/run.sh size     only print the shipped sizes (`npm run size`)
+#   bash tests/run.sh build    only build what the browser tests load (`npm run bench:handoff`)
 #
 # Each stage's output goes to the terminal; the counts of passed and failed tests of every
 # runner (cargo, wasm-bindgen-test, node:test) are added up into the last line.
@@ -92,6 +93,12 @@ case "$mode" in
   size)
     stage wasm-build build_wasm
     node tests/package/size.mjs
+    exit $?
+    ;;
+  build)
+    stage wasm-build build_wasm
+    stage sandbox-build build_sandbox
+    [ "${#broken[@]}" -eq 0 ]
     exit $?
     ;;
   e2e)

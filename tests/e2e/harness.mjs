@@ -19,6 +19,7 @@ import http from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSampler, freezes, peaks } from './cost.mjs';
 import { devKeys } from '../../examples/app-server/test/helpers.mjs';
 import { stopProcess } from '../../examples/sandbox/tests/browser-helpers.mjs';
 
@@ -363,6 +364,7 @@ class Stack {
     this.video = new Video({ applicationId: APP_ID, privateKey }, { videoHost: this.sandboxUrl });
 
     this.browser = await launchBrowser(path.join(this.root, 'tmp'));
+    this.cpu = await cpuSampler(this.browser);
   }
 
   /** Stops everything; never throws. */
@@ -376,6 +378,7 @@ class Stack {
     };
     for (const p of this.participants) await step(() => p.context.close());
     this.participants = [];
+    await step(() => this.cpu?.stop());
     await step(() => this.browser?.close());
     await step(() => stopProcess(this.app));
     await step(() => stopProcess(this.sandbox));
@@ -762,6 +765,8 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       acrossRafStall: rafStall(snap, from, to),
       elementIds: rec.elementIds,
       swapAt: firstSwap(rec, from, to, snap.timeOrigin),
+      // W3C freezes across the handoff (cost.mjs): the verdict issue 13 holds the SDK to
+      freezes: freezes(shownGaps(rec), rec.frames?.at(-1), from, to),
     });
   }
   return out;
@@ -859,8 +864,11 @@ export async function rotationRun(stack, room, people, opts = {}) {
   }
   const pages = [];
   let endAt = destroyedAt + 1000;
+  // This rotation's events only: a page that went through earlier rotations (the benchmark)
+  // still holds theirs.
+  const eventsOf = async (p) => (await pageEvents(p)).filter((e) => e.at >= ctx.rotatedAt);
   for (const p of people) {
-    const events = await pageEvents(p);
+    const events = await eventsOf(p);
     const page = { p, events, started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') };
     page.completed = all(events, 'handoffCompleted').at(-1) ?? null;
     if (page.completed) endAt = Math.max(endAt, page.completed.at + afterMs);
@@ -869,18 +877,27 @@ export async function rotationRun(stack, room, people, opts = {}) {
   await sleep(Math.max(0, endAt - Date.now() + 200));
   const tiles = [];
   for (const page of pages) {
-    page.events = await pageEvents(page.p);
+    page.events = await eventsOf(page.p);
     const startAt = page.started?.at ?? ctx.rotatedAt;
     const beforeMs = Math.min(steadyMs - 500, Math.max(beforeMinMs, endAt - startAt));
     page.tiles = await continuity(page.p, { startAt, endAt, beforeMs });
     page.media = await mediaChecks(page.p);
     page.trace = await page.p.page.evaluate(() => window.__otTrace ?? []);
+    page.live = peaks(page.trace, startAt, endAt);
     const firstDone = first(page.events, 'handoffCompleted');
     page.durationMs = firstDone?.detail?.durationMs ?? (firstDone && page.started ? firstDone.at - page.started.at : null);
     tiles.push(...page.tiles);
   }
   const newSession = await stack.session(newSid);
-  return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx };
+  // The browser's CPU across the handoff (the first page's start to 1 s after the last page's
+  // completion: the old session's teardown counts) against an equally long steady window just
+  // before it. Not to the old session's end: the platform destroys it at the notice's end,
+  // long after everyone left.
+  const handoffFrom = Math.min(...pages.map((pg) => pg.started?.at ?? ctx.rotatedAt));
+  const handoffTo = Math.max(...pages.map((pg) => (pg.completed?.at ?? destroyedAt) + 1000));
+  const span = handoffTo - handoffFrom;
+  const cpu = { spanMs: span, handoff: stack.cpu?.between(handoffFrom, handoffTo) ?? null, steady: stack.cpu?.between(handoffFrom - span, handoffFrom) ?? null };
+  return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx, cpu };
 }
 
 /**
@@ -921,8 +938,33 @@ export function printRun(label, r) {
     lines.push(`  old stream outlived the swap by (ms): ${margins.map((m) => `${m.viewer} <- ${m.of} ${m.marginMs === null ? 'never swapped' : ms(m.marginMs)}`).join(', ')}`);
   }
   lines.push(describeTiles(r.tiles, r.people));
+  lines.push(...costLines(r));
   lines.push(...phaseTimeline(r));
   console.log(lines.join('\n'));
+}
+
+/**
+ * What the handoff cost beyond the steady call (issue 13): per page the live subscribers,
+ * publishers and media peer connections (steady -> peak), the browser's CPU seconds across the
+ * handoff against an equally long steady window, and the W3C freezes per tile.
+ */
+export function costLines(r) {
+  const lines = [];
+  const live = r.pages.filter((pg) => pg.live).map((pg) => {
+    const f = (k) => `${pg.live[k].steady}->${pg.live[k].peak}`;
+    return `${pg.p.name} subscribers ${f('subscribers')}, publishers ${f('publishers')}, peer connections ${f('pcs')}`;
+  });
+  if (live.length) lines.push(`  live (steady->peak): ${live.join('; ')}`);
+  const c = r.cpu;
+  if (c?.handoff != null && c?.steady != null) {
+    lines.push(`  browser CPU over ${ms(c.spanMs)} ms: handoff ${c.handoff.toFixed(2)} s, steady ${c.steady.toFixed(2)} s, ratio ${(c.handoff / c.steady).toFixed(2)}`);
+  }
+  const frozen = r.tiles.filter((t) => t.freezes?.length);
+  lines.push(
+    `  W3C freezes across the handoff: ${frozen.length} of ${r.tiles.length} tiles` +
+      (frozen.length ? ` (${frozen.map((t) => `${t.viewer} sees ${r.people.find((p) => p.id === t.tile)?.name ?? t.tile}: ${t.freezes.map((x) => `${x.gap} ms >= ${x.bound} (${x.what})`).join(', ')}`).join('; ')})` : ''),
+  );
+  return lines;
 }
 
 /**
@@ -950,7 +992,8 @@ export function phaseTimeline(r) {
       return `${nameOf(s.stream)} ${rel(s)}/${rel(sub)}/${rel(el)}`;
     });
     const swaps = page.events.filter((e) => e.type === 'participantSwapped').map((e) => {
-      const who = r.people.find((p) => p.id === participantIdOf(e.detail?.key))?.name ?? '?';
+      const k = e.detail?.key;
+      const who = r.people.find((p) => p.id === participantIdOf(k) || p.name === k)?.name ?? '?';
       return `${who} +${ms(e.at - signal.at)}`;
     });
     const movedIn = t.filter((e) => e.what === 'signalReceived' && e.session === r.newSid && /-moved$/.test(e.type) && e.at >= signal.at);

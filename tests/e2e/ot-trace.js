@@ -6,7 +6,11 @@
 //
 // window.__otTrace: [{ at, what, session, ...detail }], what is one of
 //   connect, connected, connectFailed, disconnect, disconnected, publish, published,
-//   subscribe, subscribed, videoElement, unsubscribe, unpublish, signalSent, signalReceived
+//   subscribe, subscribed, videoElement, unsubscribe, unpublish, signalSent, signalReceived,
+//   and the live counts (the handoff's extra media work, issue 13): `live` with { kind, n }
+//   each time the number of live subscribers, publishers or media peer connections changes.
+//   A media peer connection is one that reached `connected` and is not yet closed or failed:
+//   the vendor's client also makes short-lived probe connections that never carry media.
 (() => {
   const trace = [];
   window.__otTrace = trace;
@@ -15,6 +19,37 @@
     if (trace.length < MAX) trace.push({ at: Date.now(), what, session, ...detail });
   };
   const wrapped = new WeakSet();
+  const live = { subscribers: 0, publishers: 0, pcs: 0 };
+  const count = (kind, d) => {
+    live[kind] += d;
+    record('live', null, { kind, n: live[kind] });
+  };
+  // Counted once up and once down, whichever of destroyed/closed/failed comes first.
+  const counted = (kind) => {
+    let state = 0; // 0 not yet counted, 1 counted, 2 done
+    return { up: () => state === 0 && ((state = 1), count(kind, 1)), down: () => state === 1 && ((state = 2), count(kind, -1)) };
+  };
+
+  const NativePC = window.RTCPeerConnection;
+  if (typeof NativePC === 'function') {
+    const TracedPC = function (...args) {
+      const pc = new NativePC(...args);
+      const c = counted('pcs');
+      pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === 'connected') c.up();
+        else if (pc.connectionState === 'closed' || pc.connectionState === 'failed') c.down();
+      });
+      const close = pc.close;
+      pc.close = function () {
+        c.down(); // close() fires no connectionstatechange
+        return close.call(this);
+      };
+      return pc;
+    };
+    TracedPC.prototype = NativePC.prototype;
+    Object.setPrototypeOf(TracedPC, NativePC); // static methods (generateCertificate)
+    window.RTCPeerConnection = TracedPC;
+  }
 
   function wrapSession(session, sid) {
     if (wrapped.has(session)) return;
@@ -53,6 +88,9 @@
       lastCallback(rest, () => record('subscribed', sid, { stream: streamId }));
       const sub = subscribe.call(this, stream, ...rest);
       sub?.on?.('videoElementCreated', () => record('videoElement', sid, { stream: streamId }));
+      const c = counted('subscribers');
+      c.up();
+      sub?.on?.('destroyed', c.down);
       return sub;
     };
     session.on('signal', (e) => record('signalReceived', sid, { type: e.type.replace(/^signal:/, ''), fromServer: e.from === null }));
@@ -62,6 +100,14 @@
   function instrument(OT) {
     if (!OT || typeof OT.initSession !== 'function' || wrapped.has(OT)) return;
     wrapped.add(OT);
+    const initPublisher = OT.initPublisher;
+    OT.initPublisher = function (...args) {
+      const pub = initPublisher.apply(this, args);
+      const c = counted('publishers');
+      c.up();
+      pub?.on?.('destroyed', c.down);
+      return pub;
+    };
     const initSession = OT.initSession;
     OT.initSession = function (apiKey, sid, ...rest) {
       const session = initSession.call(this, apiKey, sid, ...rest);

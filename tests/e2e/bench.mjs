@@ -1,0 +1,90 @@
+// Handoff benchmark (issue 13): three people on the demo page with the real vendor client,
+// 150 ms of signaling latency per hop, the room's session rotated N times in a row. Prints
+// figures; asserts nothing (the e2e tests hold the verdicts).
+//
+//   npm run bench:handoff                 # 10 rotations (builds first)
+//   node tests/e2e/bench.mjs [N]          # already built
+//   BENCH_LATENCY_MS=0 node tests/e2e/bench.mjs 3
+//
+// Per rotation: the handoff's duration per page (signal to handoffCompleted, and to leaving
+// the old session), the phases, the live subscribers/publishers/peer connections per page
+// (steady -> peak), the browser's CPU across the handoff against an equally long steady window
+// (CDP SystemInfo.getProcessInfo), and W3C freezes per tile (cost.mjs). At the end: medians and
+// totals. Run it alone on the machine: frame timing is what it measures.
+import { loadNote, missing, ms, printRun, rotationRun, sdkBuilt, startStack } from './harness.mjs';
+
+const N = Number(process.argv[2] ?? 10);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 150);
+const NOTICE_MS = Number(process.env.BENCH_NOTICE_MS ?? 20000);
+const NAMES = ['Ada', 'Ben', 'Cy'];
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+};
+
+/** Signal (as the page's OT trace saw it) to each phase, ms, for one page of one run. */
+function phases(r, page) {
+  const t = page.trace ?? [];
+  const signal = t.find((e) => e.what === 'signalReceived' && e.session === r.oldSid && e.fromServer && e.type === 'handoff');
+  if (!signal) return null;
+  const at = (what, sid, more = () => true) => t.find((e) => e.what === what && e.session === sid && e.at >= signal.at && more(e))?.at - signal.at;
+  const last = (what, sid) => {
+    const xs = t.filter((e) => e.what === what && e.session === sid && e.at >= signal.at);
+    return xs.length ? xs.at(-1).at - signal.at : undefined;
+  };
+  const swaps = page.events.filter((e) => e.type === 'participantSwapped').map((e) => e.at - signal.at);
+  return {
+    connected: at('connected', r.newSid),
+    published: at('published', r.newSid),
+    lastSubscribed: last('subscribed', r.newSid),
+    lastVideo: last('videoElement', r.newSid),
+    lastSwap: swaps.length ? Math.max(...swaps) : undefined,
+    leftOld: at('disconnect', r.oldSid),
+    completed: page.completed ? page.completed.at - signal.at : undefined,
+  };
+}
+
+async function main() {
+  const why = missing();
+  if (why) throw new Error(`cannot run: ${why}`);
+  if (!sdkBuilt()) throw new Error('the SDK is not built: npm run build');
+  const stack = await startStack();
+  const rows = [];
+  try {
+    await stack.hooks({ latencyMs: LATENCY_MS });
+    const people = await stack.joinRoom('bench', NAMES);
+    for (let i = 1; i <= N; i++) {
+      const r = await rotationRun(stack, 'bench', people, { noticeMs: NOTICE_MS, steadyMs: 8000, beforeMinMs: 5000, afterMs: 2000 });
+      printRun(`rotation ${i}/${N}`, r);
+      for (const page of r.pages) rows.push({ run: i, name: page.p.name, ph: phases(r, page), live: page.live, cpu: r.cpu });
+      rows.push({ run: i, tiles: r.tiles, cpu: r.cpu });
+    }
+    await stack.leave(people);
+  } finally {
+    await stack.stop();
+  }
+
+  const pages = rows.filter((x) => x.ph);
+  const runs = rows.filter((x) => x.tiles);
+  const key = ['connected', 'published', 'lastSubscribed', 'lastVideo', 'lastSwap', 'leftOld', 'completed'];
+  console.log(`\nbench: ${N} rotations, 3 pages, ${LATENCY_MS} ms per hop (${loadNote()})`);
+  console.log(`bench: median ms after the signal: ${key.map((k) => `${k} ${ms(median(pages.map((p) => p.ph[k])))}`).join(', ')}`);
+  const extra = (k) => {
+    const d = pages.filter((p) => p.live).map((p) => p.live[k].peak - p.live[k].steady);
+    return `${k} +${Math.max(...d)} max, +${median(d)} median`;
+  };
+  console.log(`bench: peak extra per page: ${['subscribers', 'publishers', 'pcs'].map(extra).join('; ')}`);
+  const ratios = runs.filter((r) => r.cpu?.handoff != null && r.cpu?.steady > 0).map((r) => r.cpu.handoff / r.cpu.steady);
+  console.log(`bench: browser CPU handoff/steady: median ${median(ratios)?.toFixed(2) ?? '-'}, each ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+  const tiles = runs.flatMap((r) => r.tiles);
+  const frozen = tiles.filter((t) => t.freezes?.length);
+  const freezeCount = frozen.reduce((s, t) => s + t.freezes.length, 0);
+  console.log(`bench: W3C freezes: ${freezeCount} in ${frozen.length} of ${tiles.length} tiles; runs with none: ${runs.filter((r) => !r.tiles.some((t) => t.freezes?.length)).length} of ${runs.length}`);
+  console.log(`bench: largest gap across per run (ms): ${runs.map((r) => ms(Math.max(...r.tiles.map((t) => t.across)))).join(' ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,101 @@
+// What a handoff costs the pages beyond the steady call (issue 13), measured from outside the
+// SDK: the browser's CPU time (CDP `SystemInfo.getProcessInfo`, every Chromium process), the
+// live subscribers, publishers and media peer connections per page (ot-trace.js `live`), and
+// video freezes per tile by the W3C definition (webrtc-stats `freezeCount`) on the frames the
+// person saw (measure.js, `shownGaps` in harness.mjs).
+
+/**
+ * Samples the whole browser's CPU time (user + system seconds, summed over its processes)
+ * every `everyMs` until `stop()`. `between(from, to)` (epoch ms) interpolates the CPU seconds
+ * spent in that window; null when the samples do not cover it.
+ */
+export async function cpuSampler(browser, { everyMs = 200 } = {}) {
+  const cdp = await browser.newBrowserCDPSession();
+  const samples = []; // [epoch ms, cpu s]
+  const MAX = 50000; // a few hours at 200 ms: a forgotten sampler stays bounded
+  let stopped = false;
+  let pending = null;
+  const take = async () => {
+    const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
+    const cpu = processInfo.reduce((s, p) => s + (p.cpuTime ?? 0), 0);
+    if (samples.length < MAX) samples.push([Date.now(), cpu]);
+  };
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        await take();
+      } catch {
+        return; // the browser went away: the figures end here
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
+  await take();
+  pending = loop();
+  const at = (t) => {
+    if (!samples.length || t < samples[0][0] || t > samples.at(-1)[0]) return null;
+    let i = samples.findIndex(([s]) => s >= t);
+    if (samples[i][0] === t || i === 0) return samples[i][1];
+    const [[t0, c0], [t1, c1]] = [samples[i - 1], samples[i]];
+    return c0 + ((c1 - c0) * (t - t0)) / (t1 - t0);
+  };
+  return {
+    between(from, to) {
+      const a = at(from);
+      const b = at(to);
+      return a === null || b === null ? null : b - a;
+    },
+    async stop() {
+      stopped = true;
+      await pending;
+      await cdp.detach().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Freezes in one tile over [from, to] (page clock), by the W3C definition: a frame interval of
+ * at least max(3 x avg, avg + 150 ms), avg being the mean of the previous 30 intervals (those
+ * before the window count, so the first frames of the window are judged like any other).
+ * `gaps` are the intervals the person saw (`shownGaps(rec)`: [start, end, ms, what]), swaps
+ * included; `lastFrame` the tile's last frame: a video that stopped before `to` counts as a
+ * freeze once the time since its last frame reaches the bound.
+ */
+export function freezes(gaps, lastFrame, from, to) {
+  const out = [];
+  const recent = [];
+  let bound = Infinity;
+  for (const [a, b, gap, what] of gaps) {
+    if (recent.length >= 30) {
+      const avg = recent.reduce((s, x) => s + x, 0) / recent.length;
+      bound = Math.max(3 * avg, avg + 150);
+      if (b >= from && a <= to && gap >= bound) out.push({ at: a, gap: Math.round(gap), bound: Math.round(bound), what });
+      recent.shift();
+    }
+    recent.push(gap);
+  }
+  if (lastFrame !== undefined && lastFrame >= from && to - lastFrame >= bound) {
+    out.push({ at: lastFrame, gap: Math.round(to - lastFrame), bound: Math.round(bound), what: 'no frame since' });
+  }
+  return out;
+}
+
+/**
+ * Live counts of one page's trace (ot-trace.js): the count of each kind at `from` (the steady
+ * call) and the largest count in [from, to] (epoch ms).
+ */
+export function peaks(trace, from, to) {
+  const out = {};
+  for (const kind of ['subscribers', 'publishers', 'pcs']) {
+    let n = 0;
+    let peak = null;
+    for (const e of trace) {
+      if (e.what !== 'live' || e.kind !== kind) continue;
+      if (e.at > to) break;
+      if (e.at < from) n = e.n;
+      else peak = Math.max(peak ?? n, e.n);
+    }
+    out[kind] = { steady: n, peak: Math.max(peak ?? n, n) };
+  }
+  return out;
+}
