@@ -7,6 +7,10 @@
 
 use core::fmt;
 
+use serde::Serialize;
+
+use super::MoveFields;
+
 /// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
 pub type Millis = u64;
 
@@ -119,7 +123,9 @@ impl Default for Config {
 }
 
 /// Why a session ended, as the OT `sessionDisconnected` event says (plus what the shell saw).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[non_exhaustive]
 pub enum DisconnectReason {
     ClientDisconnected,
@@ -186,11 +192,16 @@ pub enum Input {
         session: SessionId,
         reason: DisconnectReason,
     },
-    /// A remote connection appeared in `session`.
+    /// A connection appeared in `session` (this client's own is told apart once connected).
+    /// Its participant key is the app's `participantKey` answer if it gave a non-empty one,
+    /// else the token `data` if not empty, else the connection ID.
     ConnectionCreated {
         session: SessionId,
         connection: ConnectionId,
-        key: ParticipantKey,
+        /// The connection's token data.
+        data: Option<String>,
+        /// What the app's `participantKey(connection)` returned.
+        app_key: Option<String>,
     },
     /// A remote connection left `session`.
     ConnectionDestroyed {
@@ -231,11 +242,19 @@ pub enum Input {
     PublishFailed { session: SessionId, error: String },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
-    /// A signal arrived in `session`; `from` is `None` for server-originated signals.
+    /// A handoff signal ([`Config::signal_type`]) arrived in `session`; `from` is `None` for
+    /// server-originated signals. `body` is its `data` read as a move request, or why it
+    /// could not be read ([`crate::engine::check_signal_text`], not a JSON object).
     Signal {
         session: SessionId,
         from: Option<ConnectionId>,
-        kind: String,
+        body: Result<MoveFields, RejectReason>,
+    },
+    /// A peer's moved signal ([`Config::moved_signal_type`]) arrived in `session`; `data` is
+    /// the session it says it moved from.
+    Moved {
+        session: SessionId,
+        from: Option<ConnectionId>,
         data: String,
     },
     /// Answer to [`Command::RequestToken`].
@@ -243,10 +262,11 @@ pub enum Input {
         session: SessionId,
         result: Result<String, String>,
     },
-    /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID".
+    /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID";
+    /// a request is checked like every move ([`MoveFields::request`]).
     Resolved {
         old: SessionId,
-        result: Result<Option<HandoffRequest>, String>,
+        result: Result<Option<MoveFields>, String>,
     },
     /// The app closes the call: leave every session, emit nothing after `Closed`.
     Close,
@@ -268,10 +288,11 @@ pub enum Command {
     Disconnect { session: SessionId },
     /// Publish into `session` with clones of the local camera and microphone tracks.
     Publish { session: SessionId },
-    /// Subscribe to `stream`, hidden and muted until a [`Command::Show`] names it.
+    /// Subscribe to `key`'s `stream`, hidden and muted until a [`Command::Show`] names it.
     Subscribe {
         session: SessionId,
         stream: StreamId,
+        key: ParticipantKey,
     },
     /// Destroy the subscriber to `stream` (it is already hidden and muted).
     Unsubscribe {
@@ -308,7 +329,10 @@ pub enum Command {
 }
 
 /// The call's overall state, as the app sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(target_arch = "wasm32", tsify(rename = "CallState"))]
 pub enum State {
     Idle,
     Connecting,
@@ -406,7 +430,9 @@ pub enum Event {
 }
 
 /// Why the old session was left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub enum LeaveCause {
     /// Own stream live in the new session, every participant moved, every connection present.
     AllMoved,
@@ -418,8 +444,11 @@ pub enum LeaveCause {
     OldSessionLost,
 }
 
-/// Why a handoff signal was not obeyed. The live session is never disturbed by one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a handoff signal (or a move the app asked for) was not obeyed. The live session is
+/// never disturbed by one. Serialized as `{ reason, field? }` (`field` with `wrongType`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[non_exhaustive]
 pub enum RejectReason {
     /// `from` was a client connection: only the app server may move the call.
@@ -497,56 +526,91 @@ impl HandoffError {
     }
 }
 
-impl fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RejectReason {
+    /// What is wrong, in a sentence (without saying what was rejected).
+    pub fn problem(&self) -> &'static str {
+        match self {
             RejectReason::NotFromServer => {
-                "handoff signal ignored: it came from a client; only the app server (REST signal API) may move the call"
+                "it came from a client; only the app server (REST signal API) may move the call"
             }
-            RejectReason::NotJson => "handoff signal ignored: its data is not a JSON object",
+            RejectReason::NotJson => "its data is not a JSON object",
             RejectReason::UnsupportedVersion => {
-                "handoff signal ignored: \"v\" must be 1; upgrade video-handoff or send protocol version 1"
+                "\"v\" must be 1; upgrade video-handoff or send protocol version 1"
             }
-            RejectReason::MissingSessionId => "handoff signal ignored: \"sessionId\" is missing",
-            RejectReason::EmptySessionId => "handoff signal ignored: \"sessionId\" is empty",
-            RejectReason::OversizeSessionId => "handoff signal ignored: \"sessionId\" is longer than 256 bytes",
+            RejectReason::MissingSessionId => "\"sessionId\" is missing",
+            RejectReason::EmptySessionId => "\"sessionId\" is empty",
+            RejectReason::OversizeSessionId => "\"sessionId\" is longer than 256 bytes",
             RejectReason::WrongType { field } => match *field {
-                "sessionId" => "handoff signal ignored: \"sessionId\" must be a string",
-                "token" => "handoff signal ignored: \"token\" must be a string of at most 4096 bytes",
-                "reason" => "handoff signal ignored: \"reason\" must be a string of at most 128 bytes",
-                "deadline" => "handoff signal ignored: \"deadline\" must be a non-negative integer (epoch ms)",
-                "spreadMs" => "handoff signal ignored: \"spreadMs\" must be an integer from 0 to 600000",
-                "id" => "handoff signal ignored: \"id\" must be a string of at most 128 bytes",
-                _ => "handoff signal ignored: a field has the wrong JSON type or is out of range",
+                "sessionId" => "\"sessionId\" must be a string",
+                "token" => "\"token\" must be a string of at most 4096 bytes",
+                "reason" => "\"reason\" must be a string of at most 128 bytes",
+                "deadline" => "\"deadline\" must be a non-negative number (epoch ms)",
+                "spreadMs" => "\"spreadMs\" must be a number from 0 to 600000",
+                "id" => "\"id\" must be a string of at most 128 bytes",
+                _ => "a field has the wrong JSON type or is out of range",
             },
-            RejectReason::TooLarge => "handoff signal ignored: its data is over 8192 bytes",
+            RejectReason::TooLarge => "its data is over 8192 bytes",
             RejectReason::Duplicate => {
-                "handoff signal ignored: it names the session already live or already being moved to"
+                "it names the session already live or already being moved to"
             }
             RejectReason::Stale => {
-                "handoff signal ignored: it names a session this client already left, or its deadline has passed"
+                "it names a session this client already left, or its deadline has passed"
             }
-        })
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("handoff signal ignored: ")?;
+        f.write_str(self.problem())
+    }
+}
+
+impl HandoffError {
+    /// What went wrong and what to check, in a sentence; the vendor's or the app's own words
+    /// are in [`HandoffError::detail`].
+    pub fn text(&self) -> &'static str {
+        match self {
+            HandoffError::ConnectFailed { .. } => {
+                "connecting to the session failed; check the session ID, token and network"
+            }
+            HandoffError::ConnectTimeout => {
+                "connecting to the session timed out; check the network or raise connectTimeoutMs"
+            }
+            HandoffError::NoToken => {
+                "no token for the session: send one in the handoff signal or pass a tokenProvider"
+            }
+            HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed",
+            HandoffError::ResolveFailed { .. } => {
+                "the app's resolveSession failed; rejoining the same session ID instead"
+            }
+            HandoffError::PublishFailed { .. } => {
+                "publishing the camera and microphone failed; check device permissions"
+            }
+        }
+    }
+
+    /// The vendor's or the app's own words about the failure, if any.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            HandoffError::ConnectFailed { detail }
+            | HandoffError::TokenProviderFailed { detail }
+            | HandoffError::ResolveFailed { detail }
+            | HandoffError::PublishFailed { detail } => Some(detail),
+            HandoffError::ConnectTimeout | HandoffError::NoToken => None,
+        }
     }
 }
 
 impl fmt::Display for HandoffError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HandoffError::ConnectFailed { .. } => {
-                "connecting to the session failed (see detail); check the session ID, token and network"
-            }
-            HandoffError::ConnectTimeout => "connecting to the session timed out; check the network or raise connectTimeoutMs",
-            HandoffError::NoToken => {
-                "no token for the session: send one in the handoff signal or pass a tokenProvider"
-            }
-            HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed (see detail)",
-            HandoffError::ResolveFailed { .. } => {
-                "the app's resolveSession failed (see detail); rejoining the same session ID instead"
-            }
-            HandoffError::PublishFailed { .. } => {
-                "publishing the camera and microphone failed (see detail); check device permissions"
-            }
-        })
+        f.write_str(self.text())?;
+        if let Some(detail) = self.detail().filter(|d| !d.is_empty()) {
+            f.write_str(" (")?;
+            f.write_str(detail)?;
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
