@@ -106,7 +106,9 @@ impl From<f64> for Field {
 
 impl<'de> Deserialize<'de> for Field {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FieldVisitor)
+        // Through `deserialize_option`, so that a missing field is `Absent` with no
+        // `#[serde(default)]` (which would make it optional in the generated TypeScript).
+        deserializer.deserialize_option(FieldVisitor)
     }
 }
 
@@ -127,7 +129,7 @@ impl<'de> Visitor<'de> for FieldVisitor {
         Ok(Field::Absent)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
-        Field::deserialize(d)
+        d.deserialize_any(FieldVisitor)
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Field, E> {
         Ok(Field::Bool(v))
@@ -167,14 +169,14 @@ impl<'de> Visitor<'de> for FieldVisitor {
 /// options of `moveTo` (with its session), or what `resolveSession` answered. The checks
 /// ([`MoveFields::signal`], [`MoveFields::request`]) make it a [`HandoffRequest`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct MoveFields {
     /// Protocol major version of a handoff signal: 1.
-    #[cfg_attr(target_arch = "wasm32", tsify(optional, type = "1"))]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "1"))]
     pub v: Field,
     /// The session to move to.
-    #[cfg_attr(target_arch = "wasm32", tsify(optional, type = "string"))]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "string"))]
     pub session_id: Field,
     /// The client's token for that session; without one the app's `tokenProvider` is asked.
     #[cfg_attr(target_arch = "wasm32", tsify(optional, type = "string"))]

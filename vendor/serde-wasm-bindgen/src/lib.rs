@@ -145,7 +145,40 @@ pub mod preserve {
     // Intentionally asymmetrical wrapper to ensure that only serde-wasm-bindgen preserves roundtrip.
     #[derive(Deserialize)]
     #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
-    struct PreservedValueDeWrapper(Magic, u32);
+    struct PreservedValueDeWrapper(Magic, Abi);
+
+    // PATCH (video-handoff): the ABI index is read without serde's range-checked `u32`, whose
+    // error formats a `de::Unexpected` (see PATCH.md); it always fits, our deserializer made it.
+    struct Abi(u32);
+
+    impl<'de> serde::de::Deserialize<'de> for Abi {
+        fn deserialize<D: serde::de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+            struct Visitor;
+
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Abi;
+
+                fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    formatter.write_str("serde-wasm-bindgen's value index")
+                }
+
+                fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+                    Ok(Abi(v as u32))
+                }
+
+                fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+                    Ok(Abi(v as u32))
+                }
+
+                // The magic string's deserializer is instantiated here too (never called).
+                fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
+                    Err(E::custom("expected serde-wasm-bindgen's value index"))
+                }
+            }
+
+            de.deserialize_u32(Visitor)
+        }
+    }
 
     /// Serialize any `JsCast` value.
     ///
@@ -177,7 +210,7 @@ pub mod preserve {
         // here, this may be incorrect but it shouldn't be UB because JsValues
         // are represented using indices into a JS-side (i.e. bounds-checked)
         // array.
-        let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.1) };
+        let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.1 .0) };
         // PATCH (video-handoff): no `Debug` of the value (see PATCH.md).
         val.dyn_into().map_err(|_| {
             D::Error::custom(format_args!(

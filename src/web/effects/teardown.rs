@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use web_sys::{HtmlVideoElement, MediaStreamTrack};
 
-use super::ot::{Publisher, Session, Subscriber};
+use crate::web::ot::{Publisher, Session, Subscriber};
 
 /// Time between two teardown steps: about three frames at 30 fps.
 pub const SPACING_MS: u32 = 100;
@@ -38,7 +38,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn run(self) {
+    pub fn run(self) {
         match self {
             Step::Unsubscribe(session, subscriber, video) => {
                 if let Some(video) = video {
