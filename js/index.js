@@ -57,7 +57,7 @@ class HandoffCall {
   static {
     internals = {
       emit: (call, event) => call.#emit(event),
-      start: (call, media, owned) => call.#core.start(media, owned),
+      start: (call, media, owned) => call.#core.start(media?.videoSource ?? null, media?.audioSource ?? null, media?.name ?? null, owned),
       // Runs `undo` once the call has closed (join()'s own listeners).
       whenClosed: (call, undo) => (call.#core ? call.#onClosed.push(undo) : undo()),
     };

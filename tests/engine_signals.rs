@@ -155,7 +155,8 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
 #[test]
 fn reject_reasons_read_as_sentences_with_stable_codes() {
     let r = RejectReason::WrongType { field: "spreadMs" };
-    assert_eq!(r.code(), "wrongType");
+    assert_eq!(r.code(), RejectCode::WrongType);
+    assert_eq!(r.field(), Some("spreadMs"));
     assert!(r.to_string().contains("spreadMs"));
     assert!(RejectReason::NotFromServer
         .to_string()

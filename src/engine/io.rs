@@ -445,10 +445,8 @@ pub enum LeaveCause {
 }
 
 /// Why a handoff signal (or a move the app asked for) was not obeyed. The live session is
-/// never disturbed by one. Serialized as `{ reason, field? }` (`field` with `wrongType`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "camelCase")]
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+/// never disturbed by one.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RejectReason {
     /// `from` was a client connection: only the app server may move the call.
@@ -473,20 +471,47 @@ pub enum RejectReason {
     Stale,
 }
 
+/// The stable, machine-readable code of a [`RejectReason`] (serialized camelCase:
+/// `notFromServer`, `wrongType`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[non_exhaustive]
+pub enum RejectCode {
+    NotFromServer,
+    NotJson,
+    UnsupportedVersion,
+    MissingSessionId,
+    EmptySessionId,
+    OversizeSessionId,
+    WrongType,
+    TooLarge,
+    Duplicate,
+    Stale,
+}
+
 impl RejectReason {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> RejectCode {
         match self {
-            RejectReason::NotFromServer => "notFromServer",
-            RejectReason::NotJson => "notJson",
-            RejectReason::UnsupportedVersion => "unsupportedVersion",
-            RejectReason::MissingSessionId => "missingSessionId",
-            RejectReason::EmptySessionId => "emptySessionId",
-            RejectReason::OversizeSessionId => "oversizeSessionId",
-            RejectReason::WrongType { .. } => "wrongType",
-            RejectReason::TooLarge => "tooLarge",
-            RejectReason::Duplicate => "duplicate",
-            RejectReason::Stale => "stale",
+            RejectReason::NotFromServer => RejectCode::NotFromServer,
+            RejectReason::NotJson => RejectCode::NotJson,
+            RejectReason::UnsupportedVersion => RejectCode::UnsupportedVersion,
+            RejectReason::MissingSessionId => RejectCode::MissingSessionId,
+            RejectReason::EmptySessionId => RejectCode::EmptySessionId,
+            RejectReason::OversizeSessionId => RejectCode::OversizeSessionId,
+            RejectReason::WrongType { .. } => RejectCode::WrongType,
+            RejectReason::TooLarge => RejectCode::TooLarge,
+            RejectReason::Duplicate => RejectCode::Duplicate,
+            RejectReason::Stale => RejectCode::Stale,
+        }
+    }
+
+    /// The field to blame, for `wrongType`.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RejectReason::WrongType { field } => Some(field),
+            _ => None,
         }
     }
 }

@@ -6,11 +6,12 @@ use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlElement;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlElement, MediaStreamTrack};
 
 use super::contract::errors::{ErrorCode, Failure};
 use super::contract::events::{self, CallStats};
-use super::contract::options::{LocalMedia, Options};
+use super::contract::options::Options;
 use super::drive::Core;
 use super::listener;
 use crate::engine::{Field, Input, MoveFields, SessionId};
@@ -51,26 +52,28 @@ impl Call {
         })
     }
 
-    /// Starts the call with the local media (`{ videoSource, audioSource, name }`, or `null`
-    /// to publish nothing; `owned`: the SDK obtained the tracks and stops them on close).
-    pub fn start(&self, media: JsValue, owned: bool) -> Result<(), JsValue> {
+    /// Starts the call with the local media (`LocalMedia`'s camera and microphone tracks,
+    /// `null` for none, and its name; `owned`: the SDK obtained the tracks and stops them on
+    /// close): joins the first session.
+    pub fn start(
+        &self,
+        video: JsValue,
+        audio: JsValue,
+        name: Option<String>,
+        owned: bool,
+    ) -> Result<(), JsValue> {
         if self.core.is_closed() {
             return Err(Failure::closed().to_js());
         }
-        let media = if media.is_object() {
-            let m: LocalMedia = serde_wasm_bindgen::from_value(media).map_err(|_| {
-                Failure::invalid("publisher: videoSource and audioSource must be MediaStreamTracks")
-                    .to_js()
-            })?;
-            Some(m)
-        } else {
-            None
-        };
+        let tracks: Vec<MediaStreamTrack> = [video, audio]
+            .into_iter()
+            .filter_map(|t| t.dyn_into().ok())
+            .collect();
         let join = Input::Join {
             session: self.session.clone(),
             token: self.token.clone(),
         };
-        self.core.start(media, owned, join);
+        self.core.start(tracks, name.unwrap_or_default(), owned, join);
         Ok(())
     }
 

@@ -25,7 +25,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::Document;
 
-use super::contract::options::{LocalMedia, Options};
+use super::contract::options::Options;
 use super::decode::{self, Heard, SessionHeard};
 use super::effects::{perf_now, teardown, Back, Effects};
 use super::hooks::{Hook, HookCall, Hooks};
@@ -130,11 +130,16 @@ impl Core {
         }
     }
 
-    /// Starts the call with the local media (`None`: publish nothing): joins the first session.
-    pub fn start(self: &Rc<Self>, media: Option<LocalMedia>, owned: bool, join: Input) {
-        if let Some(media) = media {
-            self.with(|p| p.effects.set_local_media(media, owned));
-        }
+    /// Starts the call with the local media (no tracks: publish nothing): joins the first
+    /// session.
+    pub fn start(
+        self: &Rc<Self>,
+        tracks: Vec<web_sys::MediaStreamTrack>,
+        name: String,
+        owned: bool,
+        join: Input,
+    ) {
+        self.with(|p| p.effects.set_local_media(tracks, name, owned));
         self.push(Msg::Input(join));
         self.drive();
     }

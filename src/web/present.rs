@@ -183,7 +183,8 @@ impl Present {
                 let mut message = String::from("handoff signal ignored: ");
                 message.push_str(reason.problem());
                 AppEvent::SignalRejected {
-                    rejected: reason,
+                    reason: reason.code(),
+                    field: reason.field(),
                     message,
                 }
             }

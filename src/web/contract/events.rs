@@ -8,7 +8,7 @@ use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{DisconnectReason, LeaveCause, RejectReason, State};
+use crate::engine::{DisconnectReason, LeaveCause, RejectCode, State};
 
 /// Declares [`AppEvent`] and [`EVENT_TYPES`] from one list of variants.
 macro_rules! app_events {
@@ -97,11 +97,11 @@ app_events! {
         session_id: String,
         reason: DisconnectReason,
     }
-    /// A handoff signal was not obeyed (`reason`, and `field` for `wrongType`); the call is
-    /// untouched.
+    /// A handoff signal was not obeyed; the call is untouched. `field` names the field to
+    /// blame for `wrongType`.
     SignalRejected {
-        #[serde(flatten)]
-        rejected: RejectReason,
+        reason: RejectCode,
+        field: Option<&'static str>,
         message: String,
     }
     /// A participant appeared for the first time (never again when they move sessions).

@@ -99,19 +99,21 @@ pub struct CallOptions {
     pub publisher: Js,
 }
 
-/// The local camera and microphone to publish.
-#[derive(DeriveDeserialize, Tsify)]
+/// The local camera and microphone to publish (its type only: js/index.js hands the tracks
+/// to `Call::start` as arguments).
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct LocalMedia {
     /// Camera track to publish; each session's publisher gets its own `clone()`.
     #[tsify(optional, type = "MediaStreamTrack | null")]
-    pub video_source: Js,
+    video_source: (),
     /// Microphone track to publish; each session's publisher gets its own `clone()`.
     #[tsify(optional, type = "MediaStreamTrack | null")]
-    pub audio_source: Js,
+    audio_source: (),
     /// Display name of the local stream.
     #[tsify(optional, type = "string")]
-    pub name: Field,
+    name: (),
 }
 
 /// `join(options)`, checked.

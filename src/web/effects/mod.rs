@@ -21,9 +21,9 @@ pub mod tiles;
 use std::rc::Weak;
 
 use wasm_bindgen::prelude::*;
-use web_sys::Document;
+use web_sys::{Document, MediaStreamTrack};
 
-use super::contract::options::{LocalMedia, Options};
+use super::contract::options::Options;
 use super::decode::{Heard, SessionHeard};
 use super::hooks::{Hook, HookCall};
 use super::listener::Sink;
@@ -92,9 +92,9 @@ impl Effects {
         })
     }
 
-    pub fn set_local_media(&mut self, media: LocalMedia, owned: bool) {
+    pub fn set_local_media(&mut self, tracks: Vec<MediaStreamTrack>, name: String, owned: bool) {
         let document = self.tiles.document().clone();
-        self.publishers.set_local(&document, media, owned);
+        self.publishers.set_local(&document, tracks, name, owned);
     }
 
     pub fn execute(&mut self, sink: &Weak<dyn Sink>, command: Command, back: &mut Vec<Back>) {

@@ -11,9 +11,8 @@ use web_sys::{Document, HtmlElement, HtmlVideoElement, MediaStream, MediaStreamT
 
 use super::teardown::Step;
 use super::tiles;
-use crate::engine::{Field, Input, SessionId, StreamId};
+use crate::engine::{Input, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
-use crate::web::contract::options::LocalMedia;
 use crate::web::listener::{Callback, Listener, Route, Sink};
 use crate::web::ot::{describe, Ot, Publisher, Session};
 
@@ -69,15 +68,16 @@ impl Publishers {
     }
 
     /// The tracks to publish, and a muted preview of the camera in the local tile.
-    pub fn set_local(&mut self, document: &Document, media: LocalMedia, owned: bool) {
-        self.tracks = [media.video_source.0, media.audio_source.0]
-            .into_iter()
-            .filter_map(|t| t.dyn_into::<MediaStreamTrack>().ok())
-            .collect();
+    pub fn set_local(
+        &mut self,
+        document: &Document,
+        tracks: Vec<MediaStreamTrack>,
+        name: String,
+        owned: bool,
+    ) {
+        self.tracks = tracks;
         self.owned = owned;
-        if let Field::Text(name) = media.name {
-            self.name = name;
-        }
+        self.name = name;
         let Some(camera) = self.tracks.iter().find(|t| t.kind() == "video") else {
             return;
         };
