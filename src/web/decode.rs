@@ -6,13 +6,13 @@
 //! A handoff signal's `data` is checked for size and nesting, parsed with `JSON.parse` and read
 //! into the engine's `MoveFields` with serde-wasm-bindgen.
 
-use js_sys::Array;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
 
 use super::listener::{Route, SessionEvent};
-use super::ot::{callback_error, describe, flag, text, vendor, Vendor};
+use super::ot::{callback_error, describe, flag, get, text};
 use crate::engine::{
     check_signal_text, ConnectionId, DisconnectReason, MoveFields, RejectReason, SessionId,
     StreamId,
@@ -111,7 +111,7 @@ pub fn read(route: Route, a: JsValue) -> Heard {
             gen,
             error: callback_error(&a),
         },
-        Route::Session(session, gen, ev) => match session_event(ev, vendor(&a)) {
+        Route::Session(session, gen, ev) => match session_event(ev, &a) {
             Some(event) => Heard::Session {
                 session,
                 gen,
@@ -124,9 +124,7 @@ pub fn read(route: Route, a: JsValue) -> Heard {
             stream,
             error: callback_error(&a),
         },
-        Route::VideoElement(session, stream) => match vendor(&a)
-            .element()
-            .ok()
+        Route::VideoElement(session, stream) => match get(&a, "element")
             .and_then(|e| e.dyn_into::<HtmlVideoElement>().ok())
         {
             Some(video) => Heard::Video {
@@ -147,10 +145,7 @@ pub fn read(route: Route, a: JsValue) -> Heard {
         },
         Route::OwnStream(session) => Heard::OwnStream {
             session,
-            stream: vendor(&a)
-                .stream()
-                .ok()
-                .and_then(|s| text(vendor(&s).stream_id())),
+            stream: get(&a, "stream").and_then(|s| text(&s, "streamId")),
         },
         Route::Token(session, fulfilled) => Heard::Token {
             session,
@@ -184,57 +179,56 @@ pub fn read(route: Route, a: JsValue) -> Heard {
 }
 
 fn connection_id(connection: &JsValue) -> Option<ConnectionId> {
-    text(vendor(connection).connection_id()).map(ConnectionId::from)
+    text(connection, "connectionId").map(ConnectionId::from)
 }
 
-fn session_event(ev: SessionEvent, e: &Vendor) -> Option<SessionHeard> {
+fn session_event(ev: SessionEvent, e: &JsValue) -> Option<SessionHeard> {
     Some(match ev {
         SessionEvent::ConnectionCreated => {
-            let object = e.connection().ok()?;
+            let object = get(e, "connection")?;
             SessionHeard::Connection {
                 connection: connection_id(&object)?,
-                data: text(vendor(&object).data()),
+                data: text(&object, "data"),
                 object,
             }
         }
         SessionEvent::ConnectionDestroyed => {
-            SessionHeard::ConnectionGone(connection_id(&e.connection().ok()?)?)
+            SessionHeard::ConnectionGone(connection_id(&get(e, "connection")?)?)
         }
         SessionEvent::StreamCreated => {
-            let object = e.stream().ok()?;
-            let s = vendor(&object);
+            let object = get(e, "stream")?;
             SessionHeard::Stream {
-                id: StreamId::from(text(s.stream_id())?),
-                connection: connection_id(&s.connection().ok()?)?,
-                has_video: flag(s.has_video()),
-                has_audio: flag(s.has_audio()),
+                id: StreamId::from(text(&object, "streamId")?),
+                connection: connection_id(&get(&object, "connection")?)?,
+                has_video: flag(&object, "hasVideo"),
+                has_audio: flag(&object, "hasAudio"),
                 object,
             }
         }
         SessionEvent::StreamDestroyed => {
-            let object = e.stream().ok()?;
-            SessionHeard::StreamGone(StreamId::from(text(vendor(&object).stream_id())?))
+            let object = get(e, "stream")?;
+            SessionHeard::StreamGone(StreamId::from(text(&object, "streamId")?))
         }
         SessionEvent::Signal => SessionHeard::Signal {
             from: sender(e),
-            body: text(e.data())
+            body: text(e, "data")
                 .ok_or(RejectReason::NotJson)
                 .and_then(|data| handoff_body(&data)),
         },
         SessionEvent::Moved => SessionHeard::Moved {
             from: sender(e),
-            data: text(e.data())?,
+            data: text(e, "data")?,
         },
         SessionEvent::Disconnected => SessionHeard::Disconnected(
-            text(e.reason()).map_or(DisconnectReason::Other, |r| disconnect_reason(&r)),
+            text(e, "reason").map_or(DisconnectReason::Other, |r| disconnect_reason(&r)),
         ),
     })
 }
 
 /// A signal's sender: `None` only when `from` is exactly `null` (sent by the app server
 /// through the REST API); anything else is a client, even one whose ID cannot be read.
-fn sender(e: &Vendor) -> Option<ConnectionId> {
-    match e.from() {
+fn sender(e: &JsValue) -> Option<ConnectionId> {
+    match Reflect::get(e, &JsValue::from_str("from")) {
         Ok(from) if from.is_null() => None,
         Ok(from) => Some(connection_id(&from).unwrap_or_else(|| ConnectionId::from(""))),
         Err(_) => Some(ConnectionId::from("")),

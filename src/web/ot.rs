@@ -1,12 +1,12 @@
 //! The part of the vendor's `OT` API (`@vonage/client-sdk-video`, `@opentok/client`, or the
 //! sandbox's client) that the shell uses, as wasm-bindgen externs.
 //!
-//! Every method and every property read is `catch`, and every property comes back as a plain
-//! `JsValue` that `decode.rs` checks: a vendor call that throws, or a property of another type
-//! than its typings say, becomes an `Err` or a `None` in Rust. Either thrown through wasm frames
-//! would skip their destructors and leave the shell's state borrowed for good.
+//! Every method is `catch`, and properties are read with [`get`] (`Reflect.get`, caught) as
+//! plain `JsValue`s that `decode.rs` checks: a vendor call that throws, or a property of another
+//! type than its typings say, becomes an `Err` or a `None` in Rust. Either thrown through wasm
+//! frames would skip their destructors and leave the shell's state borrowed for good.
 
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -52,10 +52,6 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn disconnect(this: &Session) -> Result<(), JsValue>;
 
-    /// This client's own connection, once connected.
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn connection(this: &Session) -> Result<JsValue, JsValue>;
-
     #[wasm_bindgen(method, catch)]
     pub fn publish(
         this: &Session,
@@ -97,34 +93,6 @@ extern "C" {
     /// 0 mutes, 100 is full volume.
     #[wasm_bindgen(method, catch, js_name = setAudioVolume)]
     pub fn set_audio_volume(this: &Subscriber, volume: f64) -> Result<(), JsValue>;
-
-    /// Any object the vendor hands out (events, streams, connections), read field by field.
-    pub type Vendor;
-
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn connection(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch, js_name = connectionId)]
-    pub fn connection_id(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn data(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn stream(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch, js_name = streamId)]
-    pub fn stream_id(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch, js_name = hasVideo)]
-    pub fn has_video(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch, js_name = hasAudio)]
-    pub fn has_audio(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn from(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn reason(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn element(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn name(this: &Vendor) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, getter, catch)]
-    pub fn message(this: &Vendor) -> Result<JsValue, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -160,19 +128,22 @@ extern "C" {
     pub fn bind(this: &Bindable, this_arg: &JsValue, id: u32) -> Function;
 }
 
-/// `value` seen as a vendor object (no check: every read of it is `catch`).
-pub fn vendor(value: &JsValue) -> &Vendor {
-    value.unchecked_ref()
+/// The property `key` of a vendor object: `None` when it is missing, or reading it throws
+/// (a getter that throws, or `value` not an object).
+pub fn get(value: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined())
 }
 
 /// A string property, or `None` when absent, throwing, or of another type.
-pub fn text(read: Result<JsValue, JsValue>) -> Option<String> {
-    read.ok()?.as_string()
+pub fn text(value: &JsValue, key: &str) -> Option<String> {
+    get(value, key)?.as_string()
 }
 
 /// A boolean property (`true` only for `true`).
-pub fn flag(read: Result<JsValue, JsValue>) -> bool {
-    read.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+pub fn flag(value: &JsValue, key: &str) -> bool {
+    get(value, key).and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
 /// A completion callback's error argument: `None` on success, else the vendor's name or
@@ -190,12 +161,7 @@ pub fn describe(value: &JsValue) -> String {
     if let Some(s) = value.as_string() {
         return s;
     }
-    let (name, message) = if value.is_object() {
-        let v = vendor(value);
-        (text(v.name()), text(v.message()))
-    } else {
-        (None, None)
-    };
+    let (name, message) = (text(value, "name"), text(value, "message"));
     let name = name.filter(|n| !n.is_empty() && n != "Error");
     match (name, message.filter(|m| !m.is_empty())) {
         (Some(mut n), Some(m)) => {

@@ -128,8 +128,7 @@ impl Sessions {
         }
         io.connected = true;
         io.connect = None;
-        let own = io.session.connection().ok();
-        let own = own.and_then(|c| ot::text(ot::vendor(&c).connection_id()));
+        let own = ot::get(&io.session, "connection").and_then(|c| ot::text(&c, "connectionId"));
         Some(Input::Connected {
             session: id,
             connection: ConnectionId::from(own.unwrap_or_default()),
