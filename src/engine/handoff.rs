@@ -63,7 +63,7 @@ impl Engine {
         if !self.all_shown_from(a, &h.target.id) {
             return;
         }
-        let (session, data) = (h.target.id.clone(), h.from.to_string());
+        let (session, data) = (h.target.id.clone(), h.from.0.clone());
         if let Some(h) = self.handoff.as_mut() {
             h.announced = true;
         }

@@ -101,7 +101,11 @@ impl Config {
     /// from below. A connection only speaks for itself (the server sets `from`), so a forged
     /// one can only cost its sender a frozen picture.
     pub fn moved_signal_type(&self) -> String {
-        format!("{}-moved", self.signal_type)
+        // Concatenated, not `format!`: the shipped wasm keeps `core::fmt` off this path.
+        let mut kind = String::with_capacity(self.signal_type.len() + 6);
+        kind.push_str(&self.signal_type);
+        kind.push_str("-moved");
+        kind
     }
 }
 

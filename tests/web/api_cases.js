@@ -186,7 +186,7 @@ function provoke(t, target) {
       w.signal('s1', 'handoff', handoffSignal('evil', 't'), t.people.get('alice'));
       break;
     case 'hook:tokenProvider':
-      rotate(t, 's1', 's2', { token: undefined });
+      rotate(t, 's1', 's2', { token: null }); // a signal without a token
       break;
     case 'event:recoveryStarted':
       w.destroy('s1', 'networkDisconnected');

@@ -66,6 +66,11 @@ impl Sessions {
         self.map.drain().collect()
     }
 
+    /// Whether the current connection to `session` has completed its connect.
+    pub fn is_connected(&self, session: &SessionId) -> bool {
+        self.map.get(session).is_some_and(|io| io.connected)
+    }
+
     /// Whether `gen` is the current connection attempt to `session`.
     pub fn is_current(&self, session: &SessionId, gen: u32) -> bool {
         self.map.get(session).is_some_and(|io| io.gen == gen)

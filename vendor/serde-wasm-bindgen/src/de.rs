@@ -109,37 +109,6 @@ impl<'de> de::MapAccess<'de> for ObjectAccess {
     }
 }
 
-enum PreservedValueAccess {
-    OnMagic(JsValue),
-    OnValue(JsValue),
-    Done,
-}
-
-impl<'de> de::SeqAccess<'de> for PreservedValueAccess {
-    type Error = Error;
-
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>> {
-        // Temporary replacement to avoid borrow checker issues when moving out `JsValue`.
-        let this = std::mem::replace(self, Self::Done);
-        match this {
-            Self::OnMagic(value) => {
-                *self = Self::OnValue(value);
-                seed.deserialize(str_deserializer(PRESERVED_VALUE_MAGIC))
-                    .map(Some)
-            }
-            Self::OnValue(value) => seed
-                .deserialize(Deserializer {
-                    value: JsValue::from(value.into_abi()),
-                })
-                .map(Some),
-            Self::Done => Ok(None),
-        }
-    }
-}
-
 /// Provides [`de::EnumAccess`] from given JS values for the `tag` and the `payload`.
 struct EnumAccess {
     tag: Deserializer,
@@ -226,8 +195,6 @@ impl Deserializer {
             "a number"
         } else if self.value.is_string() {
             "a string"
-        } else if self.as_bytes().is_some() {
-            "bytes"
         } else {
             "another JS value"
         };
@@ -279,20 +246,9 @@ impl<'de> de::Deserializer<'de> for Deserializer {
 
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         if self.is_nullish() {
-            // Ideally we would only treat `undefined` as `()` / `None` which would be semantically closer
-            // to JS definitions, but, unfortunately, WebIDL generates missing values as `null`
-            // and we probably want to support these as well.
             visitor.visit_unit()
         } else if let Some(v) = self.value.as_bool() {
             visitor.visit_bool(v)
-        } else if self.value.is_bigint() {
-            match i64::try_from(self.value) {
-                Ok(v) => visitor.visit_i64(v),
-                Err(value) => match u64::try_from(value) {
-                    Ok(v) => visitor.visit_u64(v),
-                    Err(_) => Err(de::Error::custom("Couldn't deserialize i64 or u64 from a BigInt outside i64::MIN..u64::MAX bounds"))
-                }
-            }
         } else if let Some(v) = self.value.as_f64() {
             if Number::is_safe_integer(&self.value) {
                 visitor.visit_i64(v as i64)
@@ -301,29 +257,10 @@ impl<'de> de::Deserializer<'de> for Deserializer {
             }
         } else if let Some(v) = self.value.as_string() {
             visitor.visit_string(v)
-        } else if Array::is_array(&self.value) {
-            self.deserialize_seq(visitor)
-        } else if let Some(bytes) = self.as_bytes() {
-            // We need to handle this here because serde uses `deserialize_any`
-            // for internally tagged enums
-            visitor.visit_byte_buf(bytes)
-        } else if self.value.is_object() &&
-            // The only reason we want to support objects here is because serde uses
-            // `deserialize_any` for internally tagged enums
-            // (see https://github.com/RReverser/serde-wasm-bindgen/pull/4#discussion_r352245020).
-            //
-            // We expect such enums to be represented via plain JS objects, so let's explicitly
-            // exclude Sets and other iterables. These should be deserialized via concrete
-            // `deserialize_*` methods instead of us trying to guess the right target type.
-            //
-            // We still do support Map, so that the format described here stays a self-describing
-            // format: we happen to serialize to Map, and it is not ambiguous.
-            //
-            // Hopefully we can rid of these hacks altogether once
-            // https://github.com/serde-rs/serde/issues/1183 is implemented / fixed on serde side.
-            (!Symbol::iterator().js_in(&self.value) || self.value.has_type::<Map>())
-        {
-            self.deserialize_map(visitor)
+        } else if let Some(arr) = self.value.dyn_ref::<Array>() {
+            self.deserialize_from_array(visitor, arr)
+        } else if let Some(entries) = self.as_object_entries() {
+            visitor.visit_map(MapDeserializer::new(entries.iter().map(convert_pair)))
         } else {
             self.invalid_type(visitor)
         }
@@ -533,7 +470,8 @@ impl<'de> de::Deserializer<'de> for Deserializer {
         visitor: V,
     ) -> Result<V::Value> {
         if name == PRESERVED_VALUE_MAGIC {
-            return visitor.visit_seq(PreservedValueAccess::OnMagic(self.value));
+            // PATCH (video-handoff): the value's ABI index, directly (see PATCH.md).
+            return visitor.visit_u64(self.value.into_abi() as u64);
         }
         self.deserialize_tuple(len, visitor)
     }

@@ -15,46 +15,10 @@ pub use ser::Serializer;
 
 type Result<T> = std::result::Result<T, Error>;
 
+// PATCH (video-handoff): no cache of the converted keys (a hash map's code, for a speed-up this
+// SDK's few, rare objects do not need; see PATCH.md).
 fn static_str_to_js(s: &'static str) -> JsString {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct PtrHasher {
-        addr: usize,
-    }
-
-    impl std::hash::Hasher for PtrHasher {
-        fn write(&mut self, _bytes: &[u8]) {
-            unreachable!();
-        }
-
-        fn write_usize(&mut self, addr_or_len: usize) {
-            if self.addr == 0 {
-                self.addr = addr_or_len;
-            }
-        }
-
-        fn finish(&self) -> u64 {
-            self.addr as _
-        }
-    }
-
-    type PtrBuildHasher = std::hash::BuildHasherDefault<PtrHasher>;
-
-    thread_local! {
-        // Since we're mainly optimising for converting the exact same string literal over and over again,
-        // which will always have the same pointer, we can speed things up by indexing by the string's pointer
-        // instead of its value.
-        static CACHE: RefCell<HashMap<*const str, JsString, PtrBuildHasher>> = Default::default();
-    }
-    CACHE.with(|cache| {
-        cache
-            .borrow_mut()
-            .entry(s)
-            .or_insert_with(|| s.into())
-            .clone()
-    })
+    s.into()
 }
 
 /// Custom bindings to avoid using fallible `Reflect` for plain objects.
@@ -102,7 +66,7 @@ pub fn to_value<T: serde::ser::Serialize + ?Sized>(value: &T) -> Result<JsValue>
 /// will return a JsValue representing an object with two fields (`int_field` and `js_field`), where
 /// `js_field` will be an `Int8Array` pointing to the same underlying JavaScript object as `s.js_field` does.
 pub mod preserve {
-    use serde::{de::Error, Deserialize, Serialize};
+    use serde::{de::Error, Serialize};
     use wasm_bindgen::{
         convert::{FromWasmAbi, IntoWasmAbi},
         JsCast, JsValue,
@@ -111,72 +75,28 @@ pub mod preserve {
     // Some arbitrary string that no one will collide with unless they try.
     pub(crate) const PRESERVED_VALUE_MAGIC: &str = "1fc430ca-5b7f-4295-92de-33cf2b145d38";
 
-    struct Magic;
-
-    impl<'de> serde::de::Deserialize<'de> for Magic {
-        fn deserialize<D: serde::de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-            struct Visitor;
-
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Magic;
-
-                fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    formatter.write_str("serde-wasm-bindgen's magic string")
-                }
-
-                fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
-                    if s == PRESERVED_VALUE_MAGIC {
-                        Ok(Magic)
-                    } else {
-                        // PATCH (video-handoff): no `de::Unexpected` (see PATCH.md).
-                        Err(E::custom("expected serde-wasm-bindgen's magic string"))
-                    }
-                }
-            }
-
-            de.deserialize_str(Visitor)
-        }
-    }
-
     #[derive(Serialize)]
     #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
     struct PreservedValueSerWrapper(u32);
 
-    // Intentionally asymmetrical wrapper to ensure that only serde-wasm-bindgen preserves roundtrip.
-    #[derive(Deserialize)]
-    #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
-    struct PreservedValueDeWrapper(Magic, Abi);
-
-    // PATCH (video-handoff): the ABI index is read without serde's range-checked `u32`, whose
-    // error formats a `de::Unexpected` (see PATCH.md); it always fits, our deserializer made it.
+    // PATCH (video-handoff): our deserializer answers a tuple struct of the magic name with the
+    // value's ABI index alone (see PATCH.md), read without serde's range-checked `u32`.
     struct Abi(u32);
 
-    impl<'de> serde::de::Deserialize<'de> for Abi {
-        fn deserialize<D: serde::de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-            struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Abi {
+        type Value = Abi;
 
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Abi;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("serde-wasm-bindgen's value index")
+        }
 
-                fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    formatter.write_str("serde-wasm-bindgen's value index")
-                }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Abi(v as u32))
+        }
 
-                fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
-                    Ok(Abi(v as u32))
-                }
-
-                fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
-                    Ok(Abi(v as u32))
-                }
-
-                // The magic string's deserializer is instantiated here too (never called).
-                fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
-                    Err(E::custom("expected serde-wasm-bindgen's value index"))
-                }
-            }
-
-            de.deserialize_u32(Visitor)
+        // What our deserializer does with other tuple structs (never called here).
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(A::Error::custom("expected serde-wasm-bindgen's value index"))
         }
     }
 
@@ -200,7 +120,7 @@ pub mod preserve {
     ///
     /// This function is compatible with the `serde(deserialize_with)` derive annotation.
     pub fn deserialize<'de, D: serde::Deserializer<'de>, T: JsCast>(de: D) -> Result<T, D::Error> {
-        let wrap = PreservedValueDeWrapper::deserialize(de)?;
+        let wrap = de.deserialize_tuple_struct(PRESERVED_VALUE_MAGIC, 2, Abi(0))?;
         // When used with our deserializer this unsafe is correct, because the
         // deserializer just converted a JsValue into_abi.
         //
@@ -210,7 +130,7 @@ pub mod preserve {
         // here, this may be incorrect but it shouldn't be UB because JsValues
         // are represented using indices into a JS-side (i.e. bounds-checked)
         // array.
-        let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.1 .0) };
+        let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.0) };
         // PATCH (video-handoff): no `Debug` of the value (see PATCH.md).
         val.dyn_into().map_err(|_| {
             D::Error::custom(format_args!(
