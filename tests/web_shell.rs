@@ -294,6 +294,35 @@ async fn given_a_call_after_a_handoff_when_closed_then_nothing_is_left_behind() 
 }
 
 #[wasm_bindgen_test]
+async fn given_a_signal_type_option_when_signals_of_both_types_arrive_then_only_that_type_moves_the_call(
+) {
+    let s = Scenario::new("s1", &["alice"]);
+    let options = s.options("s1", "token-1");
+    js_sys::Reflect::set(&options, &"signalType".into(), &"move".into()).unwrap();
+    let call = Call::new(options, s.recorder.emit(), JsValue::UNDEFINED).expect("valid options");
+    start(&call, &s.local);
+    let rec = s.recorder.clone();
+    wait_for("live", 5000, move || {
+        get_str(&rec.last("stateChanged"), "state") == "live"
+    })
+    .await;
+
+    s.world
+        .signal("s1", "handoff", &handoff_signal("s2", "t"), &JsValue::NULL);
+    sleep_ms(200).await;
+    assert_eq!(s.recorder.count("handoffStarted"), 0, "handoff is not ours now");
+    s.world
+        .signal("s1", "move", &handoff_signal("s2", "t"), &JsValue::NULL);
+    let rec = s.recorder.clone();
+    wait_for("the move", 3000, move || rec.count("handoffStarted") == 1).await;
+    assert_eq!(get_str(&s.recorder.last("handoffStarted"), "to"), "s2");
+    // Our own moved signal goes out with the configured type.
+    assert_eq!(s.recorder.count("signalRejected"), 0);
+    call.close();
+    s.finish();
+}
+
+#[wasm_bindgen_test]
 fn given_bad_options_when_creating_a_call_then_an_invalid_options_error_names_the_problem() {
     let world = World::new();
     let emit = js_sys::Function::new_no_args("");

@@ -55,6 +55,17 @@
 //!
 //! # Decisions the design left open
 //!
+//! - Who a connection is: the app's `participantKey` answer if it gave a non-empty one, else
+//!   the token `data` if not empty, else the connection ID (a participant of its own). The
+//!   shell only reports what it read ([`Input::ConnectionCreated`]).
+//! - Connection and stream events of a session whose connect has not completed are recorded
+//!   and taken in, in the order they came, once it has (this client's own connection left
+//!   out); a new connect attempt starts from nothing.
+//! - One move request ([`MoveFields`]) for a handoff signal, `moveTo` and `resolveSession`'s
+//!   answer, with the same checks (a signal also needs `v: 1`). Numbers are JSON numbers,
+//!   so `1.7e12` is a valid deadline; a `deadline` or `spreadMs` with a fraction is floored.
+//!   An answer of `resolveSession` that fails the checks is a
+//!   [`HandoffError::ResolveFailed`] with the problem as its detail.
 //! - Participants: a participant gets one tile and one shown stream. In each session the
 //!   engine subscribes to one stream per participant (the first it saw; another stands in
 //!   when it ends). [`ParticipantLeft`](Event::ParticipantLeft) waits [`LEFT_GRACE_MS`]

@@ -165,9 +165,10 @@ impl<'de> Visitor<'de> for FieldVisitor {
     }
 }
 
-/// A move request as it arrives, unchecked: the object of a handoff signal's `data`, the
-/// options of `moveTo` (with its session), or what `resolveSession` answered. The checks
-/// ([`MoveFields::signal`], [`MoveFields::request`]) make it a [`HandoffRequest`].
+/// A move request as it arrives, unchecked: a handoff signal's `data` (a JSON object), the
+/// options of `moveTo` with its session, or what `resolveSession` answers. All three are
+/// checked the same way, and a signal also needs `v: 1` (in Rust: [`MoveFields::signal`] and
+/// [`MoveFields::request`] make it a [`HandoffRequest`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]

@@ -18,6 +18,8 @@ use crate::engine::{
     StreamId,
 };
 
+const NOT_A_MOVE: &str = "resolveSession must return null or { sessionId, token?, ... }";
+
 /// What a callback heard, typed.
 pub enum Heard {
     /// `session.connect` of attempt `gen` completed.
@@ -161,14 +163,13 @@ pub fn read(route: Route, a: JsValue) -> Heard {
                 Err(describe(&a))
             } else if a.is_null() || a.is_undefined() {
                 Ok(None)
-            } else if a.is_object() {
-                serde_wasm_bindgen::from_value(a).map(Some).map_err(|_| {
-                    String::from("resolveSession must return null or { sessionId, token? }")
-                })
             } else {
-                Err(String::from(
-                    "resolveSession must return null or { sessionId, token? }",
-                ))
+                // Its fields are checked by the engine, like a handoff signal's.
+                Some(a)
+                    .filter(JsValue::is_object)
+                    .and_then(|a| serde_wasm_bindgen::from_value(a).ok())
+                    .map(Some)
+                    .ok_or_else(|| String::from(NOT_A_MOVE))
             },
         },
         Route::Announced(session) => Heard::Announced {

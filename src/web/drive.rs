@@ -17,7 +17,6 @@
 //! front of the queue.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -60,7 +59,8 @@ pub struct Core {
     me: Weak<Core>,
     /// The local preview tile, also after close (the app may still hold it).
     local: web_sys::HtmlElement,
-    inbox: RefCell<VecDeque<Msg>>,
+    /// Oldest first (a few messages at most: a `Vec` is smaller code than a `VecDeque`).
+    inbox: RefCell<Vec<Msg>>,
     driving: Cell<bool>,
     /// `close()` was asked for (it may still be queued behind the current message).
     closing: Cell<bool>,
@@ -114,7 +114,7 @@ impl Core {
     }
 
     pub fn push(&self, msg: Msg) {
-        self.inbox.borrow_mut().push_back(msg);
+        self.inbox.borrow_mut().push(msg);
     }
 
     pub fn is_closed(&self) -> bool {
@@ -156,7 +156,7 @@ impl Core {
         if self.closing.replace(true) {
             return;
         }
-        self.inbox.borrow_mut().push_front(Msg::Close);
+        self.inbox.borrow_mut().insert(0, Msg::Close);
         self.drive();
     }
 
@@ -178,7 +178,10 @@ impl Core {
             return;
         }
         loop {
-            let msg = self.inbox.borrow_mut().pop_front();
+            let msg = {
+                let mut inbox = self.inbox.borrow_mut();
+                (!inbox.is_empty()).then(|| inbox.remove(0))
+            };
             let Some(msg) = msg else { break };
             self.step(msg);
         }
@@ -306,7 +309,7 @@ impl Core {
     }
 
     fn push_front(&self, msg: Msg) {
-        self.inbox.borrow_mut().push_front(msg);
+        self.inbox.borrow_mut().insert(0, msg);
     }
 
     fn feed(&self, p: &mut Parts, input: Input) {

@@ -9,7 +9,6 @@
 //! at any moment, also while the engine is busy.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -39,7 +38,8 @@ enum Pending {
 }
 
 pub struct Present {
-    queue: RefCell<VecDeque<Pending>>,
+    /// Oldest first (a few events at most: a `Vec` is smaller code than a `VecDeque`).
+    queue: RefCell<Vec<Pending>>,
     delivering: Cell<bool>,
     /// The app's `emit`, until `closed` has been delivered.
     emit: RefCell<Option<Function>>,
@@ -210,7 +210,7 @@ impl Present {
     }
 
     fn queue(&self, pending: Pending) {
-        self.queue.borrow_mut().push_back(pending);
+        self.queue.borrow_mut().push(pending);
     }
 
     /// Gives the swaps still waiting their figure: `measure(key)` is `None` while the
@@ -257,10 +257,13 @@ impl Present {
     /// The next deliverable event, unless the head still waits for a measurement.
     fn pop(&self) -> Option<AppEvent> {
         let mut queue = self.queue.borrow_mut();
-        if let Some(Pending::Swapped { gap: None, .. }) = queue.front() {
+        if let Some(Pending::Swapped { gap: None, .. }) = queue.first() {
             return None;
         }
-        Some(match queue.pop_front()? {
+        if queue.is_empty() {
+            return None;
+        }
+        Some(match queue.remove(0) {
             Pending::Ready(event) => event,
             Pending::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
                 key: key.0,

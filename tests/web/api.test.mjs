@@ -113,3 +113,11 @@ test('a second handler sees the events in order when the first calls moveTo', as
   assert.deepEqual(r.seen.slice(0, 3), ['participantJoined:dave', 'handoffStarted:s2', 'stateChanged:handoff']);
   assertNothingLeft(r, 'moveTo from a handler');
 });
+
+test('joining a session again right after closing a call to it connects at once', async () => {
+  const r = await run('rejoinSameSession');
+  assert.equal(r.stateAfterRejoin, 'live');
+  assert.deepEqual(r.failed, [], 'no failed attempt');
+  assert.equal(r.connects, 2, 'one connect per call');
+  assertNothingLeft(r, 'rejoin');
+});

@@ -357,3 +357,29 @@ export async function joinCloseCycles(n) {
     handlerErrors: world.handlerErrors.length,
   };
 }
+
+/**
+ * A call closed, then the same session joined again at once: the vendor's late
+ * `sessionDisconnected` of the first connection (the same cached Session object) must not
+ * fail the second connect.
+ */
+export async function rejoinSameSession() {
+  const t = setUp(['alice']);
+  const first = await join({ OT: t.world.OT, applicationId: 'app', sessionId: 's1', token: 't1', publisher: t.media });
+  await first.close();
+  const failed = [];
+  const second = await join({
+    OT: t.world.OT,
+    applicationId: 'app',
+    sessionId: 's1',
+    token: 't1',
+    publisher: t.media,
+    on: { ...t.on, handoffFailed: (e) => failed.push(e.error.code) },
+  });
+  await sleep(100);
+  const connects = t.world.calls.filter((c) => c[0] === 'connect').length;
+  const state = second.state;
+  await second.close();
+  const out = await leftovers(t, second);
+  return { failed, connects, stateAfterRejoin: state, ...out };
+}

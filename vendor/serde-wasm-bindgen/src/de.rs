@@ -1,4 +1,5 @@
-use js_sys::{Array, ArrayBuffer, JsString, Map, Number, Object, Symbol, Uint8Array};
+// PATCH (video-handoff): `Map` and `Symbol` went with the iterables of `deserialize_any`.
+use js_sys::{Array, ArrayBuffer, JsString, Number, Object, Uint8Array};
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer};
 use std::convert::TryFrom;
