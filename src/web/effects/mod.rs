@@ -278,6 +278,10 @@ impl Effects {
                 from,
                 data,
             },
+            // `initSession` hands out one cached object per session ID: a `sessionDisconnected`
+            // before our connect completed is the late news of an earlier connection (ours, or
+            // a call closed just before), and a connect that fails says so in its completion.
+            SessionHeard::Disconnected(_) if !self.sessions.is_connected(&session) => return None,
             SessionHeard::Disconnected(reason) => {
                 // The vendor already destroyed this session's publisher and subscribers.
                 self.leave(&session, false);

@@ -245,6 +245,7 @@ impl Deserializer {
 impl<'de> de::Deserializer<'de> for Deserializer {
     type Error = Error;
 
+    // PATCH (video-handoff): what `JSON.parse` and plain objects hold (see PATCH.md).
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         if self.is_nullish() {
             visitor.visit_unit()
