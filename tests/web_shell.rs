@@ -310,7 +310,11 @@ async fn given_a_signal_type_option_when_signals_of_both_types_arrive_then_only_
     s.world
         .signal("s1", "handoff", &handoff_signal("s2", "t"), &JsValue::NULL);
     sleep_ms(200).await;
-    assert_eq!(s.recorder.count("handoffStarted"), 0, "handoff is not ours now");
+    assert_eq!(
+        s.recorder.count("handoffStarted"),
+        0,
+        "handoff is not ours now"
+    );
     s.world
         .signal("s1", "move", &handoff_signal("s2", "t"), &JsValue::NULL);
     let rec = s.recorder.clone();

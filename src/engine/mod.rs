@@ -7,7 +7,8 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`], errors |
+//! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`] |
+//! | `errors.rs` | refusals and failures: [`RejectReason`], [`RejectCode`], [`HandoffError`] |
 //! | `signal.rs` | the one move request (signal, `moveTo`, `resolveSession`) and its checks |
 //! | `connect.rs` | joining one session: token, connect, timeout, retries, publishing |
 //! | `handoff.rs` | moving from the live session to another: start, supersede, leave rule |
@@ -99,6 +100,7 @@
 
 mod backoff;
 mod connect;
+mod errors;
 mod handoff;
 mod io;
 mod media;
@@ -111,6 +113,7 @@ mod timers;
 
 use std::collections::VecDeque;
 
+pub use errors::{HandoffError, RejectCode, RejectReason};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
 pub use session::MAX_PUBLISH_ATTEMPTS;

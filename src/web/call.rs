@@ -73,7 +73,8 @@ impl Call {
             session: self.session.clone(),
             token: self.token.clone(),
         };
-        self.core.start(tracks, name.unwrap_or_default(), owned, join);
+        self.core
+            .start(tracks, name.unwrap_or_default(), owned, join);
         Ok(())
     }
 
@@ -86,7 +87,11 @@ impl Call {
         }
         let mut fields = if options.is_object() {
             serde_wasm_bindgen::from_value(options).map_err(|_| {
-                Failure::new(ErrorCode::InvalidArgument, "moveTo(sessionId, options): options must be an object").to_js()
+                Failure::new(
+                    ErrorCode::InvalidArgument,
+                    "moveTo(sessionId, options): options must be an object",
+                )
+                .to_js()
             })?
         } else {
             MoveFields::default()

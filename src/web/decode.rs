@@ -126,16 +126,16 @@ pub fn read(route: Route, a: JsValue) -> Heard {
             stream,
             error: callback_error(&a),
         },
-        Route::VideoElement(session, stream) => match get(&a, "element")
-            .and_then(|e| e.dyn_into::<HtmlVideoElement>().ok())
-        {
-            Some(video) => Heard::Video {
-                session,
-                stream,
-                video,
-            },
-            None => Heard::Nothing,
-        },
+        Route::VideoElement(session, stream) => {
+            match get(&a, "element").and_then(|e| e.dyn_into::<HtmlVideoElement>().ok()) {
+                Some(video) => Heard::Video {
+                    session,
+                    stream,
+                    video,
+                },
+                None => Heard::Nothing,
+            }
+        }
         Route::Frame(session, stream) => match a.as_f64() {
             Some(t) => Heard::Frame { session, stream, t },
             None => Heard::Nothing,

@@ -1,4 +1,4 @@
-//! Drive: the run loop and the one scheduler.
+//! Drive: the run loop (its timers are `schedule.rs`).
 //!
 //! Every callback, timer and app call only queues a [`Msg`] and calls [`Core::drive`]; one
 //! drive takes the messages one at a time:
@@ -19,17 +19,17 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::Document;
 
 use super::contract::options::Options;
 use super::decode::{self, Heard, SessionHeard};
-use super::effects::{perf_now, teardown, Back, Effects};
+use super::effects::{perf_now, Back, Effects};
 use super::hooks::{Hook, HookCall, Hooks};
 use super::listener::{Route, Sink};
 use super::present::Present;
+use super::schedule::{Alarm, Schedule, Wake};
 use crate::engine::{Engine, HandoffRequest, Input, Millis, Output, State};
 
 fn now() -> Millis {
@@ -66,11 +66,7 @@ pub struct Core {
     closing: Cell<bool>,
     parts: RefCell<Option<Parts>>,
     pub present: Present,
-    /// The one timer: when it fires (epoch ms) and its handle.
-    timer: RefCell<Option<(f64, Timeout)>>,
-    teardown_timer: RefCell<Option<Timeout>>,
-    /// A drive scheduled in a task of its own (see `on_route`).
-    soon: RefCell<Option<Timeout>>,
+    schedule: Schedule,
 }
 
 impl Core {
@@ -96,9 +92,7 @@ impl Core {
             closing: Cell::new(false),
             parts: RefCell::new(Some(parts)),
             present: Present::new(emit),
-            timer: RefCell::default(),
-            teardown_timer: RefCell::default(),
-            soon: RefCell::default(),
+            schedule: Schedule::default(),
         }))
     }
 
@@ -198,7 +192,6 @@ impl Core {
             Msg::Route(route, a) => self.heard(decode::read(route, a)),
             Msg::Hook(call) => self.call_hook(call),
             Msg::Timer => {
-                *self.timer.borrow_mut() = None;
                 let gap = self.with(|p| {
                     if p.engine.poll_timeout().is_some_and(|t| t <= now()) {
                         p.engine.handle_timeout(now());
@@ -211,7 +204,6 @@ impl Core {
                 }
             }
             Msg::Teardown => {
-                *self.teardown_timer.borrow_mut() = None;
                 self.with(|p| p.effects.teardown.run_one());
             }
             Msg::Close => {
@@ -345,66 +337,40 @@ impl Core {
 
     /// Settles swap figures and re-arms the timers.
     fn after(&self) {
-        let timers = self.with(|p| {
+        let due = self.with(|p| {
             let tiles = &mut p.effects.tiles;
             self.present.settle_swaps(|key| tiles.swap_gap(key));
-            let meter = tiles.next_deadline();
-            (
-                p.engine.poll_timeout(),
-                meter,
-                !p.effects.teardown.is_empty(),
-            )
+            // The meters' windows in epoch ms, so one timer serves both.
+            let offset = js_sys::Date::now() - perf_now();
+            let at = match (
+                p.engine.poll_timeout().map(|t| t as f64),
+                tiles.next_deadline().map(|m| m + offset),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            (at, !p.effects.teardown.is_empty())
         });
-        let Some((engine, meter, teardown)) = timers else {
-            // Closed: no timer may fire into a call that is gone.
-            *self.timer.borrow_mut() = None;
-            *self.teardown_timer.borrow_mut() = None;
-            *self.soon.borrow_mut() = None;
-            return;
-        };
-        if teardown && self.teardown_timer.borrow().is_none() {
-            *self.teardown_timer.borrow_mut() =
-                Some(self.timeout(teardown::SPACING_MS, || Msg::Teardown));
-        }
-        // The meters' windows in epoch ms, so one timer serves both.
-        let offset = js_sys::Date::now() - perf_now();
-        let at = match (engine.map(|t| t as f64), meter.map(|m| m + offset)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let mut timer = self.timer.borrow_mut();
-        match at {
-            None => *timer = None,
-            Some(at) if timer.as_ref().is_some_and(|(t, _)| *t == at) => {}
-            Some(at) => {
-                let delay = (at - js_sys::Date::now()).clamp(0.0, 2_147_483_647.0) as u32;
-                *timer = Some((at, self.timeout(delay, || Msg::Timer)));
-            }
+        match due {
+            Some((at, teardown)) => self.schedule.arm(&self.waker(), at, teardown),
+            None => self.schedule.clear(),
         }
     }
 
-    fn timeout(&self, ms: u32, msg: fn() -> Msg) -> Timeout {
-        let me = self.me.clone();
-        Timeout::new(ms, move || {
-            if let Some(core) = me.upgrade() {
-                core.push(msg());
-                core.drive();
-            }
-        })
+    fn waker(&self) -> Weak<dyn Wake> {
+        self.me.clone()
     }
+}
 
-    /// Drives in a new task (once, however many frames ask for it before it runs).
-    fn drive_soon(&self) {
-        let mut soon = self.soon.borrow_mut();
-        if soon.is_none() {
-            let me = self.me.clone();
-            *soon = Some(Timeout::new(0, move || {
-                if let Some(core) = me.upgrade() {
-                    core.soon.borrow_mut().take();
-                    core.drive();
-                }
-            }));
+impl Wake for Core {
+    fn wake(self: Rc<Self>, alarm: Alarm) {
+        self.schedule.fired(alarm);
+        match alarm {
+            Alarm::Timer => self.push(Msg::Timer),
+            Alarm::Teardown => self.push(Msg::Teardown),
+            Alarm::Soon => {}
         }
+        self.drive();
     }
 }
 
@@ -421,11 +387,11 @@ impl Sink for Core {
                 if let Some(gap) = gap {
                     // A swap's figure is ready: its event can go out.
                     self.present.note_gap(gap);
-                    self.drive_soon();
+                    self.schedule.soon(&self.waker());
                 }
                 if let Some(input) = input {
                     self.push(Msg::Input(input));
-                    self.drive_soon();
+                    self.schedule.soon(&self.waker());
                 }
             }
             return;

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! - [`listener`]: every JS callback the shell hands out, and the handles that take them back.
-//! - [`drive`]: the run loop (inbox, engine, the one timer), hook calls with nothing borrowed.
+//! - [`drive`]: the run loop (inbox, engine, events out), hook calls with nothing borrowed.
+//! - [`schedule`]: the one timer, the teardown's spacing, a drive in a task of its own.
 //! - [`decode`]: what a callback heard, read into typed Rust (and the handoff signal parsed).
 //! - [`effects`]: the sessions, subscribers, publishers, tiles and meters; each command's OT and
 //!   DOM work in the part that owns those objects, cleaned up on drop.
@@ -30,6 +31,7 @@ pub mod hooks;
 pub mod listener;
 pub mod ot;
 pub mod present;
+pub mod schedule;
 
 pub use call::Call;
 

@@ -218,7 +218,12 @@ impl Present {
     pub fn settle_swaps(&self, mut measure: impl FnMut(&ParticipantKey) -> Option<Option<f64>>) {
         let mut asked: Vec<ParticipantKey> = Vec::new();
         for pending in self.queue.borrow_mut().iter_mut() {
-            if let Pending::Swapped { key, gap: gap @ None, .. } = pending {
+            if let Pending::Swapped {
+                key,
+                gap: gap @ None,
+                ..
+            } = pending
+            {
                 if asked.contains(key) {
                     continue;
                 }

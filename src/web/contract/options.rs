@@ -153,7 +153,11 @@ fn function(value: Js, message: &'static str) -> Result<Option<Function>, Failur
     if value.0.is_undefined() || value.0.is_null() {
         return Ok(None);
     }
-    value.0.dyn_into().map(Some).map_err(|_| Failure::invalid(message))
+    value
+        .0
+        .dyn_into()
+        .map(Some)
+        .map_err(|_| Failure::invalid(message))
 }
 
 fn has_function(ot: &JsValue, name: &str) -> bool {
@@ -165,8 +169,8 @@ impl Options {
         if !options.is_object() {
             return Err(Failure::invalid("join(options) needs an options object"));
         }
-        let o: CallOptions = serde_wasm_bindgen::from_value(options.clone())
-            .map_err(|_| Failure::invalid(TYPES))?;
+        let o: CallOptions =
+            serde_wasm_bindgen::from_value(options.clone()).map_err(|_| Failure::invalid(TYPES))?;
         let ot = o.ot.0;
         if !(ot.is_object() || ot.is_function())
             || !has_function(&ot, "initSession")

@@ -28,9 +28,7 @@ use super::decode::{Heard, SessionHeard};
 use super::hooks::{Hook, HookCall};
 use super::listener::Sink;
 use super::ot::Ot;
-use crate::engine::{
-    Command, DisconnectReason, Event, Input, ParticipantKey, SessionId, StreamId,
-};
+use crate::engine::{Command, DisconnectReason, Event, Input, ParticipantKey, SessionId, StreamId};
 use publishers::Publishers;
 use sessions::Sessions;
 use subscribers::{Sub, Subscribers};
@@ -128,7 +126,10 @@ impl Effects {
             }
             Command::Publish { session } => {
                 let result = match self.sessions.get(&session) {
-                    Some(io) => self.publishers.publish(sink, &self.ot, &io.session, session.clone()),
+                    Some(io) => {
+                        self.publishers
+                            .publish(sink, &self.ot, &io.session, session.clone())
+                    }
                     None => Err(String::from("not connected to the session")),
                 };
                 if let Err(error) = result {

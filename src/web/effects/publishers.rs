@@ -137,8 +137,7 @@ impl Publishers {
             }
         }
         let init_done = Callback::new(sink, Route::PublishDone(session.clone()));
-        let publisher = match ot.init_publisher(&JsValue::UNDEFINED, &props, init_done.function())
-        {
+        let publisher = match ot.init_publisher(&JsValue::UNDEFINED, &props, init_done.function()) {
             Ok(p) => p,
             Err(e) => {
                 clones.iter().for_each(|t| t.stop());

@@ -102,7 +102,12 @@ impl Sessions {
             (signal_type, SessionEvent::Signal),
             (moved_type, SessionEvent::Moved),
         ] {
-            listeners.extend(Listener::new(sink, &session, &signal_event(kind), route(ev)));
+            listeners.extend(Listener::new(
+                sink,
+                &session,
+                &signal_event(kind),
+                route(ev),
+            ));
         }
         let done = Callback::new(sink, Route::Connected(id.clone(), gen));
         session
@@ -140,7 +145,13 @@ impl Sessions {
         })
     }
 
-    pub fn record_stream(&mut self, session: &SessionId, id: StreamId, stream: JsValue, video: bool) {
+    pub fn record_stream(
+        &mut self,
+        session: &SessionId,
+        id: StreamId,
+        stream: JsValue,
+        video: bool,
+    ) {
         if let Some(io) = self.map.get_mut(session) {
             io.streams.insert(id, (stream, video));
         }
