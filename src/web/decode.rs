@@ -1,7 +1,7 @@
 //! Decode: what a callback heard, read into typed Rust ([`Heard`]) before anything acts on it.
 //!
-//! Every value the vendor, the DOM or the app hands over is read here and only here, with
-//! the `catch`-wrapped getters of `ot.rs`: a property that is missing, throwing or of another
+//! Every value a callback is handed (by the vendor, the DOM or the app) is read here, with
+//! `ot::get` (a caught `Reflect.get`): a property that is missing, throwing or of another
 //! type makes the event unreadable (`Heard::Nothing`) or the field absent, never an exception.
 //! A handoff signal's `data` is checked for size and nesting, parsed with `JSON.parse` and read
 //! into the engine's `MoveFields` with serde-wasm-bindgen.

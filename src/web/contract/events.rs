@@ -1,7 +1,7 @@
 //! What the app receives: every event ([`AppEvent`], its `type` the variant's name in
 //! camelCase), the participant objects, and `stats()`. Declared once here: serde-wasm-bindgen
 //! makes the JS objects, tsify the TypeScript types in pkg/video_handoff.d.ts, and
-//! [`EVENT_TYPES`] gives js/index.js the names `on()` accepts.
+//! [`event_types`] gives js/index.js the names `on()` accepts.
 
 use js_sys::{Array, Object};
 use serde::Serialize;
@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::engine::{DisconnectReason, LeaveCause, RejectCode, State};
 
-/// Declares [`AppEvent`] and [`EVENT_TYPES`] from one list of variants.
+/// Declares [`AppEvent`] and the variants' names (for [`event_types`]) from one list.
 macro_rules! app_events {
     ($( $(#[$doc:meta])* $variant:ident { $($body:tt)* } )*) => {
         /// Every event the app can receive; `type` names it.
