@@ -4,6 +4,40 @@
 // in, and from then on moves the call to any session the app server names in a `handoff` signal
 // (or the app names with `moveTo`) "make before break": joined alongside, swapped per participant
 // once the new stream renders, the old session left last. The app's tile elements never change.
+//
+// The options, the events and their payloads, the stats and the error codes are declared once,
+// in Rust (src/web/contract), and their types are generated into pkg/video_handoff.d.ts (tsify);
+// this file re-exports them and adds what js/index.js itself defines.
+
+import type {
+  AppEvent,
+  CallOptions,
+  CallState,
+  CallStats,
+  DisconnectReason,
+  HandoffErrorCode,
+  LeaveCause,
+  LocalMedia,
+  MoveFields,
+  Participant,
+  RejectCode,
+  TileStats,
+} from "../pkg/video_handoff.js";
+
+export type {
+  AppEvent,
+  CallOptions,
+  CallState,
+  CallStats,
+  DisconnectReason,
+  HandoffErrorCode,
+  LeaveCause,
+  LocalMedia,
+  MoveFields,
+  Participant,
+  RejectCode,
+  TileStats,
+};
 
 /** The part of the vendor's `OT` namespace the SDK uses (the real `typeof OT` fits). */
 export interface OTLike {
@@ -15,62 +49,20 @@ export interface OTLike {
   ): unknown;
 }
 
-/** A remote connection as the SDK sees it (used to derive a participant's key). */
+/** A remote connection as the SDK sees it (what `participantKey` receives: the vendor's). */
 export interface ConnectionInfo {
   connectionId: string;
   /** The token's `data` (e.g. a user id). */
   data: string;
 }
 
-export interface LocalMediaOptions {
-  /** Camera track to publish; each session's publisher gets its own `clone()`. */
-  videoSource?: MediaStreamTrack | null;
-  /** Microphone track to publish; each session's publisher gets its own `clone()`. */
-  audioSource?: MediaStreamTrack | null;
-  /** Display name of the local stream. */
-  name?: string;
-}
+/** Every event by its `type`: `HandoffEvents["participantSwapped"]` is that event's object. */
+export type HandoffEvents = { [E in AppEvent as E["type"]]: E };
 
-export interface JoinOptions {
-  /** The vendor's `OT` (`@vonage/client-sdk-video`, `@opentok/client`) or the sandbox's. */
-  OT: OTLike;
-  /** Application ID (API key) passed to `OT.initSession`. */
-  applicationId: string;
-  /** The session to join first. */
-  sessionId: string;
-  /** Token for `sessionId`; without it `tokenProvider` is asked. */
-  token?: string;
-  /** Gives a token for a session the app server moved the call to, when its signal has none. */
-  tokenProvider?: (sessionId: string) => string | Promise<string>;
-  /**
-   * Asked for the replacement when the live session is destroyed by a server rotation and no
-   * handoff signal arrived. Return `null` to rejoin the same session ID.
-   */
-  resolveSession?: (
-    oldSessionId: string,
-  ) => { sessionId: string; token?: string } | null | Promise<{ sessionId: string; token?: string } | null>;
-  /** Identifies a participant across sessions. Default: the connection's `data`. */
-  participantKey?: (connection: ConnectionInfo) => string;
-  /**
-   * Signal type of handoff requests. Default `"handoff"`. Clients also send each other
-   * `"<signalType>-moved"` in the new session (see `groupMode`).
-   */
-  signalType?: string;
-  /** Longest overlap of old and new session, in ms. Default 30000. */
-  maxOverlapMs?: number;
-  /**
-   * Stay in the old session until all its participants appear in the new one and each has
-   * said (signal `"<signalType>-moved"`) that it shows everyone from there, so nobody still
-   * watching this client's old stream sees it freeze. Default true.
-   */
-  groupMode?: boolean;
-  /** A connect attempt not done by then counts as failed, in ms. Default 15000. */
-  connectTimeoutMs?: number;
-  /**
-   * Local media to publish. Omitted: the SDK asks `getUserMedia` for camera and microphone and
-   * stops those tracks on `close()`. `false`: publish nothing (watch only).
-   */
-  publisher?: LocalMediaOptions | false;
+/** The local media to publish: the tracks, or `false` to publish nothing (watch only). */
+export type LocalMediaOptions = LocalMedia;
+
+export interface JoinOptions extends CallOptions {
   /** Closes the call when aborted (before it is live: `join()` rejects with code `aborted`). */
   signal?: AbortSignal;
   /**
@@ -80,26 +72,14 @@ export interface JoinOptions {
   on?: { [K in keyof HandoffEvents]?: (event: HandoffEvents[K]) => void };
 }
 
-export type CallState = "idle" | "connecting" | "live" | "handoff" | "recovering" | "closed";
+/**
+ * What `moveTo` accepts besides the session: what a handoff signal says, checked the same way
+ * (`reason`, `id` are echoed in `handoffStarted`; `deadline` bounds the retries; `spreadMs`
+ * delays the connect by a random time below it).
+ */
+export type MoveOptions = Omit<MoveFields, "v" | "sessionId">;
 
-export interface Participant {
-  /** Stable across handoffs. */
-  readonly key: string;
-  /**
-   * The participant's tile: the same element for the whole call. The SDK puts the subscribers'
-   * `<video>` elements inside it and swaps which one is shown; the app only places and sizes
-   * the tile (and removes it on `participantLeft`).
-   *
-   * DOM contract: `<div class="video-handoff-tile" data-participant="KEY">` (set with
-   * `setAttribute`, never as HTML), `position: relative`. Its `<video>` elements are stacked
-   * (`position: absolute`, filling the tile, `object-fit: cover`); the one shown has
-   * `data-active="true"`, is on top and is the only unmuted one; the others have
-   * `data-active="false"`, are muted and keep rendering underneath until swapped in.
-   */
-  readonly element: HTMLElement;
-}
-
-/** Errors the SDK raises or reports carry a stable `code`. */
+/** Errors the SDK raises or reports: an `Error` with `name` "HandoffError" and a stable `code`. */
 export class HandoffError extends Error {
   readonly name: "HandoffError";
   /**
@@ -108,95 +88,18 @@ export class HandoffError extends Error {
    * no time for another attempt, the last attempt's error comes with `willRetry: false`.
    * Reported in `subscribeFailed`: `subscribeFailed`; in `announceFailed`: `announceFailed`.
    * Thrown or rejected: `invalidOptions`, `invalidArgument`, `mediaFailed` (getUserMedia),
-   * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`.
+   * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`, `unsupportedEnvironment` (no
+   * document, e.g. in a worker), `internal` (a bug of the SDK).
    */
-  readonly code: HandoffErrorCode | (string & {});
-  constructor(code: string, message: string, options?: ErrorOptions);
-}
-
-export type HandoffErrorCode =
-  | "connectFailed"
-  | "connectTimeout"
-  | "noToken"
-  | "tokenProviderFailed"
-  | "resolveFailed"
-  | "publishFailed"
-  | "subscribeFailed"
-  | "announceFailed"
-  | "invalidOptions"
-  | "invalidArgument"
-  | "mediaFailed"
-  | "aborted"
-  | "closed"
-  | "sessionEnded"
-  | "wasmLoadFailed";
-
-export interface HandoffEvents {
-  stateChanged: { state: CallState };
-  handoffStarted: { from: string; to: string; reason: string | null; id: string | null };
-  participantSwapped: {
-    key: string;
-    from: string;
-    to: string;
-    /** Largest gap between presented frames in this tile around the swap, in ms. */
-    frameGapMs: number | null;
-  };
-  handoffCompleted: {
-    from: string;
-    to: string;
-    durationMs: number;
-    overlapMs: number;
-    /** `allMoved`, `maxOverlap`, `deadline` or `oldSessionLost`. */
-    endedBy: string;
-    /** Largest frame gap of any tile during this handoff, in ms. */
-    largestFrameGapMs: number | null;
-  };
-  handoffFailed: { to: string; error: HandoffError; willRetry: boolean; nextAttemptAt: number | null };
-  /**
-   * A remote stream could not be subscribed to (error code `subscribeFailed`, the vendor's
-   * error in its message). The participant stays shown from the other session if they have a
-   * stream there; `key` is null when the stream's connection is not known yet.
-   */
-  subscribeFailed: { key: string | null; sessionId: string; streamId: string; error: HandoffError };
-  /**
-   * Telling the peers in the new session that this client shows them all from there failed
-   * (error code `announceFailed`). The move goes on; peers that are still in the old session
-   * keep publishing there for this client until their overlap bound (`maxOverlapMs`).
-   */
-  announceFailed: { sessionId: string; error: HandoffError };
-  recoveryStarted: { sessionId: string; reason: string };
-  /**
-   * The call ended without `close()`: this client was force-disconnected, or its session was
-   * disconnected outside the SDK. `stateChanged` `closed` follows.
-   */
-  sessionEnded: { sessionId: string; reason: string };
-  /** `reason` is a stable code: `notFromServer`, `notJson`, `unsupportedVersion`, ... */
-  signalRejected: { reason: string; message: string };
-  participantJoined: { participant: Participant };
-  participantLeft: { key: string };
-}
-
-export interface TileStats {
-  key: string;
-  framesPresented: number;
-  /** Largest gap between presented frames since the tile was created, in ms. */
-  largestFrameGapMs: number | null;
-  /** Gap measured around this tile's latest swap, in ms. */
-  lastSwapFrameGapMs: number | null;
-}
-
-export interface CallStats {
-  state: CallState;
-  sessionId: string | null;
-  handoffsCompleted: number;
-  tiles: TileStats[];
+  readonly code: HandoffErrorCode;
+  constructor(code: HandoffErrorCode, message: string, options?: ErrorOptions);
 }
 
 export interface HandoffCall {
   readonly state: CallState;
   /** The live session's ID. */
   readonly sessionId: string | null;
-  /** The remote participants, in join order. */
+  /** The remote participants, in join order (each the same frozen object for the whole call). */
   readonly participants: readonly Participant[];
   /**
    * The local preview tile (stable across handoffs): `<div class="video-handoff-tile
@@ -204,16 +107,25 @@ export interface HandoffCall {
    * (empty with `publisher: false`).
    */
   readonly localElement: HTMLElement;
-  /** Throws a `HandoffError` (`invalidArgument`) for an unknown event type. */
-  on<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): this;
-  off<K extends keyof HandoffEvents>(type: K, handler: (event: HandoffEvents[K]) => void): this;
   /**
-   * App-driven move (breakout rooms, region moves): same machinery as a handoff signal.
-   * Throws a `HandoffError` (`invalidOptions` for an empty ID, `closed` after `close()`).
+   * Handlers are called with the call as `this`, in the order the events happened, also when
+   * a handler calls back into the call. Throws a `HandoffError` (`invalidArgument`) for an
+   * unknown event type.
    */
-  moveTo(sessionId: string, options?: { token?: string; reason?: string }): void;
+  on<K extends keyof HandoffEvents>(type: K, handler: (this: HandoffCall, event: HandoffEvents[K]) => void): this;
+  off<K extends keyof HandoffEvents>(type: K, handler: (this: HandoffCall, event: HandoffEvents[K]) => void): this;
+  /**
+   * App-driven move (breakout rooms, region moves): same machinery and checks as a handoff
+   * signal. Throws a `HandoffError` (`invalidArgument` for a request the checks refuse,
+   * `closed` after `close()`).
+   */
+  moveTo(sessionId: string, options?: MoveOptions): void;
   stats(): CallStats;
-  /** Leaves every session, removes every listener and element the SDK made. */
+  /**
+   * Leaves every session, removes every listener and element the SDK made, and lets go of the
+   * app's handlers and hooks. Resolves once `stateChanged` `closed` has been delivered; may be
+   * called from anywhere, inside handlers and hooks included.
+   */
   close(): Promise<void>;
 }
 

@@ -2,9 +2,11 @@
 //
 // The wasm is loaded on the first join(), not at import: importing the package has no side
 // effects. `init()` resolves `new URL('video_handoff_bg.wasm', import.meta.url)`, which plain
-// ES module pages and bundlers (Vite, webpack 5, Rollup) handle without plugins.
+// ES module pages and bundlers (Vite, webpack 5, Rollup) handle without plugins. The events,
+// their payloads, the options and the errors are declared once, in Rust (src/web/contract);
+// this file adds only what JS does best: promises, handlers, AbortSignal, getUserMedia.
 
-import init, { Call } from '../pkg/video_handoff.js';
+import init, { Call, eventTypes } from '../pkg/video_handoff.js';
 
 /** Errors the SDK raises or reports: an `Error` with `name` "HandoffError" and a stable `code`. */
 export class HandoffError extends Error {
@@ -17,113 +19,100 @@ export class HandoffError extends Error {
 
 function toError(value) {
   if (value instanceof HandoffError) return value;
-  if (value && typeof value === 'object' && typeof value.code === 'string') {
-    return new HandoffError(value.code, String(value.message));
-  }
-  return new HandoffError('internal', String((value && value.message) || value), { cause: value });
+  return new HandoffError('internal', `video-handoff failed: ${(value && value.message) || value}`, { cause: value });
 }
+
+// What join() needs of a call that the app must not reach: set by HandoffCall's static block.
+let internals;
 
 let loading;
 function load() {
-  loading ??= init().catch((e) => {
-    loading = undefined;
-    throw new HandoffError('wasmLoadFailed', `could not load video-handoff's WebAssembly: ${e && e.message}`, { cause: e });
-  });
+  loading ??= init().then(
+    () => new Set(eventTypes()),
+    (e) => {
+      loading = undefined;
+      throw new HandoffError('wasmLoadFailed', `could not load video-handoff's WebAssembly: ${e && e.message}`, { cause: e });
+    },
+  );
   return loading;
-}
-
-const EVENTS = new Set([
-  'stateChanged',
-  'handoffStarted',
-  'participantSwapped',
-  'handoffCompleted',
-  'handoffFailed',
-  'subscribeFailed',
-  'announceFailed',
-  'recoveryStarted',
-  'sessionEnded',
-  'signalRejected',
-  'participantJoined',
-  'participantLeft',
-]);
-
-class Participant {
-  #key;
-  #element;
-  constructor(key, element) {
-    this.#key = key;
-    this.#element = element;
-    Object.freeze(this);
-  }
-  get key() {
-    return this.#key;
-  }
-  get element() {
-    return this.#element;
-  }
 }
 
 class HandoffCall {
   #core;
+  #types;
   #handlers = new Map();
-  #participants = new Map();
-  #closed = false;
-  #abort;
+  #state = 'idle';
+  #localElement;
+  #finalStats;
+  #closed;
+  #resolveClosed;
+  #onClosed = [];
 
-  constructor(core, handlers) {
+  constructor(core, types) {
     this.#core = core;
-    for (const [type, fn] of Object.entries(handlers || {})) this.on(type, fn);
+    this.#types = types;
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
-  /** @internal the wasm side's event entry (set before start so nothing is missed). */
-  _emit(type, payload) {
-    let event = payload;
-    if (type === 'participantJoined') {
-      let p = this.#participants.get(payload.key);
-      if (!p) {
-        p = new Participant(payload.key, payload.element);
-        this.#participants.set(payload.key, p);
-      }
-      event = { participant: p };
-    } else if (type === 'participantLeft') {
-      this.#participants.delete(payload.key);
-    } else if (type === 'handoffFailed' || type === 'subscribeFailed' || type === 'announceFailed') {
-      event = { ...payload, error: toError(payload.error) };
-    } else if (type === 'stateChanged' && payload.state === 'closed') {
-      this.#participants.clear();
-    }
-    const list = this.#handlers.get(type);
-    if (!list) return;
-    for (const fn of [...list]) {
-      try {
-        fn.call(this, event);
-      } catch (e) {
-        // An app handler's error must not break the call or the vendor's event loop.
-        queueMicrotask(() => {
-          throw e;
-        });
+  static {
+    internals = {
+      emit: (call, event) => call.#emit(event),
+      start: (call, media, owned) => call.#core.start(media?.videoSource ?? null, media?.audioSource ?? null, media?.name ?? null, owned),
+      // Runs `undo` once the call has closed (join()'s own listeners).
+      whenClosed: (call, undo) => (call.#core ? call.#onClosed.push(undo) : undo()),
+    };
+  }
+
+  #emit(event) {
+    if (event.type === 'stateChanged') this.#state = event.state;
+    const list = this.#handlers.get(event.type);
+    if (list) {
+      for (const fn of [...list]) {
+        try {
+          fn.call(this, event);
+        } catch (e) {
+          // An app handler's error must not break the call or the vendor's event loop.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
       }
     }
+    if (event.type === 'stateChanged' && event.state === 'closed') this.#release();
+  }
+
+  /** After `closed` was delivered: the handlers go, and the wasm call is freed. */
+  #release() {
+    const core = this.#core;
+    if (!core) return;
+    this.#finalStats = core.stats();
+    this.#localElement = core.localElement;
+    this.#core = undefined;
+    this.#handlers.clear();
+    this.#onClosed.splice(0).forEach((undo) => undo());
+    // Not while a method of the call may still be on the stack: after this task.
+    queueMicrotask(() => core.free());
+    this.#resolveClosed();
   }
 
   get state() {
-    return this.#core.state;
+    return this.#core ? this.#core.state : 'closed';
   }
 
   get sessionId() {
-    return this.#core.sessionId ?? null;
+    return this.#core ? (this.#core.sessionId ?? null) : null;
   }
 
   get participants() {
-    return Object.freeze([...this.#participants.values()]);
+    return Object.freeze(this.#core ? this.#core.participants() : []);
   }
 
   get localElement() {
-    return this.#core.localElement;
+    return this.#core ? this.#core.localElement : this.#localElement;
   }
 
   on(type, handler) {
-    if (!EVENTS.has(type)) throw new HandoffError('invalidArgument', `unknown event type ${JSON.stringify(type)}`);
+    if (!this.#types.has(type)) throw new HandoffError('invalidArgument', `unknown event type ${JSON.stringify(type)}`);
     if (typeof handler !== 'function') throw new HandoffError('invalidArgument', 'on(type, handler): handler must be a function');
     let set = this.#handlers.get(type);
     if (!set) this.#handlers.set(type, (set = new Set()));
@@ -136,58 +125,46 @@ class HandoffCall {
     return this;
   }
 
-  moveTo(sessionId, options = {}) {
-    try {
-      this.#core.moveTo(sessionId, options.token ?? undefined, options.reason ?? undefined);
-    } catch (e) {
-      throw toError(e);
-    }
+  moveTo(sessionId, options) {
+    if (!this.#core) throw new HandoffError('closed', 'the call is closed');
+    this.#core.moveTo(sessionId, options);
   }
 
   stats() {
-    return this.#core.stats();
+    return this.#core ? this.#core.stats() : { ...this.#finalStats, state: 'closed', sessionId: null };
   }
 
   close() {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#abort?.();
-      this.#abort = undefined;
-      // Leaves every session now (the `closed` stateChanged is delivered inside), then lets
-      // go of the app's handlers.
-      this.#core.close();
-      this.#handlers.clear();
-    }
-    return Promise.resolve();
-  }
-
-  /** @internal */
-  _onAbort(undo) {
-    this.#abort = undo;
+    this.#core?.close();
+    return this.#closed;
   }
 }
 
-async function localMedia(publisher) {
-  if (publisher === false) return null;
+async function localMedia(publisher, signal) {
+  if (publisher === false) return { media: null, owned: false };
   const p = publisher || {};
-  let videoSource = p.videoSource;
-  let audioSource = p.audioSource;
-  let owned = false;
-  if (videoSource === undefined && audioSource === undefined) {
-    if (!globalThis.navigator?.mediaDevices?.getUserMedia) {
-      throw new HandoffError('mediaFailed', 'getUserMedia is not available (a secure context is needed)');
-    }
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-    } catch (e) {
-      throw new HandoffError('mediaFailed', `camera/microphone: ${e && e.name}: ${e && e.message}`, { cause: e });
-    }
-    videoSource = stream.getVideoTracks()[0] ?? null;
-    audioSource = stream.getAudioTracks()[0] ?? null;
-    owned = true;
+  if (p.videoSource !== undefined || p.audioSource !== undefined) return { media: p, owned: false };
+  if (!globalThis.navigator?.mediaDevices?.getUserMedia) {
+    throw new HandoffError('mediaFailed', 'getUserMedia is not available (a secure context is needed)');
   }
-  return { videoSource: videoSource ?? null, audioSource: audioSource ?? null, name: p.name ?? '', owned };
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  } catch (e) {
+    throw new HandoffError('mediaFailed', `camera/microphone: ${e && e.name}: ${e && e.message}`, { cause: e });
+  }
+  const stop = () => stream.getTracks().forEach((t) => t.stop());
+  // getUserMedia cannot be cancelled: an abort while it asked stops what it then gives.
+  if (signal?.aborted) {
+    stop();
+    throw aborted(signal);
+  }
+  const media = { videoSource: stream.getVideoTracks()[0] ?? null, audioSource: stream.getAudioTracks()[0] ?? null, name: p.name };
+  return { media, owned: true, stop };
+}
+
+function aborted(signal) {
+  return new HandoffError('aborted', 'join() was aborted', { cause: signal.reason });
 }
 
 /**
@@ -198,27 +175,41 @@ export async function join(options) {
   if (options === null || typeof options !== 'object') {
     throw new HandoffError('invalidOptions', 'join(options) needs an options object');
   }
-  if (options.signal?.aborted) throw new HandoffError('aborted', 'join() was aborted', { cause: options.signal.reason });
-  await load();
+  const signal = options.signal;
+  if (signal?.aborted) throw aborted(signal);
+  const types = await load();
   let call;
   let core;
   try {
-    core = new Call(options, (type, payload) => call?._emit(type, payload));
+    core = new Call(options, (event) => internals.emit(call, event), HandoffError);
   } catch (e) {
     throw toError(e);
   }
-  call = new HandoffCall(core, options.on);
-
-  let media;
+  call = new HandoffCall(core, types);
   try {
-    media = await localMedia(options.publisher);
+    for (const [type, fn] of Object.entries(options.on || {})) call.on(type, fn);
   } catch (e) {
     core.free();
     throw e;
   }
 
+  let media;
+  try {
+    media = await localMedia(options.publisher, signal);
+    if (signal?.aborted) {
+      media.stop?.();
+      throw aborted(signal);
+    }
+  } catch (e) {
+    core.free();
+    throw e instanceof HandoffError ? e : toError(e);
+  }
+
   return new Promise((resolve, reject) => {
+    let settled = false;
     const settle = (ok, value) => {
+      if (settled) return;
+      settled = true;
       call.off('stateChanged', onState).off('handoffFailed', onFailed).off('sessionEnded', onEnded);
       if (ok) resolve(value);
       else {
@@ -236,17 +227,16 @@ export async function join(options) {
     const onEnded = ({ reason }) => settle(false, new HandoffError('sessionEnded', `the session ended: ${reason}`));
     call.on('stateChanged', onState).on('handoffFailed', onFailed).on('sessionEnded', onEnded);
 
-    const signal = options.signal;
     if (signal) {
       const onAbort = () => {
-        if (call.state !== 'live') settle(false, new HandoffError('aborted', 'join() was aborted', { cause: signal.reason }));
+        if (!settled) settle(false, aborted(signal));
         else call.close();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      call._onAbort(() => signal.removeEventListener('abort', onAbort));
+      internals.whenClosed(call, () => signal.removeEventListener('abort', onAbort));
     }
     try {
-      core.start(media);
+      internals.start(call, media.media, media.owned);
     } catch (e) {
       settle(false, toError(e));
     }

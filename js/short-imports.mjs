@@ -2,7 +2,8 @@
 //
 // wasm-bindgen names each import `__wbg_<method>_<16 hex digits>`, and every name is written
 // twice, in the wasm's import section and as a key of the glue's imports object; the hex
-// digits do not compress. Renaming them `a`, `b`, ... in both saves about 3 KB gzip. Only the
+// digits do not compress. Renaming them `a`, `b`, ... in both saves 3.5 KB gzip (measured:
+// 68,534 -> 65,004 bytes for the whole package, without which it is over budget). Only the
 // names change: the import section is rewritten entry by entry, everything else is copied
 // byte for byte. Each old name must be a key in the glue exactly once, or the build fails.
 

@@ -230,7 +230,8 @@ fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
         vec![
             Command::Subscribe {
                 session: sid("A"),
-                stream: cam("p1", "A")
+                stream: cam("p1", "A"),
+                key: key("p1")
             },
             Command::Show {
                 key: key("p1"),
@@ -369,13 +370,9 @@ fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
     h.advance(20_000); // the app takes its time
     let outs = h.input(Input::Resolved {
         old: sid("A"),
-        result: Ok(Some(HandoffRequest {
-            session: sid("C"),
-            token: Some("tc".into()),
-            reason: None,
-            deadline: None,
-            spread_ms: 0,
-            id: None,
+        result: Ok(Some(MoveFields {
+            token: Field::from("tc"),
+            ..MoveFields::to("C")
         })),
     });
     assert_eq!(
@@ -536,4 +533,46 @@ fn being_force_disconnected_ends_the_call() {
     );
     assert_eq!(h.engine.poll_timeout(), None);
     assert!(h.join("A").is_empty());
+}
+
+#[test]
+fn resolve_session_answers_are_checked_like_every_move_request() {
+    let mut h = live_in_a_with(
+        &[],
+        Config {
+            has_resolve_session: true,
+            ..Config::default()
+        },
+    );
+    h.lost("A", DisconnectReason::ServerRotation);
+    let outs = h.input(Input::Resolved {
+        old: sid("A"),
+        result: Ok(Some(MoveFields {
+            spread_ms: Field::from("soon"),
+            ..MoveFields::to("C")
+        })),
+    });
+    let failed = events(&outs)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::HandoffFailed { error, .. } => Some(error),
+            _ => None,
+        })
+        .expect("handoffFailed");
+    assert_eq!(
+        failed,
+        HandoffError::ResolveFailed {
+            detail: "\"spreadMs\" must be a number from 0 to 600000".into()
+        }
+    );
+    assert!(
+        has_command(
+            &outs,
+            &Command::Connect {
+                session: sid("A"),
+                token: "token-A".into()
+            }
+        ),
+        "rejoins the same ID instead"
+    );
 }

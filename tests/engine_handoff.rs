@@ -118,7 +118,8 @@ fn a_participant_in_the_live_session_is_joined_subscribed_and_shown_at_once() {
         vec![
             Command::Subscribe {
                 session: sid("A"),
-                stream: cam("p1", "A")
+                stream: cam("p1", "A"),
+                key: key("p1")
             },
             Command::Show {
                 key: key("p1"),
@@ -188,7 +189,8 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
         commands(&outs),
         vec![Command::Subscribe {
             session: sid("B"),
-            stream: cam("p1", "B")
+            stream: cam("p1", "B"),
+            key: key("p1")
         }]
     );
     assert!(events(&outs).is_empty(), "no second ParticipantJoined");
@@ -401,10 +403,9 @@ fn group_mode_waits_until_every_peer_still_in_a_said_it_shows_everyone_from_b() 
     h.connection("p2", "B");
     for outs in [
         h.moved("p2", "B", "A"),
-        h.input(Input::Signal {
+        h.input(Input::Moved {
             session: sid("B"),
             from: None,
-            kind: "handoff-moved".into(),
             data: "A".into(),
         }),
         h.moved("p1", "B", "Z"),

@@ -68,7 +68,8 @@ fn a_participant_joining_only_b_is_joined_and_shown_at_once() {
         vec![
             Command::Subscribe {
                 session: sid("B"),
-                stream: cam("p3", "B")
+                stream: cam("p3", "B"),
+                key: key("p3")
             },
             Command::Show {
                 key: key("p3"),
@@ -217,8 +218,7 @@ fn assert_close(mut h: Harness, open: &[&str]) {
         Input::Signal {
             session: sid("A"),
             from: None,
-            kind: "handoff".into(),
-            data: handoff_to("Z", ""),
+            body: wire(&handoff_to("Z", "")),
         },
         Input::SessionDisconnected {
             session: sid("A"),
@@ -270,4 +270,100 @@ fn close_from_every_state_leaves_everything_and_then_stays_silent() {
     h.signal("A", &handoff_to("B", ""));
     h.lost("A", DisconnectReason::ServerRotation);
     assert_close(h, &["B"]);
+}
+
+fn connection_with(
+    h: &mut Harness,
+    c: &str,
+    data: Option<&str>,
+    app_key: Option<&str>,
+) -> Vec<Output> {
+    h.input(Input::ConnectionCreated {
+        session: sid("A"),
+        connection: ConnectionId::from(c),
+        data: data.map(str::to_owned),
+        app_key: app_key.map(str::to_owned),
+    })
+}
+
+#[test]
+fn a_participant_is_the_apps_key_else_the_token_data_else_the_connection() {
+    let mut h = live_in_a_with(&[]);
+    let joined = |outs: Vec<Output>| events(&outs);
+    assert_eq!(
+        joined(connection_with(&mut h, "c1", Some("user-1"), Some("app-1"))),
+        vec![Event::ParticipantJoined { key: key("app-1") }]
+    );
+    assert_eq!(
+        joined(connection_with(&mut h, "c2", Some("user-2"), Some(""))),
+        vec![Event::ParticipantJoined { key: key("user-2") }],
+        "an empty key from the app falls back to the token data"
+    );
+    assert_eq!(
+        joined(connection_with(&mut h, "c3", Some(""), None)),
+        vec![Event::ParticipantJoined { key: key("c3") }],
+        "no token data: the connection is a participant of its own"
+    );
+    assert_eq!(
+        joined(connection_with(&mut h, "c4", None, None)),
+        vec![Event::ParticipantJoined { key: key("c4") }]
+    );
+}
+
+#[test]
+fn events_before_the_connect_completes_are_taken_in_once_it_has_in_their_order() {
+    // Given a join to A whose connect has not completed...
+    let mut h = Harness::new(Config::default());
+    h.join("A");
+    // ...when A reports connections and streams first (our own among them)...
+    let mut early = h.arrives("p2", "A");
+    early.extend(h.arrives("p1", "A"));
+    early.extend(h.connection("me", "A"));
+    early.extend(h.arrives("gone", "A"));
+    early.extend(h.leaves("gone", "A"));
+    assert!(
+        early.is_empty(),
+        "nothing happens before the connect: {early:?}"
+    );
+    // ...then on connect they arrive in the order they came, without us and without the one
+    // who left, and are subscribed and shown.
+    let outs = h.connected("A");
+    assert_eq!(
+        events(&outs),
+        vec![
+            Event::ParticipantJoined { key: key("p2") },
+            Event::ParticipantJoined { key: key("p1") },
+            Event::StateChanged { state: State::Live },
+        ]
+    );
+    for p in ["p1", "p2"] {
+        assert!(has_command(
+            &outs,
+            &Command::Subscribe {
+                session: sid("A"),
+                stream: cam(p, "A"),
+                key: key(p)
+            }
+        ));
+    }
+    assert_eq!(h.engine.participants().count(), 2);
+}
+
+#[test]
+fn what_a_failed_attempt_was_told_is_forgotten_by_the_next_one() {
+    let mut h = Harness::new(Config::default());
+    h.join("A");
+    h.arrives("p1", "A");
+    h.input(Input::ConnectFailed {
+        session: sid("A"),
+        error: "E".into(),
+    });
+    h.fire_timer(); // the retry connects again
+    let outs = h.connected("A");
+    assert!(
+        !events(&outs)
+            .iter()
+            .any(|e| matches!(e, Event::ParticipantJoined { .. })),
+        "p1 was seen by the failed connection only"
+    );
 }

@@ -268,7 +268,8 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
         Step::Connection(i, p) => Input::ConnectionCreated {
             session: s(i),
             connection: conn(PEOPLE[p], SESSIONS[i]),
-            key: key(PEOPLE[p]),
+            data: Some(PEOPLE[p].to_owned()),
+            app_key: None,
         },
         Step::InTarget(p, n) | Step::InLive(p, n) => {
             let target = matches!(step, Step::InTarget(..));
@@ -283,7 +284,8 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 None => Input::ConnectionCreated {
                     session,
                     connection,
-                    key: key(PEOPLE[p]),
+                    data: Some(PEOPLE[p].to_owned()),
+                    app_key: None,
                 },
                 Some(n) => Input::StreamCreated {
                     stream: StreamId::from(format!("{}-cam{n}@{}", PEOPLE[p], session)),
@@ -300,10 +302,9 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 (true, Some(live)) => live.to_string(),
                 _ => "elsewhere".to_owned(),
             };
-            Input::Signal {
+            Input::Moved {
                 from: Some(conn(PEOPLE[p], session.as_str())),
                 session,
-                kind: "handoff-moved".into(),
                 data,
             }
         }
@@ -356,20 +357,17 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             session: s(i),
             error: "E".into(),
         },
+        // The shell only listens for the handoff signal type: other types never reach the engine.
+        Step::Signal { ours: false, .. } => return None,
         Step::Signal {
             session,
             from_client,
-            ours,
+            ours: true,
             body,
         } => Input::Signal {
             session: s(session),
             from: from_client.then(|| conn("p1", SESSIONS[session])),
-            kind: if ours {
-                "handoff".into()
-            } else {
-                "chat".into()
-            },
-            data: match body {
+            body: wire(&match body {
                 Body::Valid {
                     to,
                     token,
@@ -390,7 +388,7 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                     d
                 }
                 Body::Garbage(g) => g,
-            },
+            }),
         },
         Step::Token(i, ok) => Input::Token {
             session: s(i),
@@ -405,13 +403,9 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             result: match k {
                 0 => Ok(None),
                 1 => Err("E".into()),
-                _ => Ok(Some(HandoffRequest {
-                    session: s((i + 1) % 3),
-                    token: Some("tr".into()),
-                    reason: None,
-                    deadline: None,
-                    spread_ms: 0,
-                    id: None,
+                _ => Ok(Some(MoveFields {
+                    token: Field::from("tr"),
+                    ..MoveFields::to(SESSIONS[(i + 1) % 3])
                 })),
             },
         },
@@ -503,26 +497,28 @@ fn run_sequence(
                     _ => {}
                 }
                 let pending_deadline = match &input {
-                    Input::Signal { data, .. } => {
-                        parse_signal(data).ok().map(|r| (r.session, r.deadline))
-                    }
+                    Input::Signal { body, .. } => body
+                        .clone()
+                        .ok()
+                        .and_then(|b| b.signal().ok())
+                        .map(|r| (r.session, r.deadline)),
                     Input::Move(r) => Some((r.session.clone(), r.deadline)),
                     _ => None,
                 };
                 match &input {
-                    Input::Signal {
+                    Input::Moved {
                         session,
                         from: Some(c),
-                        kind,
                         data,
-                    } if kind == "handoff-moved" => {
+                    } => {
                         mem.moved.insert((session.clone(), c.clone(), data.clone()));
                     }
+                    // Told while connecting counts too: the engine takes those in on connect.
                     Input::ConnectionCreated {
                         session,
                         connection,
                         ..
-                    } if h.shell.open.contains(session) && !mem.awaiting.contains(session) => {
+                    } if h.shell.open.contains(session) => {
                         mem.told.insert((session.clone(), connection.clone()));
                     }
                     Input::ConnectionDestroyed {
@@ -564,7 +560,11 @@ fn run_sequence(
         }
         for c in commands(&outs) {
             match c {
-                Command::Connect { session, .. } => mem.awaiting.push(session),
+                Command::Connect { session, .. } => {
+                    // A new connection: what the last attempt was told is forgotten.
+                    mem.told.retain(|(s, _)| s != &session);
+                    mem.awaiting.push(session);
+                }
                 Command::Disconnect { session } => mem.awaiting.retain(|s| s != &session),
                 _ => {}
             }

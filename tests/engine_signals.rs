@@ -114,8 +114,20 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
             wrong("deadline"),
         ),
         (
-            r#"{"v":1,"sessionId":"B","deadline":1.7e12}"#.into(),
-            wrong("deadline"),
+            r#"{"v":1,"sessionId":"B","deadline":1e400}"#.into(),
+            RejectReason::NotJson, // beyond f64: serde_json refuses it (JSON.parse: Infinity, wrongType)
+        ),
+        (
+            r#"{"v":1,"sessionId":"B","spreadMs":600000.5}"#.into(),
+            wrong("spreadMs"),
+        ),
+        (
+            format!(
+                r#"{{"v":1,"sessionId":"B","x":{}1{}}}"#,
+                "[".repeat(32),
+                "]".repeat(32)
+            ),
+            RejectReason::NotJson, // nested deeper than MAX_DEPTH
         ),
         (
             r#"{"v":1,"sessionId":"B","spreadMs":true}"#.into(),
@@ -143,12 +155,70 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
 #[test]
 fn reject_reasons_read_as_sentences_with_stable_codes() {
     let r = RejectReason::WrongType { field: "spreadMs" };
-    assert_eq!(r.code(), "wrongType");
+    assert_eq!(r.code(), RejectCode::WrongType);
+    assert_eq!(r.field(), Some("spreadMs"));
     assert!(r.to_string().contains("spreadMs"));
     assert!(RejectReason::NotFromServer
         .to_string()
         .contains("only the app server"));
     assert!(HandoffError::NoToken.to_string().contains("tokenProvider"));
+}
+
+#[test]
+fn numbers_are_json_numbers_and_fractions_of_a_millisecond_are_floored() {
+    let req =
+        parse_signal(r#"{"v":1.0,"sessionId":"B","deadline":1.8e12,"spreadMs":2500.9}"#).unwrap();
+    assert_eq!(req.deadline, Some(1_800_000_000_000));
+    assert_eq!(req.spread_ms, 2500);
+    let req = parse_signal(r#"{"v":1,"sessionId":"B","deadline":1800000000000.75}"#).unwrap();
+    assert_eq!(req.deadline, Some(1_800_000_000_000));
+}
+
+#[test]
+fn the_same_checks_hold_for_every_move_request_and_only_signals_need_v() {
+    // moveTo and resolveSession give no `v`; a signal must.
+    let mut fields = MoveFields {
+        spread_ms: Field::from(100.0),
+        ..MoveFields::to("B")
+    };
+    assert_eq!(
+        fields.clone().signal(),
+        Err(RejectReason::UnsupportedVersion)
+    );
+    assert_eq!(fields.clone().request().unwrap().spread_ms, 100);
+    fields.token = Field::Bool(true);
+    assert_eq!(
+        fields.request(),
+        Err(RejectReason::WrongType { field: "token" })
+    );
+    assert_eq!(
+        MoveFields::default().request(),
+        Err(RejectReason::MissingSessionId)
+    );
+    assert_eq!(
+        RejectReason::WrongType { field: "token" }.problem(),
+        "\"token\" must be a string of at most 4096 bytes"
+    );
+}
+
+#[test]
+fn nesting_is_counted_outside_strings_only() {
+    // Brackets in a string are text: this is an over-long id, not deep nesting.
+    let brackets = format!(r#"{{"v":1,"sessionId":"B","id":"{}"}}"#, "[".repeat(200));
+    assert_eq!(
+        parse_signal(&brackets),
+        Err(RejectReason::WrongType { field: "id" })
+    );
+    let ok = format!(
+        r#"{{"v":1,"sessionId":"B","x":"{}\"{}"}}"#,
+        "[".repeat(50),
+        "{".repeat(50)
+    );
+    assert_eq!(check_signal_text(&ok), Ok(()));
+    let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+    assert_eq!(check_signal_text(&deep), Err(RejectReason::NotJson));
+    let at_limit = format!("{}{}", "[".repeat(32), "]".repeat(32));
+    assert_eq!(check_signal_text(&at_limit), Ok(()));
 }
 
 #[test]
@@ -168,8 +238,7 @@ fn a_signal_from_a_client_is_rejected_as_not_from_server() {
     let outs = h.input(Input::Signal {
         session: sid("A"),
         from: Some(conn("p1", "A")),
-        kind: "handoff".into(),
-        data: handoff_to("EVIL", ""),
+        body: wire(&handoff_to("EVIL", "")),
     });
     assert_eq!(
         events(&outs),
@@ -181,41 +250,19 @@ fn a_signal_from_a_client_is_rejected_as_not_from_server() {
 }
 
 #[test]
-fn signals_of_other_types_are_not_ours_and_ignored_silently() {
-    let mut h = live_in_a_with(&[]);
+fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
+    let mut h = live_in_a_with(&["p1"]);
     let outs = h.input(Input::Signal {
         session: sid("A"),
-        from: None,
-        kind: "chat".into(),
-        data: "whatever".into(),
+        from: Some(conn("p1", "A")),
+        body: wire("not json"),
     });
-    assert!(outs.is_empty());
-}
-
-#[test]
-fn the_signal_type_is_configurable() {
-    let mut h = Harness::new(Config {
-        signal_type: "move".into(),
-        ..Config::default()
-    });
-    h.live_in("A");
-    assert!(
-        h.signal("A", &handoff_to("B", "")).is_empty(),
-        "type handoff is not ours now"
+    assert_eq!(
+        events(&outs),
+        vec![Event::SignalRejected {
+            reason: RejectReason::NotFromServer
+        }]
     );
-    let outs = h.input(Input::Signal {
-        session: sid("A"),
-        from: None,
-        kind: "move".into(),
-        data: handoff_to("B", ""),
-    });
-    assert!(has_command(
-        &outs,
-        &Command::Connect {
-            session: sid("B"),
-            token: "token-B".into()
-        }
-    ));
 }
 
 #[test]
@@ -309,7 +356,8 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
         vec![
             Command::Subscribe {
                 session: sid("A"),
-                stream: cam("p1", "A")
+                stream: cam("p1", "A"),
+                key: key("p1")
             },
             Command::Show {
                 key: key("p1"),

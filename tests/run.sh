@@ -115,7 +115,7 @@ case "$mode" in
     stage types types
     stage web-shell web_tests
     stage sandbox-build build_sandbox
-    stage node-tests node_tests examples/sandbox/tests/*.test.mjs tests/web/conformance.test.mjs examples/app-server/test/*.test.mjs tests/package/*.test.mjs
+    stage node-tests node_tests examples/sandbox/tests/*.test.mjs examples/app-server/test/*.test.mjs tests/web/*.test.mjs tests/package/*.test.mjs
     stage e2e node_tests tests/e2e/*.test.mjs
     stage size node tests/package/size.mjs
     ;;

@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use video_handoff::web::call::live_callbacks;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -34,7 +35,7 @@ async fn given_three_participants_when_200_handoffs_run_in_a_row_then_nothing_ac
         subscribers: s.world.subscriber_count(),
         publishers: s.world.publisher_count(),
         listeners: s.world.listener_count(),
-        callbacks: call.live_callbacks(),
+        callbacks: live_callbacks(),
         remote_media: s.world.media_count(),
         wasm_memory_bytes: wasm_memory_bytes(&wasm_bindgen::memory()),
     };
@@ -109,6 +110,6 @@ async fn given_three_participants_when_200_handoffs_run_in_a_row_then_nothing_ac
     s.recorder.expect_shown().clear();
     call.close();
     assert_eq!(s.world.listener_count(), 0);
-    assert_eq!(call.live_callbacks(), 0);
+    assert_eq!(live_callbacks(), 0);
     s.finish();
 }

@@ -11,6 +11,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
+use video_handoff::web::call::live_callbacks;
 use video_handoff::web::Call;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -46,7 +47,7 @@ async fn given_three_participants_when_joining_then_each_gets_a_tile_with_one_re
     let s = Scenario::new("s1", &["alice", "bob", "carol"]);
     let call = s.join("s1").await;
 
-    assert_eq!(call.state(), "live");
+    assert_eq!(state(&call), "live");
     assert_eq!(call.session_id().as_deref(), Some("s1"));
     let tiles = tile_elements(&call);
     assert_eq!(
@@ -69,7 +70,7 @@ async fn given_three_participants_when_joining_then_each_gets_a_tile_with_one_re
     }
     // Our own stream is published with a clone of the local track, and previewed.
     assert_eq!(s.world.publisher_count(), 1);
-    let local: web_sys::Element = call.local_element().unwrap().into();
+    let local: web_sys::Element = call.local_element().into();
     assert_eq!(local.query_selector_all("video").unwrap().length(), 1);
     wait_for("own stream live", 3000, {
         let w = s.world.clone();
@@ -196,7 +197,7 @@ async fn given_a_live_call_when_a_participant_forges_a_handoff_signal_then_it_is
         connects,
         "no connect to the forged session"
     );
-    assert_eq!(call.state(), "live");
+    assert_eq!(state(&call), "live");
     assert_eq!(call.session_id().as_deref(), Some("s1"));
     assert_clean(&s);
     call.close();
@@ -246,7 +247,7 @@ async fn given_a_live_call_when_malformed_signals_arrive_then_each_is_rejected_w
     );
     assert_eq!(s.recorder.count("handoffStarted"), 0);
     assert_eq!(s.world.calls().length(), connects);
-    assert_eq!(call.state(), "live");
+    assert_eq!(state(&call), "live");
     assert_clean(&s);
     call.close();
     s.finish();
@@ -261,7 +262,7 @@ async fn given_a_call_after_a_handoff_when_closed_then_nothing_is_left_behind() 
 
     s.recorder.expect_shown().clear();
     call.close();
-    assert_eq!(call.state(), "closed");
+    assert_eq!(state(&call), "closed");
     sleep_ms(100).await;
 
     assert_eq!(get_str(&s.recorder.last("stateChanged"), "state"), "closed");
@@ -269,13 +270,13 @@ async fn given_a_call_after_a_handoff_when_closed_then_nothing_is_left_behind() 
     assert_eq!(s.world.subscriber_count(), 0);
     assert_eq!(s.world.publisher_count(), 0);
     assert_eq!(s.world.live_client_sessions(), 0, "every session left");
-    assert_eq!(call.live_callbacks(), 0, "every callback taken back");
+    assert_eq!(live_callbacks(), 0, "every callback taken back");
     assert_eq!(
         s.container.query_selector_all("video").unwrap().length(),
         0,
         "no video left in the tiles"
     );
-    let local: web_sys::Element = call.local_element().unwrap().into();
+    let local: web_sys::Element = call.local_element().into();
     assert_eq!(local.query_selector_all("video").unwrap().length(), 0);
     // The app's own tracks are not stopped (it gave them; it owns them).
     let track: web_sys::MediaStreamTrack = get(&s.local, "videoSource").unchecked_into();
@@ -287,8 +288,41 @@ async fn given_a_call_after_a_handoff_when_closed_then_nothing_is_left_behind() 
         events_after_close,
         "nothing emitted after closed"
     );
-    assert!(call.move_to("s3".into(), None, None).is_err());
+    assert!(call.move_to("s3".into(), JsValue::UNDEFINED).is_err());
     assert_clean(&s);
+    s.finish();
+}
+
+#[wasm_bindgen_test]
+async fn given_a_signal_type_option_when_signals_of_both_types_arrive_then_only_that_type_moves_the_call(
+) {
+    let s = Scenario::new("s1", &["alice"]);
+    let options = s.options("s1", "token-1");
+    js_sys::Reflect::set(&options, &"signalType".into(), &"move".into()).unwrap();
+    let call = Call::new(options, s.recorder.emit(), JsValue::UNDEFINED).expect("valid options");
+    start(&call, &s.local);
+    let rec = s.recorder.clone();
+    wait_for("live", 5000, move || {
+        get_str(&rec.last("stateChanged"), "state") == "live"
+    })
+    .await;
+
+    s.world
+        .signal("s1", "handoff", &handoff_signal("s2", "t"), &JsValue::NULL);
+    sleep_ms(200).await;
+    assert_eq!(
+        s.recorder.count("handoffStarted"),
+        0,
+        "handoff is not ours now"
+    );
+    s.world
+        .signal("s1", "move", &handoff_signal("s2", "t"), &JsValue::NULL);
+    let rec = s.recorder.clone();
+    wait_for("the move", 3000, move || rec.count("handoffStarted") == 1).await;
+    assert_eq!(get_str(&s.recorder.last("handoffStarted"), "to"), "s2");
+    // Our own moved signal goes out with the configured type.
+    assert_eq!(s.recorder.count("signalRejected"), 0);
+    call.close();
     s.finish();
 }
 
@@ -352,7 +386,9 @@ fn given_bad_options_when_creating_a_call_then_an_invalid_options_error_names_th
         ),
     ];
     for (options, needle) in cases {
-        let err = Call::new(options, emit.clone()).err().expect("an error");
+        let err = Call::new(options, emit.clone(), JsValue::UNDEFINED)
+            .err()
+            .expect("an error");
         assert_eq!(get_str(&err, "code"), "invalidOptions");
         let message = get_str(&err, "message");
         assert!(

@@ -55,6 +55,8 @@ impl Engine {
     fn connect(&mut self, slot: Slot, token: String) {
         let timeout_at = self.now.saturating_add(self.config.connect_timeout_ms);
         let Some(s) = self.slot_mut(slot) else { return };
+        // A new connection: what an earlier attempt's connection saw is not this one's.
+        s.forget_remote();
         s.link = Link::Connecting { timeout_at };
         s.last_token = Some(token.clone());
         let session = s.id.clone();
@@ -92,6 +94,7 @@ impl Engine {
             s.publishing = Publishing::Pending;
             self.command(Command::Publish { session: id });
         }
+        self.admit_early(slot);
         match slot {
             Slot::Live => self.recovery = None,
             Slot::Target if self.live.as_ref().is_none_or(|l| !l.is_connected()) => {

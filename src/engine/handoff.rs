@@ -11,28 +11,24 @@
 
 use super::session::{Link, Session, Sub};
 use super::{
-    parse_signal, Command, ConnectionId, Engine, Event, Handoff, HandoffRequest, LeaveCause,
+    Command, ConnectionId, Engine, Event, Handoff, HandoffRequest, LeaveCause, MoveFields,
     RejectReason, SessionId, Slot, State,
 };
 
 impl Engine {
+    /// A handoff signal: obeyed only from the server, only while in a call, only when valid.
     pub(super) fn on_signal(
         &mut self,
-        session: &SessionId,
         from: Option<ConnectionId>,
-        kind: &str,
-        data: &str,
+        body: Result<MoveFields, RejectReason>,
     ) {
-        if kind == self.config.moved_signal_type() {
-            return self.on_moved(session, from, data);
-        }
-        if kind != self.config.signal_type || self.state == State::Idle {
-            return; // not a handoff signal, or from nowhere we are
+        if self.state == State::Idle {
+            return; // from nowhere we are
         }
         if from.is_some() {
             return self.reject(RejectReason::NotFromServer);
         }
-        match parse_signal(data) {
+        match body.and_then(MoveFields::signal) {
             Ok(request) => self.on_move(request, true),
             Err(reason) => self.reject(reason),
         }
@@ -42,7 +38,7 @@ impl Engine {
     /// connection (the server speaks for nobody here), about the session we are moving from;
     /// anything else is about some other move and ignored without an event (every client
     /// of a session sees every peer's moved signal).
-    fn on_moved(&mut self, session: &SessionId, from: Option<ConnectionId>, data: &str) {
+    pub(super) fn on_moved(&mut self, session: &SessionId, from: Option<ConnectionId>, data: &str) {
         let Some(h) = self.handoff.as_mut() else {
             return;
         };
@@ -67,7 +63,7 @@ impl Engine {
         if !self.all_shown_from(a, &h.target.id) {
             return;
         }
-        let (session, data) = (h.target.id.clone(), h.from.to_string());
+        let (session, data) = (h.target.id.clone(), h.from.0.clone());
         if let Some(h) = self.handoff.as_mut() {
             h.announced = true;
         }

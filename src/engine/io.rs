@@ -7,6 +7,10 @@
 
 use core::fmt;
 
+use serde::Serialize;
+
+use super::{HandoffError, MoveFields, RejectReason};
+
 /// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
 pub type Millis = u64;
 
@@ -97,7 +101,11 @@ impl Config {
     /// from below. A connection only speaks for itself (the server sets `from`), so a forged
     /// one can only cost its sender a frozen picture.
     pub fn moved_signal_type(&self) -> String {
-        format!("{}-moved", self.signal_type)
+        // Concatenated, not `format!`: the shipped wasm keeps `core::fmt` off this path.
+        let mut kind = String::with_capacity(self.signal_type.len() + 6);
+        kind.push_str(&self.signal_type);
+        kind.push_str("-moved");
+        kind
     }
 }
 
@@ -119,7 +127,9 @@ impl Default for Config {
 }
 
 /// Why a session ended, as the OT `sessionDisconnected` event says (plus what the shell saw).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[non_exhaustive]
 pub enum DisconnectReason {
     ClientDisconnected,
@@ -186,11 +196,16 @@ pub enum Input {
         session: SessionId,
         reason: DisconnectReason,
     },
-    /// A remote connection appeared in `session`.
+    /// A connection appeared in `session` (this client's own is told apart once connected).
+    /// Its participant key is the app's `participantKey` answer if it gave a non-empty one,
+    /// else the token `data` if not empty, else the connection ID.
     ConnectionCreated {
         session: SessionId,
         connection: ConnectionId,
-        key: ParticipantKey,
+        /// The connection's token data.
+        data: Option<String>,
+        /// What the app's `participantKey(connection)` returned.
+        app_key: Option<String>,
     },
     /// A remote connection left `session`.
     ConnectionDestroyed {
@@ -231,11 +246,19 @@ pub enum Input {
     PublishFailed { session: SessionId, error: String },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
-    /// A signal arrived in `session`; `from` is `None` for server-originated signals.
+    /// A handoff signal ([`Config::signal_type`]) arrived in `session`; `from` is `None` for
+    /// server-originated signals. `body` is its `data` read as a move request, or why it
+    /// could not be read ([`crate::engine::check_signal_text`], not a JSON object).
     Signal {
         session: SessionId,
         from: Option<ConnectionId>,
-        kind: String,
+        body: Result<MoveFields, RejectReason>,
+    },
+    /// A peer's moved signal ([`Config::moved_signal_type`]) arrived in `session`; `data` is
+    /// the session it says it moved from.
+    Moved {
+        session: SessionId,
+        from: Option<ConnectionId>,
         data: String,
     },
     /// Answer to [`Command::RequestToken`].
@@ -243,10 +266,11 @@ pub enum Input {
         session: SessionId,
         result: Result<String, String>,
     },
-    /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID".
+    /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID";
+    /// a request is checked like every move ([`MoveFields::request`]).
     Resolved {
         old: SessionId,
-        result: Result<Option<HandoffRequest>, String>,
+        result: Result<Option<MoveFields>, String>,
     },
     /// The app closes the call: leave every session, emit nothing after `Closed`.
     Close,
@@ -268,10 +292,11 @@ pub enum Command {
     Disconnect { session: SessionId },
     /// Publish into `session` with clones of the local camera and microphone tracks.
     Publish { session: SessionId },
-    /// Subscribe to `stream`, hidden and muted until a [`Command::Show`] names it.
+    /// Subscribe to `key`'s `stream`, hidden and muted until a [`Command::Show`] names it.
     Subscribe {
         session: SessionId,
         stream: StreamId,
+        key: ParticipantKey,
     },
     /// Destroy the subscriber to `stream` (it is already hidden and muted).
     Unsubscribe {
@@ -308,7 +333,10 @@ pub enum Command {
 }
 
 /// The call's overall state, as the app sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(target_arch = "wasm32", tsify(rename = "CallState"))]
 pub enum State {
     Idle,
     Connecting,
@@ -406,7 +434,9 @@ pub enum Event {
 }
 
 /// Why the old session was left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub enum LeaveCause {
     /// Own stream live in the new session, every participant moved, every connection present.
     AllMoved,
@@ -416,137 +446,4 @@ pub enum LeaveCause {
     Deadline,
     /// The old session was destroyed or dropped under us.
     OldSessionLost,
-}
-
-/// Why a handoff signal was not obeyed. The live session is never disturbed by one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RejectReason {
-    /// `from` was a client connection: only the app server may move the call.
-    NotFromServer,
-    /// `data` is not a JSON object.
-    NotJson,
-    /// `v` is missing or is not 1.
-    UnsupportedVersion,
-    /// `sessionId` is absent.
-    MissingSessionId,
-    /// `sessionId` is the empty string.
-    EmptySessionId,
-    /// `sessionId` is longer than the protocol allows.
-    OversizeSessionId,
-    /// A known field has the wrong JSON type or an out-of-range value.
-    WrongType { field: &'static str },
-    /// `data` is over 8 kB.
-    TooLarge,
-    /// Names the session already being moved to, or already live.
-    Duplicate,
-    /// Names a session this client already left, or its deadline has passed.
-    Stale,
-}
-
-impl RejectReason {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RejectReason::NotFromServer => "notFromServer",
-            RejectReason::NotJson => "notJson",
-            RejectReason::UnsupportedVersion => "unsupportedVersion",
-            RejectReason::MissingSessionId => "missingSessionId",
-            RejectReason::EmptySessionId => "emptySessionId",
-            RejectReason::OversizeSessionId => "oversizeSessionId",
-            RejectReason::WrongType { .. } => "wrongType",
-            RejectReason::TooLarge => "tooLarge",
-            RejectReason::Duplicate => "duplicate",
-            RejectReason::Stale => "stale",
-        }
-    }
-}
-
-/// Why a handoff attempt failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HandoffError {
-    /// `session.connect` failed; the vendor's error in `detail`.
-    ConnectFailed { detail: String },
-    /// `session.connect` did not finish within `connect_timeout_ms`.
-    ConnectTimeout,
-    /// No token in the signal and no `tokenProvider`.
-    NoToken,
-    /// The app's `tokenProvider` failed.
-    TokenProviderFailed { detail: String },
-    /// The app's `resolveSession` failed.
-    ResolveFailed { detail: String },
-    /// Publishing into the new session failed.
-    PublishFailed { detail: String },
-}
-// There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
-// for another attempt, the last attempt's own error is reported with `will_retry: false`,
-// so the app learns both that the move was given up and why the last attempt failed.
-
-impl HandoffError {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            HandoffError::ConnectFailed { .. } => "connectFailed",
-            HandoffError::ConnectTimeout => "connectTimeout",
-            HandoffError::NoToken => "noToken",
-            HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
-            HandoffError::ResolveFailed { .. } => "resolveFailed",
-            HandoffError::PublishFailed { .. } => "publishFailed",
-        }
-    }
-}
-
-impl fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RejectReason::NotFromServer => {
-                "handoff signal ignored: it came from a client; only the app server (REST signal API) may move the call"
-            }
-            RejectReason::NotJson => "handoff signal ignored: its data is not a JSON object",
-            RejectReason::UnsupportedVersion => {
-                "handoff signal ignored: \"v\" must be 1; upgrade video-handoff or send protocol version 1"
-            }
-            RejectReason::MissingSessionId => "handoff signal ignored: \"sessionId\" is missing",
-            RejectReason::EmptySessionId => "handoff signal ignored: \"sessionId\" is empty",
-            RejectReason::OversizeSessionId => "handoff signal ignored: \"sessionId\" is longer than 256 bytes",
-            RejectReason::WrongType { field } => match *field {
-                "sessionId" => "handoff signal ignored: \"sessionId\" must be a string",
-                "token" => "handoff signal ignored: \"token\" must be a string of at most 4096 bytes",
-                "reason" => "handoff signal ignored: \"reason\" must be a string of at most 128 bytes",
-                "deadline" => "handoff signal ignored: \"deadline\" must be a non-negative integer (epoch ms)",
-                "spreadMs" => "handoff signal ignored: \"spreadMs\" must be an integer from 0 to 600000",
-                "id" => "handoff signal ignored: \"id\" must be a string of at most 128 bytes",
-                _ => "handoff signal ignored: a field has the wrong JSON type or is out of range",
-            },
-            RejectReason::TooLarge => "handoff signal ignored: its data is over 8192 bytes",
-            RejectReason::Duplicate => {
-                "handoff signal ignored: it names the session already live or already being moved to"
-            }
-            RejectReason::Stale => {
-                "handoff signal ignored: it names a session this client already left, or its deadline has passed"
-            }
-        })
-    }
-}
-
-impl fmt::Display for HandoffError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HandoffError::ConnectFailed { .. } => {
-                "connecting to the session failed (see detail); check the session ID, token and network"
-            }
-            HandoffError::ConnectTimeout => "connecting to the session timed out; check the network or raise connectTimeoutMs",
-            HandoffError::NoToken => {
-                "no token for the session: send one in the handoff signal or pass a tokenProvider"
-            }
-            HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed (see detail)",
-            HandoffError::ResolveFailed { .. } => {
-                "the app's resolveSession failed (see detail); rejoining the same session ID instead"
-            }
-            HandoffError::PublishFailed { .. } => {
-                "publishing the camera and microphone failed (see detail); check device permissions"
-            }
-        })
-    }
 }

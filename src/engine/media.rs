@@ -13,10 +13,41 @@ use super::session::{RemoteStream, Sub};
 use super::{Command, ConnectionId, Engine, Event, ParticipantKey, SessionId, Slot, StreamId};
 
 impl Engine {
-    /// The slot holding `session`, if connected (session events are believed only then).
+    /// The slot holding `session`, if connected.
     fn connected_slot_of(&self, session: &SessionId) -> Option<Slot> {
         self.slot_of(session)
             .filter(|s| self.slot(*s).is_some_and(|x| x.is_connected()))
+    }
+
+    /// The slot holding `session`, if the shell has it open (connecting or connected): its
+    /// connection and stream events are believed. Before the connect completes they are only
+    /// recorded; [`Engine::admit_early`] takes them in once it has.
+    fn open_slot_of(&self, session: &SessionId) -> Option<Slot> {
+        self.slot_of(session)
+            .filter(|s| self.slot(*s).is_some_and(|x| x.is_open()))
+    }
+
+    /// The session in `slot` has just connected: what it said before about this client's own
+    /// connection is forgotten, and the others who came early arrive, in the order they came.
+    pub(super) fn admit_early(&mut self, slot: Slot) {
+        let Some(s) = self.slot_mut(slot) else { return };
+        if let Some(own) = s.own.clone() {
+            s.connections.remove(&own);
+            s.streams.retain(|_, st| st.connection != own);
+        }
+        let early = std::mem::take(&mut s.early);
+        let keys: Vec<ParticipantKey> = early
+            .iter()
+            .filter_map(|c| s.connections.get(c).cloned())
+            .collect();
+        for key in &keys {
+            if self.participants.arrive(key) {
+                self.event(Event::ParticipantJoined { key: key.clone() });
+            }
+        }
+        for key in &keys {
+            self.reconcile(key);
+        }
     }
 
     pub(super) fn on_connection_created(
@@ -25,7 +56,7 @@ impl Engine {
         connection: ConnectionId,
         key: ParticipantKey,
     ) {
-        let Some(slot) = self.connected_slot_of(session) else {
+        let Some(slot) = self.open_slot_of(session) else {
             return;
         };
         let Some(s) = self.slot_mut(slot) else { return };
@@ -39,7 +70,10 @@ impl Engine {
         {
             stream.key = Some(key.clone());
         }
-        s.connections.insert(connection, key.clone());
+        s.connections.insert(connection.clone(), key.clone());
+        if !s.is_connected() {
+            return s.early.push(connection);
+        }
         if self.participants.arrive(&key) {
             self.event(Event::ParticipantJoined { key: key.clone() });
         }
@@ -51,7 +85,7 @@ impl Engine {
         session: &SessionId,
         connection: &ConnectionId,
     ) {
-        let Some(slot) = self.connected_slot_of(session) else {
+        let Some(slot) = self.open_slot_of(session) else {
             return;
         };
         let Some(s) = self.slot_mut(slot) else { return };
@@ -60,7 +94,10 @@ impl Engine {
         };
         // OT ends a connection's streams with it (and their subscribers).
         s.streams.retain(|_, st| &st.connection != connection);
-        self.after_departure(&key);
+        s.early.retain(|c| c != connection);
+        if s.is_connected() {
+            self.after_departure(&key);
+        }
     }
 
     pub(super) fn on_stream_created(
@@ -70,7 +107,7 @@ impl Engine {
         connection: ConnectionId,
         has_video: bool,
     ) {
-        let Some(slot) = self.connected_slot_of(session) else {
+        let Some(slot) = self.open_slot_of(session) else {
             return;
         };
         let Some(s) = self.slot_mut(slot) else { return };
@@ -78,6 +115,7 @@ impl Engine {
             return;
         }
         let key = s.connections.get(&connection).cloned();
+        let connected = s.is_connected();
         s.streams.insert(
             stream,
             RemoteStream {
@@ -87,19 +125,22 @@ impl Engine {
                 sub: Sub::None,
             },
         );
-        if let Some(key) = key {
+        if let Some(key) = key.filter(|_| connected) {
             self.reconcile(&key);
         }
     }
 
     pub(super) fn on_stream_destroyed(&mut self, session: &SessionId, stream: &StreamId) {
-        let Some(slot) = self.connected_slot_of(session) else {
+        let Some(slot) = self.open_slot_of(session) else {
             return;
         };
         let Some(s) = self.slot_mut(slot) else { return };
+        let connected = s.is_connected();
         // OT removes the subscriber itself; the engine only forgets the stream.
         if let Some(key) = s.streams.remove(stream).and_then(|st| st.key) {
-            self.reconcile(&key);
+            if connected {
+                self.reconcile(&key);
+            }
         }
     }
 
@@ -219,7 +260,11 @@ impl Engine {
                 st.sub = Sub::Subscribed { rendered: false };
             }
             let session = s.id.clone();
-            self.command(Command::Subscribe { session, stream });
+            self.command(Command::Subscribe {
+                session,
+                stream,
+                key: key.clone(),
+            });
         }
 
         // 2. What the tile should show.

@@ -7,8 +7,9 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`], errors |
-//! | `signal.rs`, `json.rs` | the handoff signal's wire format and a small strict JSON reader |
+//! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`] |
+//! | `errors.rs` | refusals and failures: [`RejectReason`], [`RejectCode`], [`HandoffError`] |
+//! | `signal.rs` | the one move request (signal, `moveTo`, `resolveSession`) and its checks |
 //! | `connect.rs` | joining one session: token, connect, timeout, retries, publishing |
 //! | `handoff.rs` | moving from the live session to another: start, supersede, leave rule |
 //! | `media.rs` | remote connections and streams: what is subscribed, what each tile shows |
@@ -55,6 +56,17 @@
 //!
 //! # Decisions the design left open
 //!
+//! - Who a connection is: the app's `participantKey` answer if it gave a non-empty one, else
+//!   the token `data` if not empty, else the connection ID (a participant of its own). The
+//!   shell only reports what it read ([`Input::ConnectionCreated`]).
+//! - Connection and stream events of a session whose connect has not completed are recorded
+//!   and taken in, in the order they came, once it has (this client's own connection left
+//!   out); a new connect attempt starts from nothing.
+//! - One move request ([`MoveFields`]) for a handoff signal, `moveTo` and `resolveSession`'s
+//!   answer, with the same checks (a signal also needs `v: 1`). Numbers are JSON numbers,
+//!   so `1.7e12` is a valid deadline; a `deadline` or `spreadMs` with a fraction is floored.
+//!   An answer of `resolveSession` that fails the checks is a
+//!   [`HandoffError::ResolveFailed`] with the problem as its detail.
 //! - Participants: a participant gets one tile and one shown stream. In each session the
 //!   engine subscribes to one stream per participant (the first it saw; another stands in
 //!   when it ends). [`ParticipantLeft`](Event::ParticipantLeft) waits [`LEFT_GRACE_MS`]
@@ -88,11 +100,9 @@
 
 mod backoff;
 mod connect;
+mod errors;
 mod handoff;
 mod io;
-mod json;
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod json_crosscheck;
 mod media;
 mod participants;
 mod recovery;
@@ -103,17 +113,34 @@ mod timers;
 
 use std::collections::VecDeque;
 
+pub use errors::{HandoffError, RejectCode, RejectReason};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
 pub use session::MAX_PUBLISH_ATTEMPTS;
 pub use signal::{
-    parse_signal, MAX_ID_BYTES, MAX_REASON_BYTES, MAX_SESSION_ID_BYTES, MAX_SIGNAL_BYTES,
-    MAX_SPREAD_MS, MAX_TOKEN_BYTES,
+    check_signal_text, Field, MoveFields, MAX_DEPTH, MAX_ID_BYTES, MAX_REASON_BYTES,
+    MAX_SESSION_ID_BYTES, MAX_SIGNAL_BYTES, MAX_SPREAD_MS, MAX_TOKEN_BYTES,
 };
 
 use participants::Participants;
 use rng::Rng;
 use session::Session;
+
+/// Who a connection is across sessions: the app's key if it gave a non-empty one, else the
+/// token data if not empty, else the connection itself (a participant of its own).
+fn participant_key(
+    connection: &ConnectionId,
+    data: Option<String>,
+    app_key: Option<String>,
+) -> ParticipantKey {
+    match app_key.filter(|k| !k.is_empty()) {
+        Some(k) => ParticipantKey::from(k),
+        None => match data.filter(|d| !d.is_empty()) {
+            Some(d) => ParticipantKey::from(d),
+            None => ParticipantKey::from(connection.as_str()),
+        },
+    }
+}
 
 /// The handoff state machine. See the [module docs](self) for the run loop.
 pub struct Engine {
@@ -248,11 +275,15 @@ impl Engine {
             Input::Join { session, token } => self.on_join(session, token),
             Input::Move(request) => self.on_move(request, false),
             Input::Signal {
+                session: _,
+                from,
+                body,
+            } => self.on_signal(from, body),
+            Input::Moved {
                 session,
                 from,
-                kind,
                 data,
-            } => self.on_signal(&session, from, &kind, &data),
+            } => self.on_moved(&session, from, &data),
             Input::Connected {
                 session,
                 connection,
@@ -269,8 +300,12 @@ impl Engine {
             Input::ConnectionCreated {
                 session,
                 connection,
-                key,
-            } => self.on_connection_created(&session, connection, key),
+                data,
+                app_key,
+            } => {
+                let key = participant_key(&connection, data, app_key);
+                self.on_connection_created(&session, connection, key)
+            }
             Input::ConnectionDestroyed {
                 session,
                 connection,

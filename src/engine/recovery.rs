@@ -10,8 +10,8 @@
 
 use super::session::{Link, Session};
 use super::{
-    Command, DisconnectReason, Engine, Event, HandoffError, HandoffRequest, LeaveCause, Recovery,
-    SessionId, Slot,
+    Command, DisconnectReason, Engine, Event, HandoffError, HandoffRequest, LeaveCause, MoveFields,
+    Recovery, SessionId, Slot,
 };
 
 impl Engine {
@@ -117,7 +117,7 @@ impl Engine {
     pub(super) fn on_resolved(
         &mut self,
         old: &SessionId,
-        result: Result<Option<HandoffRequest>, String>,
+        result: Result<Option<MoveFields>, String>,
     ) {
         let Some(r) = self
             .recovery
@@ -127,6 +127,17 @@ impl Engine {
             return;
         };
         r.resolving = false;
+        // The answer is checked like every move request; a rotation is why we asked.
+        let result = result.and_then(|answer| match answer.map(MoveFields::request) {
+            None => Ok(None),
+            Some(Ok(mut request)) => {
+                request
+                    .reason
+                    .get_or_insert_with(|| String::from("serverRotation"));
+                Ok(Some(request))
+            }
+            Some(Err(reason)) => Err(String::from(reason.problem())),
+        });
         match result {
             Ok(Some(request)) if &request.session != old => self.recover_to(request),
             Ok(_) => self.rejoin(old.clone()),

@@ -76,6 +76,8 @@ pub(crate) struct Session {
     pub(crate) publishing: Publishing,
     pub(crate) publish_backoff: Backoff,
     pub(crate) connections: SortedMap<ConnectionId, ParticipantKey>,
+    /// Connections seen before the connect completed, in the order they came.
+    pub(crate) early: Vec<ConnectionId>,
     pub(crate) streams: SortedMap<StreamId, RemoteStream>,
 }
 
@@ -92,6 +94,7 @@ impl Session {
             publishing: Publishing::Off,
             publish_backoff: Backoff::default(),
             connections: SortedMap::default(),
+            early: Vec::new(),
             streams: SortedMap::default(),
         }
     }
@@ -116,6 +119,7 @@ impl Session {
     /// Forgets every remote connection and stream (the OT session object is gone).
     pub(crate) fn forget_remote(&mut self) {
         self.connections.clear();
+        self.early.clear();
         self.streams.clear();
         self.own = None;
         self.publishing = Publishing::Off;

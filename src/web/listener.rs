@@ -2,12 +2,16 @@
 //! reactions, video-frame callbacks), and the handles that take them back.
 //!
 //! All of them are one module-wide router closure bound to a numeric route id
-//! (`router.bind(null, id)`). The route table maps the id to the call it belongs to (weakly)
-//! and to what the callback means ([`Route`]). Dropping a [`Callback`] removes its route, and
-//! dropping a [`Listener`] also calls `off` on the emitter, like gloo-timers' `Timeout` clears
-//! its timer. A vendor callback that still fires after its handle is gone (a late `connect`
-//! completion, a frame callback racing `close()`) finds no route and does nothing, where a
-//! dropped `Closure` would throw into the vendor's event loop.
+//! (`router.bind(null, id)`). The route table maps the id to the call it belongs to (weakly,
+//! as a [`Sink`]) and to what the callback means ([`Route`]). Dropping a [`Callback`] removes
+//! its route, and dropping a [`Listener`] also calls `off` on the emitter, like gloo-timers'
+//! `Timeout` clears its timer. A vendor callback that still fires after its handle is gone
+//! (a late completion, a frame callback racing `close()`) finds no route and does nothing,
+//! where a dropped `Closure` would throw into the vendor's event loop.
+//!
+//! One kind of callback must outlive the call: the completion of a `connect` that was left
+//! before it completed. [`Callback::disconnect_if_connected`] turns it into an orphan that
+//! disconnects the session if it connects after all, so no connection is left behind.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -15,16 +19,15 @@ use std::rc::{Rc, Weak};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::ot::{Bindable, Emitter};
-use super::shell::Core;
+use super::ot::{Bindable, Emitter, Session};
 use crate::engine::{SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 
-/// What a callback means; the shell's `on_route` gives it effect.
+/// What a callback means; the drive loop gives it effect.
 #[derive(Clone, Debug)]
 pub enum Route {
     /// `session.connect` completed (error argument). The `u32`s number the connection
-    /// attempt (see `Shell::next_gen`).
+    /// attempt, so a late event of an earlier one never reaches a later one.
     Connected(SessionId, u32),
     /// A session-level OT event.
     Session(SessionId, u32, SessionEvent),
@@ -40,9 +43,9 @@ pub enum Route {
     PublishDone(SessionId),
     /// The publisher's `streamCreated`: the own stream is live.
     OwnStream(SessionId),
-    /// The app's `tokenProvider` promise settled.
+    /// The app's `tokenProvider` promise settled (fulfilled: `true`).
     Token(SessionId, bool),
-    /// The app's `resolveSession` promise settled.
+    /// The app's `resolveSession` promise settled (fulfilled: `true`).
     Resolved(SessionId, bool),
     /// `session.signal` (our moved signal) completed (error argument).
     Announced(SessionId),
@@ -54,41 +57,41 @@ pub enum SessionEvent {
     ConnectionDestroyed,
     StreamCreated,
     StreamDestroyed,
-    /// The handoff signal type.
+    /// `signal:<signalType>`.
     Signal,
-    /// Peers' moved signal type (`Config::moved_signal_type`).
+    /// `signal:<signalType>-moved` (`Config::moved_signal_type`).
     Moved,
     Disconnected,
 }
 
 impl SessionEvent {
-    pub const ALL: [SessionEvent; 5] = [
-        SessionEvent::ConnectionCreated,
-        SessionEvent::ConnectionDestroyed,
-        SessionEvent::StreamCreated,
-        SessionEvent::StreamDestroyed,
-        SessionEvent::Disconnected,
+    /// The events registered by name (the two signal types are registered as `signal:<type>`).
+    pub const NAMED: [(SessionEvent, &'static str); 5] = [
+        (SessionEvent::ConnectionCreated, "connectionCreated"),
+        (SessionEvent::ConnectionDestroyed, "connectionDestroyed"),
+        (SessionEvent::StreamCreated, "streamCreated"),
+        (SessionEvent::StreamDestroyed, "streamDestroyed"),
+        (SessionEvent::Disconnected, "sessionDisconnected"),
     ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SessionEvent::ConnectionCreated => "connectionCreated",
-            SessionEvent::ConnectionDestroyed => "connectionDestroyed",
-            SessionEvent::StreamCreated => "streamCreated",
-            SessionEvent::StreamDestroyed => "streamDestroyed",
-            // Registered as `signal:<type>`, see `Shell::connect`.
-            SessionEvent::Signal | SessionEvent::Moved => "signal",
-            SessionEvent::Disconnected => "sessionDisconnected",
-        }
-    }
 }
 
-/// The one closure every OT listener calls: `(route id, event, extra)`.
+/// Where a call's callbacks land: the drive loop (`drive.rs`) implements it.
+pub trait Sink {
+    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue);
+}
+
+enum Entry {
+    Call(Weak<dyn Sink>, Route),
+    /// A left session's `connect` completion: disconnect it if it connected after all.
+    DisconnectIfConnected(Session),
+}
+
+/// The one closure every callback calls: `(route id, first argument, second argument)`.
 type Router = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
 
 struct Registry {
     next_id: u32,
-    routes: SortedMap<u32, (Weak<Core>, Route)>,
+    routes: SortedMap<u32, Entry>,
     router: Option<Router>,
 }
 
@@ -104,42 +107,53 @@ thread_local! {
 }
 
 fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
-    let Some(id) = id.as_f64() else { return };
-    let entry = REGISTRY.with(|r| r.borrow().routes.get(&(id as u32)).cloned());
-    if let Some((core, route)) = entry {
-        if let Some(core) = core.upgrade() {
-            core.on_route(route, a, b);
+    let Some(id) = id.as_f64().map(|n| n as u32) else {
+        return;
+    };
+    let target = REGISTRY.with(|r| {
+        let mut r = r.try_borrow_mut().ok()?;
+        match r.routes.get(&id)? {
+            Entry::Call(sink, route) => Some(Ok((sink.clone(), route.clone()))),
+            Entry::DisconnectIfConnected(_) => match r.routes.remove(&id) {
+                Some(Entry::DisconnectIfConnected(session)) => Some(Err(session)),
+                _ => None,
+            },
         }
+    });
+    match target {
+        Some(Ok((sink, route))) => {
+            if let Some(sink) = sink.upgrade() {
+                sink.on_route(route, a, b);
+            }
+        }
+        // No error argument: the connect succeeded after we had left.
+        Some(Err(session)) if a.is_undefined() || a.is_null() => {
+            let _ = session.disconnect();
+        }
+        _ => {}
     }
 }
 
-/// The callbacks `core` handed out and has not taken back yet (for leak checks).
-pub fn live_routes(core: &Rc<Core>) -> usize {
-    let me = Rc::downgrade(core);
-    REGISTRY.with(|r| {
-        r.borrow()
-            .routes
-            .values()
-            .filter(|(c, _)| c.ptr_eq(&me))
-            .count()
-    })
+/// Callbacks handed to JS and not taken back yet, of every call (for leak checks).
+pub fn live_callbacks() -> usize {
+    REGISTRY.with(|r| r.borrow().routes.keys().count())
 }
 
-/// A JS function that routes its calls to `core` as `route`, until dropped.
+/// A JS function that routes its calls to `sink` as `route`, until dropped.
 pub struct Callback {
     id: u32,
     function: Function,
 }
 
 impl Callback {
-    pub fn new(core: &Rc<Core>, route: Route) -> Callback {
+    pub fn new(sink: &Weak<dyn Sink>, route: Route) -> Callback {
         REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
             let id = r.next_id;
             // Ids are not reused (a stale call must never reach a newer route); 2^32 callbacks
             // would take centuries of handoffs.
             r.next_id = r.next_id.wrapping_add(1).max(1);
-            r.routes.insert(id, (Rc::downgrade(core), route));
+            r.routes.insert(id, Entry::Call(sink.clone(), route));
             let router = r.router.get_or_insert_with(|| Closure::new(dispatch));
             let function = router
                 .as_ref()
@@ -152,6 +166,18 @@ impl Callback {
     pub fn function(&self) -> &Function {
         &self.function
     }
+
+    /// For the completion callback of a `connect` that is being left: if the session still
+    /// connects, it is disconnected at once; either way the entry goes when the vendor calls.
+    pub fn disconnect_if_connected(self, session: Session) {
+        // The orphan replaces the call's entry; dropping `self` then leaves it in place.
+        REGISTRY.with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut() {
+                r.routes
+                    .insert(self.id, Entry::DisconnectIfConnected(session));
+            }
+        });
+    }
 }
 
 impl Drop for Callback {
@@ -159,7 +185,9 @@ impl Drop for Callback {
         let id = self.id;
         REGISTRY.with(|r| {
             if let Ok(mut r) = r.try_borrow_mut() {
-                r.routes.remove(&id);
+                if matches!(r.routes.get(&id), Some(Entry::Call(..))) {
+                    r.routes.remove(&id);
+                }
             }
         });
     }
@@ -175,8 +203,13 @@ pub struct Listener {
 impl Listener {
     /// Registers `route` for `event` on `target`. A vendor that refuses the registration
     /// (throws) gives `None`: nothing to take back.
-    pub fn new(core: &Rc<Core>, target: &Emitter, event: &str, route: Route) -> Option<Listener> {
-        let callback = Callback::new(core, route);
+    pub fn new(
+        sink: &Weak<dyn Sink>,
+        target: &Emitter,
+        event: &str,
+        route: Route,
+    ) -> Option<Listener> {
+        let callback = Callback::new(sink, route);
         target.on(event, callback.function()).ok()?;
         Some(Listener {
             target: target.clone(),
@@ -201,12 +234,12 @@ pub struct DomListener {
 
 impl DomListener {
     pub fn new(
-        core: &Rc<Core>,
+        sink: &Weak<dyn Sink>,
         target: &web_sys::EventTarget,
         event: &'static str,
         route: Route,
     ) -> Option<DomListener> {
-        let callback = Callback::new(core, route);
+        let callback = Callback::new(sink, route);
         target
             .add_event_listener_with_callback(event, callback.function())
             .ok()?;

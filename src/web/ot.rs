@@ -1,17 +1,18 @@
 //! The part of the vendor's `OT` API (`@vonage/client-sdk-video`, `@opentok/client`, or the
-//! sandbox's client) that the shell uses, as typed wasm-bindgen externs.
+//! sandbox's client) that the shell uses, as wasm-bindgen externs.
 //!
-//! Every method is `catch`: a vendor call that throws becomes an `Err` in Rust instead of a JS
-//! exception unwinding through wasm frames (which would leave the shell's state borrowed).
-//! Property reads are plain getters on the event and model objects the vendor hands out.
+//! Every method is `catch`, and properties are read with [`get`] (`Reflect.get`, caught) as
+//! plain `JsValue`s that `decode.rs` checks: a vendor call that throws, or a property of another
+//! type than its typings say, becomes an `Err` or a `None` in Rust. Either thrown through wasm
+//! frames would skip their destructors and leave the shell's state borrowed for good.
 
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlElement;
 
 #[wasm_bindgen]
 extern "C" {
     /// The `OT` namespace object the app passes in.
+    #[derive(Clone)]
     pub type Ot;
 
     #[wasm_bindgen(method, catch, js_name = initSession)]
@@ -51,10 +52,6 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn disconnect(this: &Session) -> Result<(), JsValue>;
 
-    /// This client's own connection, once connected.
-    #[wasm_bindgen(method, getter)]
-    pub fn connection(this: &Session) -> Option<Connection>;
-
     #[wasm_bindgen(method, catch)]
     pub fn publish(
         this: &Session,
@@ -69,7 +66,7 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn subscribe(
         this: &Session,
-        stream: &Stream,
+        stream: &JsValue,
         target: &JsValue,
         properties: &Object,
         callback: &Function,
@@ -96,71 +93,6 @@ extern "C" {
     /// 0 mutes, 100 is full volume.
     #[wasm_bindgen(method, catch, js_name = setAudioVolume)]
     pub fn set_audio_volume(this: &Subscriber, volume: f64) -> Result<(), JsValue>;
-
-    pub type Stream;
-
-    #[wasm_bindgen(method, getter, js_name = streamId)]
-    pub fn stream_id(this: &Stream) -> String;
-
-    #[wasm_bindgen(method, getter, js_name = hasVideo)]
-    pub fn has_video(this: &Stream) -> bool;
-
-    #[wasm_bindgen(method, getter, js_name = hasAudio)]
-    pub fn has_audio(this: &Stream) -> bool;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn connection(this: &Stream) -> Option<Connection>;
-
-    pub type Connection;
-
-    #[wasm_bindgen(method, getter, js_name = connectionId)]
-    pub fn connection_id(this: &Connection) -> String;
-
-    /// The token's `data`.
-    #[wasm_bindgen(method, getter)]
-    pub fn data(this: &Connection) -> Option<String>;
-
-    /// `connectionCreated` / `connectionDestroyed`.
-    pub type ConnectionEvent;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn connection(this: &ConnectionEvent) -> Option<Connection>;
-
-    /// `streamCreated` / `streamDestroyed` (of a session or of a publisher).
-    pub type StreamEvent;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn stream(this: &StreamEvent) -> Option<Stream>;
-
-    /// `signal:<type>`; `from` is null for signals sent by the app server through REST.
-    pub type SignalEvent;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn from(this: &SignalEvent) -> Option<Connection>;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn data(this: &SignalEvent) -> Option<String>;
-
-    /// `sessionDisconnected`.
-    pub type DisconnectEvent;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn reason(this: &DisconnectEvent) -> Option<String>;
-
-    /// `videoElementCreated`.
-    pub type VideoElementEvent;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn element(this: &VideoElementEvent) -> Option<HtmlElement>;
-
-    /// The vendor's `OTError` passed to completion callbacks (`undefined` on success).
-    pub type OtError;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn name(this: &OtError) -> Option<String>;
-
-    #[wasm_bindgen(method, getter)]
-    pub fn message(this: &OtError) -> Option<String>;
 }
 
 #[wasm_bindgen]
@@ -170,17 +102,24 @@ extern "C" {
     #[wasm_bindgen(extends = web_sys::HtmlVideoElement)]
     pub type FrameVideo;
 
-    #[wasm_bindgen(method, js_name = requestVideoFrameCallback)]
-    pub fn request_video_frame_callback(this: &FrameVideo, callback: &Function) -> u32;
+    #[wasm_bindgen(method, catch, js_name = requestVideoFrameCallback)]
+    pub fn request_video_frame_callback(
+        this: &FrameVideo,
+        callback: &Function,
+    ) -> Result<JsValue, JsValue>;
 
-    #[wasm_bindgen(method, js_name = cancelVideoFrameCallback)]
-    pub fn cancel_video_frame_callback(this: &FrameVideo, handle: u32);
+    #[wasm_bindgen(method, catch, js_name = cancelVideoFrameCallback)]
+    pub fn cancel_video_frame_callback(this: &FrameVideo, handle: u32) -> Result<(), JsValue>;
 
     /// A promise, with `then(onFulfilled, onRejected)` taking plain functions.
     pub type Thenable;
 
-    #[wasm_bindgen(method)]
-    pub fn then(this: &Thenable, on_fulfilled: &Function, on_rejected: &Function) -> JsValue;
+    #[wasm_bindgen(method, catch)]
+    pub fn then(
+        this: &Thenable,
+        on_fulfilled: &Function,
+        on_rejected: &Function,
+    ) -> Result<JsValue, JsValue>;
 
     /// A function, for `bind(thisArg, id)`.
     pub type Bindable;
@@ -189,17 +128,48 @@ extern "C" {
     pub fn bind(this: &Bindable, this_arg: &JsValue, id: u32) -> Function;
 }
 
+/// The property `key` of a vendor object: `None` when it is missing, or reading it throws
+/// (a getter that throws, or `value` not an object).
+pub fn get(value: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined())
+}
+
+/// A string property, or `None` when absent, throwing, or of another type.
+pub fn text(value: &JsValue, key: &str) -> Option<String> {
+    get(value, key)?.as_string()
+}
+
+/// A boolean property (`true` only for `true`).
+pub fn flag(value: &JsValue, key: &str) -> bool {
+    get(value, key).and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
 /// A completion callback's error argument: `None` on success, else the vendor's name or
 /// message (the engine only needs a short, stable-ish text).
 pub fn callback_error(value: &JsValue) -> Option<String> {
     if value.is_undefined() || value.is_null() {
         return None;
     }
-    let err: &OtError = value.unchecked_ref();
-    Some(
-        err.name()
-            .filter(|s| !s.is_empty())
-            .or_else(|| err.message())
-            .unwrap_or_else(|| "error".to_owned()),
-    )
+    Some(describe(value))
+}
+
+/// A short text for a JS value thrown or rejected by app code or the vendor: `name: message`
+/// (`OT_CONNECT_FAILED: ...`), the message alone for a plain `Error`, else what there is.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    let (name, message) = (text(value, "name"), text(value, "message"));
+    let name = name.filter(|n| !n.is_empty() && n != "Error");
+    match (name, message.filter(|m| !m.is_empty())) {
+        (Some(mut n), Some(m)) => {
+            n.push_str(": ");
+            n.push_str(&m);
+            n
+        }
+        (Some(n), None) | (None, Some(n)) => n,
+        (None, None) => String::from("error"),
+    }
 }

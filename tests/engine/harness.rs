@@ -9,6 +9,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use video_handoff::engine::*;
 
+/// A handoff signal's `data` read as the browser reads it (size and nesting checked, then
+/// parsed, then a JSON object read into [`MoveFields`]), with serde_json for `JSON.parse`.
+pub fn wire(data: &str) -> Result<MoveFields, RejectReason> {
+    check_signal_text(data)?;
+    let value: serde_json::Value = serde_json::from_str(data).map_err(|_| RejectReason::NotJson)?;
+    if !value.is_object() {
+        return Err(RejectReason::NotJson);
+    }
+    serde_json::from_value(value).map_err(|_| RejectReason::NotJson)
+}
+
+/// A signal's `data` checked as a handoff signal (what the engine does with it).
+pub fn parse_signal(data: &str) -> Result<HandoffRequest, RejectReason> {
+    wire(data)?.signal()
+}
+
 /// 2025-11-25T..., so that epoch-ms deadlines look real.
 pub const T0: Millis = 1_764_000_000_000;
 
@@ -51,6 +67,8 @@ impl World {
 pub struct Shell {
     pub open: BTreeSet<SessionId>,
     pub subs: BTreeSet<(SessionId, StreamId)>,
+    /// The participant each `Subscribe` named.
+    pub sub_keys: BTreeMap<(SessionId, StreamId), ParticipantKey>,
     pub shown: BTreeMap<ParticipantKey, (SessionId, StreamId)>,
     pub publishing: BTreeSet<SessionId>,
     /// Signals sent: (session, kind, data).
@@ -85,7 +103,13 @@ impl Shell {
                 }
                 self.publishing.insert(session.clone());
             }
-            Command::Subscribe { session, stream } => {
+            Command::Subscribe {
+                session,
+                stream,
+                key: k,
+            } => {
+                self.sub_keys
+                    .insert((session.clone(), stream.clone()), k.clone());
                 if !self.open.contains(session) {
                     self.violation(format!("Subscribe in {session}, which is not open"));
                 }
@@ -147,11 +171,18 @@ impl Shell {
             Input::ConnectionCreated {
                 session,
                 connection,
-                key,
+                data,
+                app_key,
             } => {
+                // The engine's rule: the app's key, else the token data, else the connection.
+                let key = app_key
+                    .clone()
+                    .filter(|k| !k.is_empty())
+                    .or(data.clone().filter(|d| !d.is_empty()))
+                    .unwrap_or_else(|| connection.0.clone());
                 world
                     .connections
-                    .insert((session.clone(), connection.clone()), key.clone());
+                    .insert((session.clone(), connection.clone()), ParticipantKey(key));
             }
             Input::StreamCreated {
                 session,
@@ -215,6 +246,17 @@ impl Shell {
             if let Some(owner) = world.key_of(&s, &st) {
                 if owner != &k {
                     self.violation(format!("tile {k} shows {st}, a stream of {owner}"));
+                }
+            }
+        }
+        // A subscription is for the stream's own participant.
+        for sub in self.subs.clone() {
+            if let (Some(owner), Some(named)) =
+                (world.key_of(&sub.0, &sub.1), self.sub_keys.get(&sub))
+            {
+                if owner != named {
+                    let v = format!("Subscribe to {} named {named}, a stream of {owner}", sub.1);
+                    self.violation(v);
                 }
             }
         }
@@ -387,7 +429,8 @@ impl Harness {
         self.input(Input::ConnectionCreated {
             session: sid(s),
             connection: conn(k, s),
-            key: key(k),
+            data: Some(k.to_owned()),
+            app_key: None,
         })
     }
 
@@ -441,17 +484,15 @@ impl Harness {
         self.input(Input::Signal {
             session: sid(in_s),
             from: None,
-            kind: "handoff".into(),
-            data: data.into(),
+            body: wire(data),
         })
     }
 
     /// Participant `k` says in `to` that it shows everyone from there, moving from `from`.
     pub fn moved(&mut self, k: &str, to: &str, from: &str) -> Vec<Output> {
-        self.input(Input::Signal {
+        self.input(Input::Moved {
             session: sid(to),
             from: Some(conn(k, to)),
-            kind: "handoff-moved".into(),
             data: from.into(),
         })
     }

@@ -9,68 +9,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT as root, launch, open, serve } from '../web/browser.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
 let tmp;
 let tarball;
 let browser;
 
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-const MIME = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
 function run(cmd, args, cwd) {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 }
 
-/** Serves `dir` on 127.0.0.1 with proper MIME types (application/wasm included). */
-function serve(dir) {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    let file = join(dir, path);
-    if (file.endsWith('/')) file = join(file, 'index.html');
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 async function scenarioIn(dir) {
   const server = await serve(dir);
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { page, errors } = await open(browser.context, `${server.url}/`);
   try {
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
     await page.waitForFunction(() => window.__result || window.__error, null, { timeout: 30_000 });
     const error = await page.evaluate(() => window.__error);
     assert.equal(error, undefined, error);
@@ -109,7 +66,7 @@ function checkScenario(r) {
   assert.equal(r.stats.handoffsCompleted, 1);
   assert.equal(r.stats.tiles.length, 2);
   assert.equal(r.localPreview, 1);
-  assert.deepEqual(r.moveToEmpty, { isHandoffError: true, code: 'invalidOptions' });
+  assert.deepEqual(r.moveToEmpty, { isHandoffError: true, code: 'invalidArgument' });
   assert.equal(r.stateAfterClose, 'closed');
   assert.equal(r.listenersAfterClose, 0);
   assert.equal(r.subscribersAfterClose, 0);
@@ -118,7 +75,7 @@ function checkScenario(r) {
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'video-handoff-package-'));
-  for (const f of ['video_handoff_bg.wasm', 'video_handoff.js']) {
+  for (const f of ['video_handoff_bg.wasm', 'video_handoff.js', 'index.js']) {
     assert.ok(existsSync(join(root, 'pkg', f)), `pkg/${f} missing: build the release first`);
   }
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], root));
@@ -127,8 +84,8 @@ before(async () => {
   console.log(`# packed ${packed[0].filename}: ${files.join(', ')}`);
   const shipped = [
     'js/index.d.ts',
-    'js/index.js',
     'package.json',
+    'pkg/index.js',
     'pkg/video_handoff.d.ts',
     'pkg/video_handoff.js',
     'pkg/video_handoff_bg.wasm',
@@ -136,15 +93,7 @@ before(async () => {
   ];
   // Exactly the files list (npm adds README/LICENSE files on its own).
   assert.deepEqual(files.filter((f) => !/^(README|LICENSE)/i.test(f)), shipped);
-  const chromeTmp = join(tmp, 'chromium');
-  mkdirSync(chromeTmp);
-  // A persistent context in a fresh profile folder of our own (deleted with `tmp`).
-  browser = await chromium.launchPersistentContext(join(chromeTmp, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    ignoreDefaultArgs: ['--headless'],
-    env: { ...process.env, TMPDIR: chromeTmp },
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -158,6 +107,7 @@ function appDir(name) {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
   run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], dir);
   copyFileSync(join(root, 'tests/web/ot_double.js'), join(dir, 'ot_double.js'));
+  copyFileSync(join(root, 'tests/web/helpers.js'), join(dir, 'helpers.js'));
   copyFileSync(join(here, 'scenario.js'), join(dir, 'scenario.js'));
   return dir;
 }
@@ -167,7 +117,7 @@ test('the packed tarball works in a plain ES module page (import map, no bundler
   writeFileSync(
     join(dir, 'index.html'),
     `<!doctype html><meta charset="utf-8"><title>plain</title>
-<script type="importmap">{ "imports": { "video-handoff": "./node_modules/video-handoff/js/index.js" } }</script>
+<script type="importmap">{ "imports": { "video-handoff": "./node_modules/video-handoff/pkg/index.js" } }</script>
 <script type="module" src="./scenario.js"></script>`,
   );
   checkScenario(await scenarioIn(dir));

@@ -3,18 +3,8 @@
 // The result lands in `window.__result` (or `window.__error`).
 
 import { join, HandoffError } from 'video-handoff';
-import { World, handoffSignal, localMedia } from './ot_double.js';
-
-const until = (predicate, ms = 5000) =>
-  new Promise((resolve, reject) => {
-    const start = performance.now();
-    const tick = () => {
-      if (predicate()) resolve();
-      else if (performance.now() - start > ms) reject(new Error('timed out'));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
+import { World } from './ot_double.js';
+import { handoffSignal, localMedia, waitFor as until } from './helpers.js';
 
 async function run() {
   const out = {};

@@ -1,7 +1,18 @@
 // Type test: the public API as an app uses it. Compiles with `tsc --noEmit`; every
 // `@ts-expect-error` line proves that a wrong use is refused.
 import { join, HandoffError } from "video-handoff";
-import type { HandoffCall, HandoffErrorCode, HandoffEvents, JoinOptions, OTLike, Participant, CallStats } from "video-handoff";
+import type {
+  CallStats,
+  HandoffCall,
+  HandoffErrorCode,
+  HandoffEvents,
+  JoinOptions,
+  LeaveCause,
+  MoveOptions,
+  OTLike,
+  Participant,
+  RejectCode,
+} from "video-handoff";
 
 declare const OT: OTLike;
 
@@ -29,17 +40,43 @@ async function app(grid: HTMLElement): Promise<void> {
     void [code, isError, willRetry];
   });
   call.on("announceFailed", ({ sessionId, error }) => {
-    const known: HandoffErrorCode | (string & {}) = error.code;
+    const known: HandoffErrorCode = error.code;
     void [sessionId, known];
   });
+  call.on("signalRejected", ({ reason, field, message }) => {
+    const code: RejectCode = reason;
+    if (reason === "wrongType") void field?.length;
+    // @ts-expect-error: not a rejection reason
+    if (reason === "wrongTipe") void message;
+    void code;
+  });
+  call.on("recoveryStarted", ({ reason }) => {
+    // @ts-expect-error: not a disconnect reason
+    if (reason === "rotation") void reason;
+  });
+  call.on("stateChanged", function (e) {
+    // Handlers are called with the call as `this`.
+    if (e.state === "live") this.moveTo("2_MX7");
+    // @ts-expect-error: not a call state
+    if (e.state === "connected") void e;
+  });
   call.on("subscribeFailed", ({ key, streamId, error }) => void [key ?? "unknown", streamId, error.message]);
-  call.on("handoffCompleted", ({ largestFrameGapMs, endedBy }) => void [largestFrameGapMs, endedBy]);
+  call.on("handoffCompleted", ({ largestFrameGapMs, endedBy }) => {
+    const cause: LeaveCause = endedBy;
+    // @ts-expect-error: endedBy is a closed set
+    const other: "timeout" = endedBy;
+    void [largestFrameGapMs, cause, other];
+  });
   call.on("sessionEnded", ({ reason }) => void reason);
   const people: readonly Participant[] = call.participants;
   people.forEach((p) => grid.append(p.element));
   const stats: CallStats = call.stats();
   stats.tiles.forEach((t) => void t.lastSwapFrameGapMs);
   call.moveTo("2_MX6", { token: "T6" });
+  const move: MoveOptions = { token: "T7", reason: "breakout", deadline: Date.now() + 60_000, spreadMs: 500, id: "m1" };
+  call.moveTo("2_MX7", move);
+  // @ts-expect-error: spreadMs is a number of ms
+  call.moveTo("2_MX8", { spreadMs: "soon" });
   await call.close();
 
   try {
@@ -60,9 +97,11 @@ async function app(grid: HTMLElement): Promise<void> {
   await join({ OT, applicationId: "a", sessionId: "s", tokenProvider: (n: number) => n });
   // @ts-expect-error: participants are read-only
   call.participants.push(people[0]);
+  // @ts-expect-error: an unknown error code
+  new HandoffError("oops", "no such code");
 }
 
 const options: JoinOptions = { OT, applicationId: "a", sessionId: "s", token: "t" };
 type Swap = HandoffEvents["participantSwapped"];
-const swap: Swap = { key: "k", from: "a", to: "b", frameGapMs: 67 };
+const swap: Swap = { type: "participantSwapped", key: "k", from: "a", to: "b", frameGapMs: 67 };
 void [app, options, swap];

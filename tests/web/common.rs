@@ -1,5 +1,6 @@
 //! Shared by the browser tests (`tests/web_*.rs`): bindings to the OT test double
-//! (`tests/web/ot_double.js`) and scenario helpers.
+//! (`tests/web/ot_double.js`), to the page helpers (`tests/web/helpers.js`), and scenario
+//! helpers.
 
 #![allow(dead_code)]
 
@@ -49,7 +50,12 @@ extern "C" {
     pub fn handler_errors(this: &World) -> Array;
     #[wasm_bindgen(method)]
     pub fn dispose(this: &World);
+    #[wasm_bindgen(method, js_name = failConnects)]
+    pub fn fail_connects(this: &World, sid: &str, n: u32);
+}
 
+#[wasm_bindgen(module = "/tests/web/helpers.js")]
+extern "C" {
     #[derive(Clone)]
     pub type Recorder;
 
@@ -92,6 +98,22 @@ extern "C" {
     pub fn local_media() -> JsValue;
     #[wasm_bindgen(js_name = handoffSignal)]
     pub fn handoff_signal(session_id: &str, token: &str) -> String;
+}
+
+/// Starts `call` with the local media of `localMedia()` (the app's own tracks).
+pub fn start(call: &Call, local: &JsValue) {
+    call.start(
+        get(local, "videoSource"),
+        get(local, "audioSource"),
+        get(local, "name").as_string(),
+        false,
+    )
+    .expect("started");
+}
+
+/// The call's state as a string.
+pub fn state(call: &Call) -> String {
+    call.state().as_string().unwrap_or_default()
 }
 
 pub async fn sleep_ms(ms: u32) {
@@ -179,9 +201,13 @@ impl Scenario {
 
     /// Joins `sid` and waits until every participant is shown.
     pub async fn join(&self, sid: &str) -> Call {
-        let call =
-            Call::new(self.options(sid, "token-1"), self.recorder.emit()).expect("valid options");
-        call.start(self.local.clone()).expect("started");
+        let call = Call::new(
+            self.options(sid, "token-1"),
+            self.recorder.emit(),
+            JsValue::UNDEFINED,
+        )
+        .expect("valid options");
+        start(&call, &self.local);
         let expect = self.people.len() as u32;
         let rec = self.recorder.clone();
         wait_for("state live and every participant joined", 5000, move || {

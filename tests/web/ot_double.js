@@ -1,24 +1,37 @@
 // An in-page test double of the vendor's OT client, with a "server" side the tests drive.
+// A double is for the unit tests of the shell only: the end-to-end tests use a real client,
+// and a conformance test holds the assumptions below to the real @vonage/client-sdk-video.
 //
-// It emulates the vendor semantics the shell relies on:
-// - `OT.initSession(appId, sid)` returns one cached Session per session ID;
-// - `session.connect(token, cb)` completes asynchronously: `sessionConnected`, the callback,
-//   then `connectionCreated` for the client's own connection and every other one, and
-//   `streamCreated` for the streams of others; errors are Error objects with the vendor's
-//   name and code (1004 a token for another session, 1005 an unknown or destroyed session);
-// - signals fire `signal` then `signal:<type>`, both with type `signal:<type>`, and
-//   `from === null` when the server sent them;
-// - `sessionDisconnected` carries a reason; the session's publisher is destroyed before it
-//   and its subscribers after it;
-// - `session.subscribe(...)` returns a Subscriber whose callback runs first, then it fires
-//   `videoElementCreated` with a real <video> playing a clone of the participant's
-//   canvas.captureStream(30);
-// - `OT.initPublisher` takes MediaStreamTracks (and stops them when destroyed, like the vendor;
-//   two live publishers sharing a track is reported as a misuse); the Publisher fires
-//   `streamCreated` when `session.publish` made its stream live;
-// - every emitter counts its listeners, for the leak test.
-//
-// Everything is delivered through `setTimeout(0)` in FIFO order, like network events.
+// Remote streams are real MediaStreams (a canvas captured at 30 fps); everything the
+// "network" does is delivered through `setTimeout(0)` in FIFO order.
+
+/**
+ * Every assumption this double makes about the vendor's `OT` (the real client's behaviour it
+ * copies), in one place. Change the code below and this list together: the conformance test
+ * checks each entry against the real client.
+ */
+export const ASSUMPTIONS = Object.freeze({
+  initSessionCache:
+    'OT.initSession(appId, sessionId) returns the same Session object for the same session ID, handlers included; the appId is not checked there',
+  connectOrder:
+    'session.connect(token, cb) completes later: sessionConnected, then cb(undefined), then connectionCreated for the own connection, then for every other one, then streamCreated for the streams of others',
+  connectError:
+    'a failed connect calls cb(err), err an Error with the vendor\'s name and numeric code: OT_AUTHENTICATION_ERROR 1004 (a token for another session), OT_INVALID_SESSION_ID 1005 (a session that does not or no longer exists), OT_CONNECT_FAILED 1006',
+  completionErrors:
+    'completion callbacks of publish, subscribe and signal get undefined on success, an Error with name and code on failure (OT_NOT_CONNECTED 1010, OT_STREAM_NOT_FOUND 1501); subscribe\'s callback comes before the Subscriber\'s videoElementCreated',
+  signalFrom: 'a signal sent by the app server (REST) arrives with from === null; a client signal with from = its Connection',
+  signalEvents: 'a signal fires signal and then signal:<type>, both with { type: "signal:<type>", data, from }',
+  disconnectReason:
+    'sessionDisconnected carries reason (clientDisconnected, forceDisconnected, networkDisconnected, serverRotation); the session\'s publisher is destroyed before it fires, its subscribers after it',
+  disconnectAsync: 'session.disconnect() fires sessionDisconnected later, not inside the call',
+  insertDefaultUI:
+    'with insertDefaultUI: false a Subscriber fires videoElementCreated with { element: <video> } (not in the DOM), and OT.initPublisher takes no target element',
+  trackSources:
+    'OT.initPublisher takes MediaStreamTracks as videoSource/audioSource, does not clone them, and stops them when the publisher is destroyed',
+  ownStream: "the Publisher fires streamCreated once session.publish made its stream live, before publish's callback",
+  emitters:
+    'Session, Publisher and Subscriber have on(name, fn) and off(name, fn), and on({ name: fn }); a handler that throws is caught (counted here) and the later handlers of that event are not called',
+});
 
 let worldCount = 0;
 
@@ -70,13 +83,13 @@ class Emitter {
   }
 }
 
-// The vendor's errors: Error objects with its name and numeric code (conformance.js holds the
-// double to that).
+// The vendor's errors: Error objects with its name and numeric code.
 const OT_CODES = {
   OT_AUTHENTICATION_ERROR: 1004,
   OT_INVALID_SESSION_ID: 1005,
   OT_CONNECT_FAILED: 1006,
   OT_NOT_CONNECTED: 1010,
+  OT_RATE_LIMIT_EXCEEDED: 1018,
   OT_STREAM_NOT_FOUND: 1501,
 };
 
@@ -85,15 +98,17 @@ function otError(name, message, code = OT_CODES[name]) {
 }
 
 class Connection {
-  constructor(id, data) {
+  constructor(id, data, fields = {}) {
     this.connectionId = id;
     this.data = data;
     this.creationTime = Date.now();
+    // A test may give any field a value of the wrong type (a vendor that breaks its typings).
+    Object.assign(this, fields);
   }
 }
 
 // Media of one remote stream: a small canvas drawn at 30 fps, captured at 30 fps.
-class Media {
+export class Media {
   constructor(world, label) {
     this.canvas = document.createElement('canvas');
     this.canvas.width = 64;
@@ -119,7 +134,7 @@ class Media {
 }
 
 class Stream {
-  constructor(world, session, connection, { hasVideo = true, hasAudio = true, name = '' } = {}) {
+  constructor(world, session, connection, { hasVideo = true, hasAudio = true, name = '', fields = {} } = {}) {
     this.streamId = `st-${++world._ids}`;
     this.connection = connection;
     this.hasVideo = hasVideo;
@@ -129,6 +144,7 @@ class Stream {
     this.videoType = hasVideo ? 'camera' : undefined;
     this._session = session;
     this._media = hasVideo ? new Media(world, this.streamId) : null;
+    Object.assign(this, fields);
   }
 }
 
@@ -227,7 +243,7 @@ class Session extends Emitter {
       const server = world._sessionState(this.sessionId);
       const fail = world._failConnects.get(this.sessionId);
       // As the platform: a session that does not (or no longer) exist, then a token that is
-      // not for this session, then the test's injected failures (with their code).
+      // not for this session, then the test's injected failures.
       if (server.destroyed || world._unknown.has(this.sessionId)) {
         callback(otError('OT_INVALID_SESSION_ID', 'Invalid session ID'));
         return;
@@ -328,7 +344,7 @@ class Session extends Emitter {
     world._later(() => {
       if (sub._destroyed) return;
       const server = world._sessionState(this.sessionId);
-      if (!server.streams.has(stream.streamId)) {
+      if (!server.streams.has(stream.streamId) || world._failSubscribes.has(this.sessionId)) {
         callback && callback(otError('OT_STREAM_NOT_FOUND', 'stream gone'));
         return;
       }
@@ -340,13 +356,19 @@ class Session extends Emitter {
   }
   unsubscribe(sub) {
     this._subscribers.delete(sub);
-    sub._destroy('unsubscribe');
+    sub._destroy('Unsubscribe') // the vendor's reason, capitalized;
   }
   /** Recorded (`calls`), completed like the vendor's: callback later, error when not connected. */
   signal(opts, callback) {
     const world = this._world;
     world.calls.push(['signal', this.sessionId, opts && opts.type, opts && opts.data]);
-    world._later(() => callback && callback(this.connection ? undefined : otError('OT_NOT_CONNECTED', 'not connected')));
+    const failing = world._failSignals.has(this.sessionId);
+    world._later(() => {
+      if (!callback) return;
+      if (!this.connection) callback(otError('OT_NOT_CONNECTED', 'not connected'));
+      else if (failing) callback(otError('OT_RATE_LIMIT_EXCEEDED', 'signal refused'));
+      else callback(undefined);
+    });
     return Promise.resolve();
   }
 }
@@ -364,8 +386,10 @@ export class World {
     this._sessions = new Map(); // client-side Session objects by ID
     this._server = new Map(); // server-side state by session ID
     this._failConnects = new Map();
+    this._failSignals = new Set();
     this._tokens = new Map(); // token -> the session it was made for (see `token`)
     this._unknown = new Set(); // session IDs the platform never created
+    this._failSubscribes = new Set();
     this._pending = new Set();
     this.localData = 'me';
     this.calls = [];
@@ -419,16 +443,22 @@ export class World {
 
   // ---- server side ----
 
-  /** A remote participant (token data `key`) connects to `sid`; returns its connection. */
-  join(key, sid) {
+  /**
+   * A remote participant (token data `key`) connects to `sid`; returns its connection.
+   * `fields` overrides the Connection's fields (e.g. a connectionId of the wrong type).
+   */
+  join(key, sid, fields) {
     const server = this._sessionState(sid);
-    const c = new Connection(`c-${key}-${++this._ids}`, key);
+    const c = new Connection(`c-${key}-${++this._ids}`, key, fields);
     server.connections.set(c.connectionId, c);
     this._toClients(sid, (client) => client._emit('connectionCreated', { connection: c }));
     return c;
   }
 
-  /** The participant behind `connection` publishes a camera stream into `sid`. */
+  /**
+   * The participant behind `connection` publishes a camera stream into `sid` (`options`:
+   * hasVideo, hasAudio, name, and `fields` to override the Stream's fields).
+   */
   publish(connection, sid, options) {
     const server = this._sessionState(sid);
     const stream = new Stream(this, null, connection, options);
@@ -498,6 +528,16 @@ export class World {
     return sid;
   }
 
+  /** Subscribing in `sid` fails (the completion callback gets an error). */
+  failSubscribes(sid) {
+    this._failSubscribes.add(sid);
+  }
+
+  /** Signals sent by clients into `sid` fail (their completion callback gets an error). */
+  failSignals(sid) {
+    this._failSignals.add(sid);
+  }
+
   // ---- figures ----
 
   listenerCount() {
@@ -527,143 +567,4 @@ export class World {
     for (const id of this._pending) clearTimeout(id);
     for (const m of [...this._media]) m.stop(this);
   }
-}
-
-// ---- helpers for the Rust tests ----
-
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves when `predicate()` is truthy (checked every 10 ms), rejects after `timeoutMs`. */
-export function waitFor(predicate, timeoutMs, what) {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      let ok = false;
-      try {
-        ok = predicate();
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      if (ok) resolve(ok);
-      else if (performance.now() - start > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
-/**
- * Records the SDK's events (the `emit` function the shell calls) and, on every event, every
- * DOM mutation and every animation frame, checks the swap invariants on the real DOM:
- * - in every tile, at most one video has data-active="true";
- * - in every tile, at most one media element is unmuted, and only the active one;
- * - for every participant in `expectShown`, exactly one active video, and it is rendering
- *   (readyState >= 2, not paused, live track; otherwise recorded in `notRendering`).
- * Also: at most one subscriber with a non-zero volume per participant key.
- */
-export class Recorder {
-  constructor(world, container) {
-    this.world = world;
-    this.container = container;
-    this.events = [];
-    this.violations = [];
-    // A shown video that is not rendering at a check (kept apart so a long run can report
-    // them as a figure; the scenario tests treat them as violations too).
-    this.notRendering = [];
-    this.checks = 0;
-    this.expectShown = new Set();
-    this.emit = (type, payload) => {
-      this.events.push({ type, payload });
-      if (type === 'participantJoined') this.container.appendChild(payload.element);
-      this.check(`event ${type}`);
-    };
-    this._observer = new MutationObserver(() => this.check('mutation'));
-    this._observer.observe(container, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-active'] });
-    const frame = () => {
-      if (this._stopped) return;
-      this.check('frame');
-      this._raf = requestAnimationFrame(frame);
-    };
-    this._raf = requestAnimationFrame(frame);
-  }
-  check(when) {
-    this.checks++;
-    for (const tile of this.container.querySelectorAll('.video-handoff-tile')) {
-      const key = tile.getAttribute('data-participant');
-      const media = [...tile.querySelectorAll('video, audio')];
-      const active = media.filter((v) => v.getAttribute('data-active') === 'true');
-      const unmuted = media.filter((v) => !v.muted);
-      if (active.length > 1) this.violations.push(`${when}: ${key}: ${active.length} active videos`);
-      if (unmuted.length > 1) this.violations.push(`${when}: ${key}: ${unmuted.length} unmuted media elements`);
-      if (unmuted.length === 1 && unmuted[0].getAttribute('data-active') !== 'true')
-        this.violations.push(`${when}: ${key}: an inactive element is unmuted`);
-      if (this.expectShown.has(key)) {
-        if (active.length !== 1) this.violations.push(`${when}: ${key}: no visible video`);
-        else {
-          const v = active[0];
-          const live = v.srcObject && v.srcObject.getVideoTracks().some((t) => t.readyState === 'live');
-          if (v.readyState < 2 || v.paused || !live)
-            this.notRendering.push(
-              `${when}: ${key}: visible video not rendering (readyState ${v.readyState}, paused ${v.paused}, live track ${!!live}, after ${this.events.length} events: ${this.events.slice(-6).map((e) => e.type + (e.payload && e.payload.key ? ':' + e.payload.key : '') + (e.payload && e.payload.endedBy ? ':' + e.payload.endedBy : '')).join(',')}; videos in tile ${media.map((m) => m.readyState + '/' + m.getAttribute('data-active')).join(' ')})`,
-            );
-        }
-      }
-    }
-    const loud = new Map();
-    for (const sub of this.world._subscribers) {
-      if (sub.getAudioVolume() > 0) {
-        const k = sub.stream.connection.data;
-        loud.set(k, (loud.get(k) || 0) + 1);
-      }
-    }
-    for (const [k, n] of loud) if (n > 1) this.violations.push(`${when}: ${k}: ${n} audible subscribers`);
-  }
-  count(type) {
-    return this.events.filter((e) => e.type === type).length;
-  }
-  last(type) {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].type === type) return this.events[i].payload;
-    return undefined;
-  }
-  all(type) {
-    return this.events.filter((e) => e.type === type).map((e) => e.payload);
-  }
-  types() {
-    return this.events.map((e) => e.type);
-  }
-  stop() {
-    this._stopped = true;
-    cancelAnimationFrame(this._raf);
-    this._observer.disconnect();
-  }
-}
-
-export function videoCount() {
-  return document.querySelectorAll('video').length;
-}
-
-export function wasmMemoryBytes(memory) {
-  return memory.buffer.byteLength;
-}
-
-export function container() {
-  const div = document.createElement('div');
-  div.style.cssText = 'position:fixed;left:0;top:0;width:640px;height:480px;display:grid;grid-template-columns:repeat(2,320px);grid-auto-rows:240px';
-  document.body.appendChild(div);
-  return div;
-}
-
-/** Local camera stand-in: a canvas track and no microphone. */
-export function localMedia() {
-  const m = new Media({ _media: new Set() }, 'local');
-  const track = m.stream.getVideoTracks()[0];
-  const timer = setInterval(() => m.draw(), 1000 / 30);
-  return { videoSource: track, audioSource: null, name: 'me', owned: false, stop: () => { clearInterval(timer); track.stop(); } };
-}
-
-export function handoffSignal(sessionId, token, extra = {}) {
-  return JSON.stringify({ v: 1, sessionId, token, reason: 'serverRotation', ...extra });
 }

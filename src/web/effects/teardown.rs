@@ -15,11 +15,9 @@
 //! showed the old picture frozen meanwhile; kept playing, it stays live until the new one is
 //! painted over it.
 
-use std::collections::VecDeque;
-
 use web_sys::{HtmlVideoElement, MediaStreamTrack};
 
-use super::ot::{Publisher, Session, Subscriber};
+use crate::web::ot::{Publisher, Session, Subscriber};
 
 /// Time between two teardown steps: about three frames at 30 fps.
 pub const SPACING_MS: u32 = 100;
@@ -38,7 +36,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn run(self) {
+    pub fn run(self) {
         match self {
             Step::Unsubscribe(session, subscriber, video) => {
                 if let Some(video) = video {
@@ -68,12 +66,12 @@ impl Step {
 /// Steps waiting to run, oldest first.
 #[derive(Default)]
 pub struct Teardown {
-    steps: VecDeque<Step>,
+    steps: Vec<Step>,
 }
 
 impl Teardown {
     pub fn push(&mut self, step: Step) {
-        self.steps.push_back(step);
+        self.steps.push(step);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -82,14 +80,14 @@ impl Teardown {
 
     /// Runs the oldest step.
     pub fn run_one(&mut self) {
-        if let Some(step) = self.steps.pop_front() {
-            step.run();
+        if !self.steps.is_empty() {
+            self.steps.remove(0).run();
         }
     }
 
     /// Runs every pending step now, in order.
     pub fn run_all(&mut self) {
-        while let Some(step) = self.steps.pop_front() {
+        for step in std::mem::take(&mut self.steps) {
             step.run();
         }
     }

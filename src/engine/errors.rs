@@ -1,0 +1,203 @@
+//! Why things are refused or fail: a handoff signal or move request that is not obeyed
+//! ([`RejectReason`], with its stable [`RejectCode`]) and a handoff attempt that failed
+//! ([`HandoffError`]). Each has a sentence a person can act on and a code a program can test.
+
+use core::fmt;
+
+use serde::Serialize;
+
+/// Why a handoff signal (or a move the app asked for) was not obeyed. The live session is
+/// never disturbed by one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// `from` was a client connection: only the app server may move the call.
+    NotFromServer,
+    /// `data` is not a JSON object.
+    NotJson,
+    /// `v` is missing or is not 1.
+    UnsupportedVersion,
+    /// `sessionId` is absent.
+    MissingSessionId,
+    /// `sessionId` is the empty string.
+    EmptySessionId,
+    /// `sessionId` is longer than the protocol allows.
+    OversizeSessionId,
+    /// A known field has the wrong JSON type or an out-of-range value.
+    WrongType { field: &'static str },
+    /// `data` is over 8 kB.
+    TooLarge,
+    /// Names the session already being moved to, or already live.
+    Duplicate,
+    /// Names a session this client already left, or its deadline has passed.
+    Stale,
+}
+
+/// The stable, machine-readable code of a [`RejectReason`] (serialized camelCase:
+/// `notFromServer`, `wrongType`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[non_exhaustive]
+pub enum RejectCode {
+    NotFromServer,
+    NotJson,
+    UnsupportedVersion,
+    MissingSessionId,
+    EmptySessionId,
+    OversizeSessionId,
+    WrongType,
+    TooLarge,
+    Duplicate,
+    Stale,
+}
+
+impl RejectReason {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> RejectCode {
+        match self {
+            RejectReason::NotFromServer => RejectCode::NotFromServer,
+            RejectReason::NotJson => RejectCode::NotJson,
+            RejectReason::UnsupportedVersion => RejectCode::UnsupportedVersion,
+            RejectReason::MissingSessionId => RejectCode::MissingSessionId,
+            RejectReason::EmptySessionId => RejectCode::EmptySessionId,
+            RejectReason::OversizeSessionId => RejectCode::OversizeSessionId,
+            RejectReason::WrongType { .. } => RejectCode::WrongType,
+            RejectReason::TooLarge => RejectCode::TooLarge,
+            RejectReason::Duplicate => RejectCode::Duplicate,
+            RejectReason::Stale => RejectCode::Stale,
+        }
+    }
+
+    /// The field to blame, for `wrongType`.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RejectReason::WrongType { field } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// Why a handoff attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandoffError {
+    /// `session.connect` failed; the vendor's error in `detail`.
+    ConnectFailed { detail: String },
+    /// `session.connect` did not finish within `connect_timeout_ms`.
+    ConnectTimeout,
+    /// No token in the signal and no `tokenProvider`.
+    NoToken,
+    /// The app's `tokenProvider` failed.
+    TokenProviderFailed { detail: String },
+    /// The app's `resolveSession` failed.
+    ResolveFailed { detail: String },
+    /// Publishing into the new session failed.
+    PublishFailed { detail: String },
+}
+// There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
+// for another attempt, the last attempt's own error is reported with `will_retry: false`,
+// so the app learns both that the move was given up and why the last attempt failed.
+
+impl HandoffError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HandoffError::ConnectFailed { .. } => "connectFailed",
+            HandoffError::ConnectTimeout => "connectTimeout",
+            HandoffError::NoToken => "noToken",
+            HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
+            HandoffError::ResolveFailed { .. } => "resolveFailed",
+            HandoffError::PublishFailed { .. } => "publishFailed",
+        }
+    }
+}
+
+impl RejectReason {
+    /// What is wrong, in a sentence (without saying what was rejected).
+    pub fn problem(&self) -> &'static str {
+        match self {
+            RejectReason::NotFromServer => {
+                "it came from a client; only the app server (REST signal API) may move the call"
+            }
+            RejectReason::NotJson => "its data is not a JSON object",
+            RejectReason::UnsupportedVersion => {
+                "\"v\" must be 1; upgrade video-handoff or send protocol version 1"
+            }
+            RejectReason::MissingSessionId => "\"sessionId\" is missing",
+            RejectReason::EmptySessionId => "\"sessionId\" is empty",
+            RejectReason::OversizeSessionId => "\"sessionId\" is longer than 256 bytes",
+            RejectReason::WrongType { field } => match *field {
+                "sessionId" => "\"sessionId\" must be a string",
+                "token" => "\"token\" must be a string of at most 4096 bytes",
+                "reason" => "\"reason\" must be a string of at most 128 bytes",
+                "deadline" => "\"deadline\" must be a non-negative number (epoch ms)",
+                "spreadMs" => "\"spreadMs\" must be a number from 0 to 600000",
+                "id" => "\"id\" must be a string of at most 128 bytes",
+                _ => "a field has the wrong JSON type or is out of range",
+            },
+            RejectReason::TooLarge => "its data is over 8192 bytes",
+            RejectReason::Duplicate => {
+                "it names the session already live or already being moved to"
+            }
+            RejectReason::Stale => {
+                "it names a session this client already left, or its deadline has passed"
+            }
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("handoff signal ignored: ")?;
+        f.write_str(self.problem())
+    }
+}
+
+impl HandoffError {
+    /// What went wrong and what to check, in a sentence; the vendor's or the app's own words
+    /// are in [`HandoffError::detail`].
+    pub fn text(&self) -> &'static str {
+        match self {
+            HandoffError::ConnectFailed { .. } => {
+                "connecting to the session failed; check the session ID, token and network"
+            }
+            HandoffError::ConnectTimeout => {
+                "connecting to the session timed out; check the network or raise connectTimeoutMs"
+            }
+            HandoffError::NoToken => {
+                "no token for the session: send one in the handoff signal or pass a tokenProvider"
+            }
+            HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed",
+            HandoffError::ResolveFailed { .. } => {
+                "the app's resolveSession failed; rejoining the same session ID instead"
+            }
+            HandoffError::PublishFailed { .. } => {
+                "publishing the camera and microphone failed; check device permissions"
+            }
+        }
+    }
+
+    /// The vendor's or the app's own words about the failure, if any.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            HandoffError::ConnectFailed { detail }
+            | HandoffError::TokenProviderFailed { detail }
+            | HandoffError::ResolveFailed { detail }
+            | HandoffError::PublishFailed { detail } => Some(detail),
+            HandoffError::ConnectTimeout | HandoffError::NoToken => None,
+        }
+    }
+}
+
+impl fmt::Display for HandoffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())?;
+        if let Some(detail) = self.detail().filter(|d| !d.is_empty()) {
+            f.write_str(" (")?;
+            f.write_str(detail)?;
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! The local media and this client's publishers: the app's camera and microphone tracks, the
+//! preview in the local tile, and one OT `Publisher` per session, each with its own clones of
+//! the tracks (a publisher stops its tracks when destroyed: two must never share one).
+
+use std::rc::Weak;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, HtmlElement, HtmlVideoElement, MediaStream, MediaStreamTrack};
+
+use super::teardown::Step;
+use super::tiles;
+use crate::engine::{Input, SessionId, StreamId};
+use crate::sorted_map::SortedMap;
+use crate::web::listener::{Callback, Listener, Route, Sink};
+use crate::web::ot::{describe, Ot, Publisher, Session};
+
+struct Pub {
+    publisher: Publisher,
+    /// This publisher's own clones of the local tracks.
+    tracks: Vec<MediaStreamTrack>,
+    _listener: Option<Listener>,
+    _callbacks: [Callback; 2],
+}
+
+impl Pub {
+    /// The teardown step that releases it (`unpublish` first when still connected).
+    fn into_step(self, session: Option<Session>) -> Step {
+        Step::Unpublish {
+            session,
+            publisher: self.publisher,
+            tracks: self.tracks,
+        }
+    }
+}
+
+pub struct Publishers {
+    /// The local preview tile (stable across handoffs).
+    element: HtmlElement,
+    preview: Option<HtmlVideoElement>,
+    /// The original tracks; each publisher gets its own clones.
+    tracks: Vec<MediaStreamTrack>,
+    /// The SDK obtained them itself (getUserMedia), so it stops them on close.
+    owned: bool,
+    name: String,
+    map: SortedMap<SessionId, Pub>,
+}
+
+fn set(o: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), value);
+}
+
+impl Publishers {
+    pub fn new(element: HtmlElement) -> Publishers {
+        Publishers {
+            element,
+            preview: None,
+            tracks: Vec::new(),
+            owned: false,
+            name: String::new(),
+            map: SortedMap::default(),
+        }
+    }
+
+    pub fn element(&self) -> &HtmlElement {
+        &self.element
+    }
+
+    /// The tracks to publish, and a muted preview of the camera in the local tile.
+    pub fn set_local(
+        &mut self,
+        document: &Document,
+        tracks: Vec<MediaStreamTrack>,
+        name: String,
+        owned: bool,
+    ) {
+        self.tracks = tracks;
+        self.owned = owned;
+        self.name = name;
+        let Some(camera) = self.tracks.iter().find(|t| t.kind() == "video") else {
+            return;
+        };
+        let Some(video) = document
+            .create_element("video")
+            .ok()
+            .and_then(|v| v.dyn_into::<HtmlVideoElement>().ok())
+        else {
+            return;
+        };
+        tiles::stack(&video);
+        tiles::set_shown(&video, true);
+        video.set_muted(true);
+        if let Ok(stream) = MediaStream::new_with_tracks(&js_sys::Array::of1(camera)) {
+            video.set_src_object(Some(&stream));
+        }
+        let _ = self.element.append_child(&video);
+        self.preview = Some(video);
+    }
+
+    /// Publishes clones of the local tracks into `session` (a failure thrown at once is the
+    /// returned error; a later one comes back as `PublishDone` with an error).
+    pub fn publish(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        ot: &Ot,
+        ot_session: &Session,
+        session: SessionId,
+    ) -> Result<(), String> {
+        if self.tracks.is_empty() {
+            return Err(String::from("no local media"));
+        }
+        if let Some(old) = self.map.remove(&session) {
+            old.into_step(Some(ot_session.clone())).run();
+        }
+        let props = Object::new();
+        set(&props, "insertDefaultUI", &JsValue::FALSE);
+        if !self.name.is_empty() {
+            set(&props, "name", &JsValue::from_str(&self.name));
+        }
+        let mut clones = Vec::new();
+        for (kind, source, publish) in [
+            ("video", "videoSource", "publishVideo"),
+            ("audio", "audioSource", "publishAudio"),
+        ] {
+            let track = self.tracks.iter().find(|t| t.kind() == kind);
+            match track.map(MediaStreamTrack::clone) {
+                Some(t) => {
+                    set(&props, source, &t);
+                    set(&props, publish, &JsValue::TRUE);
+                    clones.push(t);
+                }
+                None => {
+                    set(&props, source, &JsValue::NULL);
+                    set(&props, publish, &JsValue::FALSE);
+                }
+            }
+        }
+        let init_done = Callback::new(sink, Route::PublishDone(session.clone()));
+        let publisher = match ot.init_publisher(&JsValue::UNDEFINED, &props, init_done.function()) {
+            Ok(p) => p,
+            Err(e) => {
+                clones.iter().for_each(|t| t.stop());
+                return Err(describe(&e));
+            }
+        };
+        let listener = Listener::new(
+            sink,
+            &publisher,
+            "streamCreated",
+            Route::OwnStream(session.clone()),
+        );
+        let publish_done = Callback::new(sink, Route::PublishDone(session.clone()));
+        let result = ot_session.publish(&publisher, publish_done.function());
+        let p = Pub {
+            publisher,
+            tracks: clones,
+            _listener: listener,
+            _callbacks: [init_done, publish_done],
+        };
+        match result {
+            Ok(()) => {
+                self.map.insert(session, p);
+                Ok(())
+            }
+            Err(e) => {
+                p.into_step(None).run();
+                Err(describe(&e))
+            }
+        }
+    }
+
+    /// `OT.initPublisher` or `session.publish` completed with `error`: the publisher goes.
+    pub fn done(&mut self, session: SessionId, error: Option<String>) -> Option<Input> {
+        let error = error?;
+        if let Some(p) = self.map.remove(&session) {
+            p.into_step(None).run();
+        }
+        Some(Input::PublishFailed { session, error })
+    }
+
+    /// The publisher's `streamCreated`: our own stream is live in `session`.
+    pub fn own_stream(&self, session: SessionId, stream: Option<String>) -> Option<Input> {
+        self.map.get(&session)?;
+        Some(Input::Published {
+            session,
+            stream: StreamId::from(stream?),
+        })
+    }
+
+    /// The teardown step of `session`'s publisher, if there is one.
+    pub fn leave(&mut self, session: &SessionId, ot_session: Option<&Session>) -> Option<Step> {
+        Some(self.map.remove(session)?.into_step(ot_session.cloned()))
+    }
+
+    /// The preview goes, and the tracks the SDK obtained itself are stopped.
+    pub fn release_local(&mut self) {
+        if let Some(v) = self.preview.take() {
+            v.set_src_object(None);
+            v.remove();
+        }
+        if self.owned {
+            self.tracks.iter().for_each(|t| t.stop());
+        }
+        self.tracks.clear();
+    }
+}

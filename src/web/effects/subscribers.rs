@@ -1,0 +1,273 @@
+//! The subscribers, one per subscribed remote stream: their OT `Subscriber`, their `<video>`
+//! (stacked in the participant's tile from the moment it exists, hidden and muted until a
+//! `Show`), and the frame callbacks that tell the engine a stream rendered its first frame.
+
+use std::rc::Weak;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlVideoElement;
+
+use super::tiles::{self, Tiles};
+use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
+use crate::sorted_map::SortedMap;
+use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
+use crate::web::ot::{describe, FrameVideo, Session, Subscriber};
+
+pub struct Sub {
+    pub key: ParticipantKey,
+    pub subscriber: Subscriber,
+    pub has_video: bool,
+    pub video: Option<HtmlVideoElement>,
+    first_frame: bool,
+    frame_callback: Option<Callback>,
+    frame_handle: Option<u32>,
+    _done: Callback,
+    _listener: Option<Listener>,
+    _loaded: Option<DomListener>,
+}
+
+impl Sub {
+    /// Stops watching its frames and silences it (hidden below, muted, volume 0); its video
+    /// stays where it is.
+    pub fn unwatch(&mut self) {
+        if let (Some(video), Some(h)) = (&self.video, self.frame_handle.take()) {
+            let _ = video
+                .unchecked_ref::<FrameVideo>()
+                .cancel_video_frame_callback(h);
+        }
+        self.frame_callback = None;
+        self.set_shown(false);
+    }
+
+    /// Visible and audible, or hidden and silent. Audible only once its `<video>` is in the
+    /// tile: until `videoElementCreated` the vendor plays the stream in a detached, unmuted
+    /// buffer `<video>` of its own (widget_view.js `_loadVideoBuffer`), and unmuting then
+    /// would make it heard outside the tile; [`Subscribers::video_element`] unmutes it.
+    pub fn set_shown(&self, shown: bool) {
+        match (&self.video, shown) {
+            (Some(v), true) => {
+                tiles::set_shown(v, true);
+                let _ = self.subscriber.set_audio_volume(100.0);
+            }
+            (None, true) => {}
+            (video, false) => {
+                if let Some(v) = video {
+                    tiles::set_shown(v, false);
+                }
+                let _ = self.subscriber.set_audio_volume(0.0);
+            }
+        }
+    }
+
+    /// The first frame (or, without video, the subscriber connected): once.
+    fn first(&mut self, session: &SessionId, stream: &StreamId) -> Option<Input> {
+        if self.first_frame {
+            return None;
+        }
+        self.first_frame = true;
+        Some(Input::FirstFrame {
+            session: session.clone(),
+            stream: stream.clone(),
+        })
+    }
+
+    fn watch_frames(&mut self, video: &HtmlVideoElement) -> bool {
+        let Some(cb) = &self.frame_callback else {
+            return false;
+        };
+        let handle = video
+            .unchecked_ref::<FrameVideo>()
+            .request_video_frame_callback(cb.function());
+        self.frame_handle = handle.ok().and_then(|h| h.as_f64()).map(|h| h as u32);
+        self.frame_handle.is_some()
+    }
+}
+
+#[derive(Default)]
+pub struct Subscribers {
+    map: SortedMap<(SessionId, StreamId), Sub>,
+}
+
+fn set(o: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), value);
+}
+
+impl Subscribers {
+    pub fn contains(&self, session: &SessionId, stream: &StreamId) -> bool {
+        self.map.contains_key(&(session.clone(), stream.clone()))
+    }
+
+    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Sub> {
+        self.map.get(&(session.clone(), stream.clone()))
+    }
+
+    pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Sub> {
+        self.map.remove(&(session.clone(), stream.clone()))
+    }
+
+    /// Every subscriber of `session`.
+    pub fn take_session(&mut self, session: &SessionId) -> Vec<(StreamId, Sub)> {
+        let keys: Vec<_> = self
+            .map
+            .keys()
+            .filter(|(s, _)| s == session)
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| self.map.remove(&k).map(|sub| (k.1, sub)))
+            .collect()
+    }
+
+    /// `session.subscribe(stream)`, silent and hidden until a `Show` names it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn subscribe(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        ot_session: &Session,
+        session: SessionId,
+        id: StreamId,
+        stream: &JsValue,
+        key: ParticipantKey,
+        has_video: bool,
+    ) -> Result<(), String> {
+        let props = Object::new();
+        set(&props, "insertDefaultUI", &JsValue::FALSE);
+        // Audio not subscribed until shown: the vendor plays a new subscriber's stream in a
+        // detached, unmuted buffer `<video>` until media flows, which our volume does not
+        // reach; with audio unsubscribed its track is disabled, and `setAudioVolume(100)` at
+        // the swap makes the vendor subscribe to audio again.
+        set(&props, "subscribeToAudio", &JsValue::FALSE);
+        set(&props, "subscribeToVideo", &JsValue::TRUE);
+        // Silent until a Show names it: never two audible sources for one participant.
+        set(&props, "audioVolume", &JsValue::from_f64(0.0));
+        let done = Callback::new(sink, Route::Subscribed(session.clone(), id.clone()));
+        let subscriber = ot_session
+            .subscribe(stream, &JsValue::UNDEFINED, &props, done.function())
+            .map_err(|e| describe(&e))?;
+        let _ = subscriber.set_audio_volume(0.0);
+        let listener = Listener::new(
+            sink,
+            &subscriber,
+            "videoElementCreated",
+            Route::VideoElement(session.clone(), id.clone()),
+        );
+        self.map.insert(
+            (session, id),
+            Sub {
+                key,
+                subscriber,
+                has_video,
+                video: None,
+                first_frame: false,
+                frame_callback: None,
+                frame_handle: None,
+                _done: done,
+                _listener: listener,
+                _loaded: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// `session.subscribe` completed: a failure for the engine, or (without video) the
+    /// stream counts as rendering.
+    pub fn subscribed(
+        &mut self,
+        session: SessionId,
+        stream: StreamId,
+        error: Option<String>,
+    ) -> Option<Input> {
+        let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        if let Some(error) = error {
+            return Some(Input::SubscribeFailed {
+                session,
+                stream,
+                error,
+            });
+        }
+        if sub.has_video {
+            return None;
+        }
+        sub.first(&session, &stream)
+    }
+
+    /// The subscriber's `<video>`: into its tile (below, muted unless the tile shows this
+    /// stream), and watched for its first frame.
+    pub fn video_element(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        tiles: &mut Tiles,
+        session: SessionId,
+        stream: StreamId,
+        video: HtmlVideoElement,
+    ) -> Option<Input> {
+        let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        if let Some(old) = sub.video.take() {
+            old.remove();
+        }
+        tiles::stack(&video);
+        let tile = tiles.get_or_create(&sub.key)?;
+        let shown = tile
+            .active
+            .as_ref()
+            .is_some_and(|(s, st)| *s == session && *st == stream);
+        tiles::set_shown(&video, shown);
+        let _ = tile.element.append_child(&video);
+        sub.video = Some(video.clone());
+        if shown {
+            let _ = sub.subscriber.set_audio_volume(100.0);
+        }
+        if Reflect::has(&video, &JsValue::from_str("requestVideoFrameCallback")).unwrap_or(false) {
+            sub.frame_callback = Some(Callback::new(
+                sink,
+                Route::Frame(session.clone(), stream.clone()),
+            ));
+            if sub.watch_frames(&video) {
+                return None;
+            }
+        }
+        sub._loaded = DomListener::new(
+            sink,
+            &video,
+            "loadeddata",
+            Route::Loaded(session.clone(), stream.clone()),
+        );
+        if video.ready_state() >= 2 {
+            return sub.first(&session, &stream);
+        }
+        None
+    }
+
+    /// A frame of a subscriber's video at `t` (performance.now() ms): watched for the next,
+    /// and counted by the meter of the tile that shows it. The first frame is the engine's;
+    /// a finished swap measurement is the returned figure.
+    pub fn frame(
+        &mut self,
+        tiles: &mut Tiles,
+        session: &SessionId,
+        stream: &StreamId,
+        t: f64,
+    ) -> (Option<Input>, Option<f64>) {
+        let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
+            return (None, None);
+        };
+        let Some(video) = sub.video.clone() else {
+            return (None, None);
+        };
+        sub.watch_frames(&video);
+        let first = sub.first(session, stream);
+        let gap = tiles
+            .showing(session, stream)
+            .and_then(|tile| tile.meter.frame(t));
+        (first, gap)
+    }
+
+    /// `loadeddata` (a video without `requestVideoFrameCallback`).
+    pub fn loaded(&mut self, session: SessionId, stream: StreamId) -> Option<Input> {
+        self.map
+            .get_mut(&(session.clone(), stream.clone()))?
+            .first(&session, &stream)
+    }
+}

@@ -1,0 +1,295 @@
+//! Present: the engine's events become the app's events ([`AppEvent`]) and are handed to the
+//! app's `emit` after the engine call that produced them has returned, in order.
+//!
+//! Delivery never nests: an app handler that calls back into the call (`moveTo`, `close`)
+//! makes new events, but a delivery already under way hands them out after the current one,
+//! so every handler sees every event in the order it happened. A `participantSwapped` waits
+//! in the queue until its tile's frame gap is measured (a few frames after the swap), and
+//! everything behind it waits too. The state the getters read is kept here, so it can be read
+//! at any moment, also while the engine is busy.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use super::contract::errors::{ErrorCode, Failure};
+use super::contract::events::{self, AppEvent};
+use crate::engine::{Event, LeaveCause, Millis, ParticipantKey, SessionId, State};
+
+/// An event on its way out; swaps and completions still need figures of the tiles.
+enum Pending {
+    Ready(AppEvent),
+    Swapped {
+        key: ParticipantKey,
+        from: SessionId,
+        to: SessionId,
+        /// `None` while measuring; then the figure, if there was one.
+        gap: Option<Option<f64>>,
+    },
+    /// Serialized when delivered: `largestFrameGapMs` covers the swaps queued before it.
+    Completed {
+        from: SessionId,
+        to: SessionId,
+        duration_ms: Millis,
+        overlap_ms: Millis,
+        ended_by: LeaveCause,
+    },
+}
+
+pub struct Present {
+    /// Oldest first (a few events at most: a `Vec` is smaller code than a `VecDeque`).
+    queue: RefCell<Vec<Pending>>,
+    delivering: Cell<bool>,
+    /// The app's `emit`, until `closed` has been delivered.
+    emit: RefCell<Option<Function>>,
+    state: Cell<State>,
+    session_id: RefCell<Option<String>>,
+    handoffs_completed: Cell<u32>,
+    /// Largest swap figure of the handoff under way.
+    handoff_gap: Cell<Option<f64>>,
+}
+
+impl Present {
+    pub fn new(emit: Function) -> Present {
+        Present {
+            queue: RefCell::default(),
+            delivering: Cell::new(false),
+            emit: RefCell::new(Some(emit)),
+            state: Cell::new(State::Idle),
+            session_id: RefCell::default(),
+            handoffs_completed: Cell::new(0),
+            handoff_gap: Cell::new(None),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state.get()
+    }
+
+    pub fn session_id(&self) -> Option<String> {
+        self.session_id.borrow().clone()
+    }
+
+    pub fn handoffs_completed(&self) -> u32 {
+        self.handoffs_completed.get()
+    }
+
+    /// The live session changed (read from the engine after every step).
+    pub fn set_session_id(&self, id: Option<&SessionId>) {
+        let mut current = self.session_id.borrow_mut();
+        if current.as_deref() != id.map(SessionId::as_str) {
+            *current = id.map(|s| s.0.clone());
+        }
+    }
+
+    /// A swap measurement finished with `gap` ms.
+    pub fn note_gap(&self, gap: f64) {
+        let g = self.handoff_gap.get();
+        self.handoff_gap.set(Some(g.map_or(gap, |g| g.max(gap))));
+    }
+
+    /// Queues an engine event (`participant`: the joining participant's object).
+    pub fn push(&self, event: Event, participant: Option<JsValue>) {
+        let ready = match event {
+            Event::StateChanged { state } => {
+                self.state.set(state);
+                AppEvent::StateChanged { state }
+            }
+            Event::HandoffStarted {
+                from,
+                to,
+                reason,
+                id,
+            } => {
+                self.handoff_gap.set(None);
+                AppEvent::HandoffStarted {
+                    from: from.0,
+                    to: to.0,
+                    reason,
+                    id,
+                }
+            }
+            Event::ParticipantSwapped { key, from, to } => {
+                return self.queue(Pending::Swapped {
+                    key,
+                    from,
+                    to,
+                    gap: None,
+                })
+            }
+            Event::HandoffCompleted {
+                from,
+                to,
+                duration_ms,
+                overlap_ms,
+                ended_by,
+            } => {
+                self.handoffs_completed
+                    .set(self.handoffs_completed.get().saturating_add(1));
+                return self.queue(Pending::Completed {
+                    from,
+                    to,
+                    duration_ms,
+                    overlap_ms,
+                    ended_by,
+                });
+            }
+            Event::HandoffFailed {
+                to,
+                error,
+                will_retry,
+                next_attempt_at,
+            } => AppEvent::HandoffFailed {
+                to: to.0,
+                error: Failure::from(&error).to_js(),
+                will_retry,
+                next_attempt_at: next_attempt_at.map(|t| t as f64),
+            },
+            Event::SubscribeFailed {
+                key,
+                session,
+                stream,
+                detail,
+            } => AppEvent::SubscribeFailed {
+                key: key.map(|k| k.0),
+                session_id: session.0,
+                stream_id: stream.0,
+                error: Failure::with_detail(
+                    ErrorCode::SubscribeFailed,
+                    "subscribing to the stream failed",
+                    &detail,
+                )
+                .to_js(),
+            },
+            Event::AnnounceFailed { session, detail } => AppEvent::AnnounceFailed {
+                session_id: session.0,
+                error: Failure::with_detail(
+                    ErrorCode::AnnounceFailed,
+                    "telling the peers that this client moved failed",
+                    &detail,
+                )
+                .to_js(),
+            },
+            Event::RecoveryStarted { session, reason } => AppEvent::RecoveryStarted {
+                session_id: session.0,
+                reason,
+            },
+            Event::SessionEnded { session, reason } => AppEvent::SessionEnded {
+                session_id: session.0,
+                reason,
+            },
+            Event::SignalRejected { reason } => {
+                let mut message = String::from("handoff signal ignored: ");
+                message.push_str(reason.problem());
+                AppEvent::SignalRejected {
+                    reason: reason.code(),
+                    field: reason.field(),
+                    message,
+                }
+            }
+            Event::ParticipantJoined { .. } => match participant {
+                Some(participant) => AppEvent::ParticipantJoined { participant },
+                None => return,
+            },
+            Event::ParticipantLeft { key } => AppEvent::ParticipantLeft { key: key.0 },
+        };
+        self.queue(Pending::Ready(ready));
+    }
+
+    /// `closed`, if the engine did not say it (the call was torn down without it).
+    pub fn closed(&self) {
+        if self.state.get() != State::Closed {
+            self.push(
+                Event::StateChanged {
+                    state: State::Closed,
+                },
+                None,
+            );
+        }
+    }
+
+    fn queue(&self, pending: Pending) {
+        self.queue.borrow_mut().push(pending);
+    }
+
+    /// Gives the swaps still waiting their figure: `measure(key)` is `None` while the
+    /// tile is still measuring (each key's oldest swap first).
+    pub fn settle_swaps(&self, mut measure: impl FnMut(&ParticipantKey) -> Option<Option<f64>>) {
+        let mut asked: Vec<ParticipantKey> = Vec::new();
+        for pending in self.queue.borrow_mut().iter_mut() {
+            if let Pending::Swapped {
+                key,
+                gap: gap @ None,
+                ..
+            } = pending
+            {
+                if asked.contains(key) {
+                    continue;
+                }
+                asked.push(key.clone());
+                *gap = measure(key);
+            }
+        }
+    }
+
+    /// Hands the queued events to the app, outside any borrow; nested calls return at once.
+    pub fn deliver(&self) {
+        if self.delivering.replace(true) {
+            return;
+        }
+        while let Some(event) = self.pop() {
+            let closed = matches!(
+                event,
+                AppEvent::StateChanged {
+                    state: State::Closed
+                }
+            );
+            let emit = self.emit.borrow().clone();
+            if let Some(emit) = emit {
+                // The app's handler errors are its own; js/index.js reports them, never rethrows.
+                let _ = emit.call1(&JsValue::NULL, &events::to_js(&event));
+            }
+            if closed {
+                // Nothing follows `closed`: the app's function is let go.
+                self.emit.borrow_mut().take();
+                self.queue.borrow_mut().clear();
+            }
+        }
+        self.delivering.set(false);
+    }
+
+    /// The next deliverable event, unless the head still waits for a measurement.
+    fn pop(&self) -> Option<AppEvent> {
+        let mut queue = self.queue.borrow_mut();
+        if let Some(Pending::Swapped { gap: None, .. }) = queue.first() {
+            return None;
+        }
+        if queue.is_empty() {
+            return None;
+        }
+        Some(match queue.remove(0) {
+            Pending::Ready(event) => event,
+            Pending::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
+                key: key.0,
+                from: from.0,
+                to: to.0,
+                frame_gap_ms: gap.flatten().map(events::round),
+            },
+            Pending::Completed {
+                from,
+                to,
+                duration_ms,
+                overlap_ms,
+                ended_by,
+            } => AppEvent::HandoffCompleted {
+                from: from.0,
+                to: to.0,
+                duration_ms: duration_ms as f64,
+                overlap_ms: overlap_ms as f64,
+                ended_by,
+                largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
+            },
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! The scheduler: the call's one timer (at the engine's `poll_timeout()` or the end of a frame
+//! meter's window, whichever comes first), the spacing of the media teardown steps, and a
+//! drive in a task of its own. Each is a gloo-timers `Timeout`, cleared when replaced or
+//! dropped; each holds the call weakly, so a timer never keeps a closed call alive.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+
+use super::effects::teardown;
+
+/// Why a timer went off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alarm {
+    /// The one timer.
+    Timer,
+    /// Time for the next teardown step.
+    Teardown,
+    /// The drive asked for by `soon`.
+    Soon,
+}
+
+/// Who the timers wake: the drive loop.
+pub trait Wake {
+    fn wake(self: Rc<Self>, alarm: Alarm);
+}
+
+#[derive(Default)]
+pub struct Schedule {
+    /// The one timer: when it goes off (epoch ms) and its handle.
+    timer: RefCell<Option<(f64, Timeout)>>,
+    teardown: RefCell<Option<Timeout>>,
+    soon: RefCell<Option<Timeout>>,
+}
+
+fn timeout(target: &Weak<dyn Wake>, ms: u32, alarm: Alarm) -> Timeout {
+    let target = target.clone();
+    Timeout::new(ms, move || {
+        if let Some(t) = target.upgrade() {
+            t.wake(alarm);
+        }
+    })
+}
+
+impl Schedule {
+    /// An alarm went off: its handle is spent.
+    pub fn fired(&self, alarm: Alarm) {
+        match alarm {
+            Alarm::Timer => *self.timer.borrow_mut() = None,
+            Alarm::Teardown => *self.teardown.borrow_mut() = None,
+            Alarm::Soon => *self.soon.borrow_mut() = None,
+        }
+    }
+
+    /// Sets the one timer to go off at `at` (epoch ms; `None`: no timer), unless it already
+    /// does; and, while teardown steps wait, the next step's timer.
+    pub fn arm(&self, target: &Weak<dyn Wake>, at: Option<f64>, teardown: bool) {
+        if teardown && self.teardown.borrow().is_none() {
+            *self.teardown.borrow_mut() =
+                Some(timeout(target, teardown::SPACING_MS, Alarm::Teardown));
+        }
+        let mut timer = self.timer.borrow_mut();
+        match at {
+            None => *timer = None,
+            Some(at) if timer.as_ref().is_some_and(|(t, _)| *t == at) => {}
+            Some(at) => {
+                let delay = (at - js_sys::Date::now()).clamp(0.0, 2_147_483_647.0) as u32;
+                *timer = Some((at, timeout(target, delay, Alarm::Timer)));
+            }
+        }
+    }
+
+    /// A drive in a new task (once, however many ask for it before it runs).
+    pub fn soon(&self, target: &Weak<dyn Wake>) {
+        let mut soon = self.soon.borrow_mut();
+        if soon.is_none() {
+            *soon = Some(timeout(target, 0, Alarm::Soon));
+        }
+    }
+
+    /// No timer may go off into a call that is gone.
+    pub fn clear(&self) {
+        *self.timer.borrow_mut() = None;
+        *self.teardown.borrow_mut() = None;
+        *self.soon.borrow_mut() = None;
+    }
+}

@@ -1,0 +1,97 @@
+// Node-side helpers for the tests that drive the JS package in headless Chromium
+// (tests/web/*.test.mjs, tests/package/*.test.mjs): one Chromium with its own temporary
+// profile and TMPDIR, a static file server on 127.0.0.1, and pages that report their errors.
+// Run these tests one at a time (`node --test --test-concurrency=1`), under the shared
+// browser lock.
+
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+// The flags TOOLCHAIN.md measured for headless WebRTC on these machines.
+export const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream=fps=30',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+
+const MIME = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
+
+/** Serves `dir` on 127.0.0.1 (a free port) with the right MIME types; `close()` when done. */
+export function serve(dir) {
+  const base = normalize(dir.endsWith(sep) ? dir : dir + sep);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = normalize(join(base, path));
+    if (file.endsWith(sep)) file = join(file, 'index.html');
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        close: () => new Promise((r) => server.close(r)),
+      }),
+    ),
+  );
+}
+
+/**
+ * Starts Chromium in a persistent context with a fresh profile under a temporary folder of its
+ * own (Chromium's own temporary files go there too); `close()` stops it and deletes the folder.
+ */
+export async function launch() {
+  const tmp = mkdtempSync(join(tmpdir(), 'video-handoff-browser-'));
+  const chromeTmp = join(tmp, 'tmp');
+  mkdirSync(chromeTmp);
+  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: ['--headless'],
+    env: { ...process.env, TMPDIR: chromeTmp },
+  });
+  return {
+    context,
+    tmp,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens `url`; `errors` collects the page's uncaught errors. */
+export async function open(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors };
+}
