@@ -85,6 +85,14 @@ pub struct Config {
     pub retry_base_ms: Millis,
     /// The retry delay bound never exceeds this.
     pub retry_cap_ms: Millis,
+    /// Connect attempts one session gets in a row before it is given up (a handoff's new
+    /// session, or each step of a recovery).
+    pub max_attempts: u32,
+    /// A session is given up when its next attempt would start this long after its first.
+    pub max_attempt_ms: Millis,
+    /// The app's `tokenProvider` and `resolveSession` must answer within this; a later
+    /// answer is ignored and the call counts as failed (`hookTimeout`).
+    pub hook_timeout_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -116,6 +124,9 @@ impl Default for Config {
             connect_timeout_ms: 15_000,
             retry_base_ms: 500,
             retry_cap_ms: 8_000,
+            max_attempts: 5,
+            max_attempt_ms: 60_000,
+            hook_timeout_ms: 10_000,
             has_token_provider: false,
             has_resolve_session: false,
         }
@@ -180,13 +191,21 @@ pub enum Input {
     },
     /// The app asks to move to another session (breakout rooms, region moves...).
     Move(HandoffRequest),
-    /// `session.connect` succeeded; `connection` is this client's own connection.
+    /// `session.connect` succeeded; `connection` is this client's own connection, and
+    /// `server_time` its `creationTime`: the server's clock (epoch ms) as it accepted us,
+    /// which is what a signal's `deadline` is compared with (see [`crate::engine`] docs).
     Connected {
         session: SessionId,
         connection: ConnectionId,
+        server_time: Option<Millis>,
     },
-    /// `session.connect` failed (the vendor's error name or code in `error`).
-    ConnectFailed { session: SessionId, error: String },
+    /// `session.connect` failed: the vendor's error message and numeric code (1004, 1005,
+    /// 1006, ...; see [`PERMANENT_CONNECT_CODES`]).
+    ConnectFailed {
+        session: SessionId,
+        error: String,
+        code: Option<u32>,
+    },
     /// `sessionDisconnected` (also when the engine asked for the disconnect).
     SessionDisconnected {
         session: SessionId,
@@ -260,16 +279,53 @@ pub enum Input {
     /// Answer to [`Command::RequestToken`].
     Token {
         session: SessionId,
-        result: Result<String, String>,
+        result: Result<String, HookError>,
     },
     /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID";
     /// a request is checked like every move ([`MoveFields::request`]).
     Resolved {
         old: SessionId,
-        result: Result<Option<MoveFields>, String>,
+        result: Result<Option<MoveFields>, HookError>,
     },
     /// The app closes the call: leave every session, emit nothing after `Closed`.
     Close,
+}
+
+/// The vendor's connect errors that no retry can fix: 1004 (authentication: a bad, expired
+/// or foreign token), 1005 (invalid session ID: no such session, or destroyed), 1026 (terms
+/// of service). Every other code (1006 connect failed, 2001, a timeout...) is retried.
+pub const PERMANENT_CONNECT_CODES: [u32; 3] = [1004, 1005, 1026];
+
+/// How an app hook (`tokenProvider`, `resolveSession`) failed: its error's message, and
+/// whether it said that retrying cannot help (the session is unknown or forbidden: the shell
+/// reads that from the error, see the README).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookError {
+    pub detail: String,
+    pub permanent: bool,
+}
+
+impl From<&str> for HookError {
+    /// A transient failure with this message.
+    fn from(detail: &str) -> Self {
+        HookError::transient(detail)
+    }
+}
+
+impl HookError {
+    pub fn transient(detail: impl Into<String>) -> Self {
+        HookError {
+            detail: detail.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        HookError {
+            detail: detail.into(),
+            permanent: true,
+        }
+    }
 }
 
 /// One thing the engine produced, drained with [`crate::engine::Engine::poll_output`].
@@ -386,8 +442,10 @@ pub enum Event {
         to: SessionId,
         error: HandoffError,
         will_retry: bool,
-        /// Epoch ms of the next attempt, when `will_retry`.
+        /// When the next attempt starts (the engine's clock), when `will_retry`.
         next_attempt_at: Option<Millis>,
+        /// Why there is no next attempt, when not `will_retry`.
+        stopped: Option<StopCause>,
     },
     /// The live session was lost without a handoff under way; the engine is recovering.
     RecoveryStarted {
@@ -412,6 +470,15 @@ pub enum Event {
         session: SessionId,
         detail: String,
     },
+    /// A connection appeared in `session` whose participant key another live connection there
+    /// already has (one user on two devices, or a page claiming another's identity). It is
+    /// shown in a tile of its own, as `shown_as`, never hidden behind the other.
+    DuplicateKey {
+        session: SessionId,
+        key: ParticipantKey,
+        connection: ConnectionId,
+        shown_as: ParticipantKey,
+    },
     /// A participant appeared for the first time (never re-emitted when they move sessions).
     ParticipantJoined {
         key: ParticipantKey,
@@ -427,6 +494,22 @@ pub enum Event {
         session: SessionId,
         reason: DisconnectReason,
     },
+}
+
+/// Why a session gets no more connect attempts (a handoff given up, or a recovery step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum StopCause {
+    /// The error cannot be fixed by retrying (the vendor's 1004/1005, no token, a hook that
+    /// said the session is unknown or forbidden).
+    Permanent,
+    /// [`Config::max_attempts`] attempts failed.
+    MaxAttempts,
+    /// The next attempt would start [`Config::max_attempt_ms`] after the first.
+    MaxDuration,
+    /// The next attempt would start after the signal's deadline (minus the margin).
+    Deadline,
 }
 
 /// Why the old session was left.
@@ -520,18 +603,38 @@ impl RejectReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandoffError {
-    /// `session.connect` failed; the vendor's error in `detail`.
-    ConnectFailed { detail: String },
+    /// `session.connect` failed; the vendor's error in `detail`, its numeric code in `code`.
+    ConnectFailed { detail: String, code: Option<u32> },
     /// `session.connect` did not finish within `connect_timeout_ms`.
     ConnectTimeout,
     /// No token in the signal and no `tokenProvider`.
     NoToken,
-    /// The app's `tokenProvider` failed.
-    TokenProviderFailed { detail: String },
+    /// The app's `tokenProvider` failed (threw, rejected, or answered no token).
+    TokenProviderFailed { detail: String, permanent: bool },
     /// The app's `resolveSession` failed.
-    ResolveFailed { detail: String },
+    ResolveFailed { detail: String, permanent: bool },
+    /// An app hook did not answer within [`Config::hook_timeout_ms`].
+    HookTimeout { hook: Hook },
     /// Publishing into the new session failed.
     PublishFailed { detail: String },
+}
+
+/// The app's asynchronous hooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum Hook {
+    TokenProvider,
+    ResolveSession,
+}
+
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::TokenProvider => "tokenProvider",
+            Hook::ResolveSession => "resolveSession",
+        }
+    }
 }
 // There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
 // for another attempt, the last attempt's own error is reported with `will_retry: false`,
@@ -546,7 +649,22 @@ impl HandoffError {
             HandoffError::NoToken => "noToken",
             HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
             HandoffError::ResolveFailed { .. } => "resolveFailed",
+            HandoffError::HookTimeout { .. } => "hookTimeout",
             HandoffError::PublishFailed { .. } => "publishFailed",
+        }
+    }
+
+    /// No retry can fix it: the vendor's [`PERMANENT_CONNECT_CODES`], no token at all, or
+    /// a hook that said so.
+    pub fn permanent(&self) -> bool {
+        match self {
+            HandoffError::ConnectFailed { code: Some(c), .. } => {
+                PERMANENT_CONNECT_CODES.contains(c)
+            }
+            HandoffError::NoToken => true,
+            HandoffError::TokenProviderFailed { permanent, .. }
+            | HandoffError::ResolveFailed { permanent, .. } => *permanent,
+            _ => false,
         }
     }
 }
@@ -608,8 +726,14 @@ impl HandoffError {
             }
             HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed",
             HandoffError::ResolveFailed { .. } => {
-                "the app's resolveSession failed; rejoining the same session ID instead"
+                "the app's resolveSession failed; trying the next way back into the call"
             }
+            HandoffError::HookTimeout {
+                hook: Hook::TokenProvider,
+            } => "the app's tokenProvider did not answer in time (hookTimeoutMs)",
+            HandoffError::HookTimeout {
+                hook: Hook::ResolveSession,
+            } => "the app's resolveSession did not answer in time (hookTimeoutMs)",
             HandoffError::PublishFailed { .. } => {
                 "publishing the camera and microphone failed; check device permissions"
             }
@@ -619,11 +743,13 @@ impl HandoffError {
     /// The vendor's or the app's own words about the failure, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            HandoffError::ConnectFailed { detail }
-            | HandoffError::TokenProviderFailed { detail }
-            | HandoffError::ResolveFailed { detail }
+            HandoffError::ConnectFailed { detail, .. }
+            | HandoffError::TokenProviderFailed { detail, .. }
+            | HandoffError::ResolveFailed { detail, .. }
             | HandoffError::PublishFailed { detail } => Some(detail),
-            HandoffError::ConnectTimeout | HandoffError::NoToken => None,
+            HandoffError::ConnectTimeout
+            | HandoffError::NoToken
+            | HandoffError::HookTimeout { .. } => None,
         }
     }
 }

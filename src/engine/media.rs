@@ -63,6 +63,17 @@ impl Engine {
         if s.own.as_ref() == Some(&connection) || s.connections.contains_key(&connection) {
             return;
         }
+        // Another live connection here already has this key (one user on two devices, or a
+        // page claiming another's identity): this one gets a tile of its own, never the
+        // other's, and the app is told.
+        let wanted = key;
+        let mut key = wanted.clone();
+        let mut n = 1;
+        while s.has_key(&key) {
+            n += 1;
+            key = ParticipantKey::from(format!("{wanted}#{n}"));
+        }
+        let session_id = s.id.clone();
         for stream in s
             .streams
             .values_mut()
@@ -71,6 +82,15 @@ impl Engine {
             stream.key = Some(key.clone());
         }
         s.connections.insert(connection.clone(), key.clone());
+        if key != wanted {
+            self.event(Event::DuplicateKey {
+                session: session_id,
+                key: wanted,
+                connection: connection.clone(),
+                shown_as: key.clone(),
+            });
+        }
+        let Some(s) = self.slot_mut(slot) else { return };
         if !s.is_connected() {
             return s.early.push(connection);
         }

@@ -151,6 +151,9 @@ pub struct Engine {
     left: VecDeque<SessionId>,
     /// A move given up at its deadline: `(from, request)`, where to recover if `from` dies.
     abandoned: Option<(SessionId, HandoffRequest)>,
+    /// The server's clock minus ours (ms), from the `creationTime` the server stamped on our
+    /// own connection at the latest connect: deadlines (server epoch ms) are read with it.
+    clock_offset: Option<i64>,
     out: VecDeque<Output>,
 }
 
@@ -164,6 +167,8 @@ struct Handoff {
     moved: Vec<ConnectionId>,
     /// This client sent its own moved signal into `target`.
     announced: bool,
+    /// The old session was lost meanwhile: why, and the token it was joined with.
+    from_lost: Option<(DisconnectReason, Option<String>)>,
 }
 
 impl Handoff {
@@ -176,6 +181,7 @@ impl Handoff {
             started_at,
             moved: Vec::new(),
             announced: false,
+            from_lost: None,
         }
     }
 }
@@ -183,10 +189,25 @@ impl Handoff {
 /// Getting back into a call whose live session was lost with no handoff under way.
 struct Recovery {
     lost: SessionId,
-    /// `ResolveSession` sent, waiting for [`Input::Resolved`].
-    resolving: bool,
+    /// Why it was lost (what [`Event::SessionEnded`] says if every way back fails).
+    reason: DisconnectReason,
+    /// The ways back still to try, in order; each is one bounded attempt sequence.
+    steps: VecDeque<RecoveryStep>,
+    /// `ResolveSession` sent; its answer counts until then (the hook timeout).
+    resolving_until: Option<Millis>,
     /// The token the lost session was joined with (for rejoining without a provider).
     last_token: Option<String>,
+}
+
+/// One way back into a lost call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RecoveryStep {
+    /// Ask the app's `resolveSession(lost)` where the room is now.
+    Resolve,
+    /// The session a move given up earlier was going to.
+    Move(HandoffRequest),
+    /// The same session ID (the platform moves a rotated session to a new server).
+    SameId,
 }
 
 /// Which of the (at most) two sessions an attempt or event is about.
@@ -216,6 +237,7 @@ impl Engine {
             participants: Participants::default(),
             left: VecDeque::new(),
             abandoned: None,
+            clock_offset: None,
             out: VecDeque::new(),
         }
     }
@@ -273,8 +295,13 @@ impl Engine {
             Input::Connected {
                 session,
                 connection,
-            } => self.on_connected(&session, connection),
-            Input::ConnectFailed { session, error } => self.on_connect_failed(&session, error),
+                server_time,
+            } => self.on_connected(&session, connection, server_time),
+            Input::ConnectFailed {
+                session,
+                error,
+                code,
+            } => self.on_connect_failed(&session, error, code),
             Input::Token { session, result } => self.on_token(&session, result),
             Input::SessionDisconnected { session, reason } => {
                 self.on_session_disconnected(&session, reason)
@@ -389,6 +416,18 @@ impl Engine {
         [Slot::Live, Slot::Target]
             .into_iter()
             .find(|s| self.slot(*s).is_some_and(|x| &x.id == session))
+    }
+
+    /// A time on the server's clock (a signal's `deadline`) on ours.
+    fn local_time(&self, server_ms: Millis) -> Millis {
+        let off = i128::from(self.clock_offset.unwrap_or(0));
+        (i128::from(server_ms) - off).clamp(0, i128::from(Millis::MAX)) as Millis
+    }
+
+    /// Now on the server's clock, as well as we know it.
+    fn server_now(&self) -> Millis {
+        let off = i128::from(self.clock_offset.unwrap_or(0));
+        (i128::from(self.now) + off).clamp(0, i128::from(Millis::MAX)) as Millis
     }
 
     fn remember_left(&mut self, session: SessionId) {
