@@ -83,9 +83,13 @@ export type MoveOptions = Omit<MoveFields, "v" | "sessionId">;
 export class HandoffError extends Error {
   readonly name: "HandoffError";
   /**
-   * Reported in `handoffFailed`: `connectFailed`, `connectTimeout`, `noToken`,
-   * `tokenProviderFailed`, `resolveFailed`, `publishFailed`. When the signal's deadline leaves
-   * no time for another attempt, the last attempt's error comes with `willRetry: false`.
+   * Reported in `handoffFailed`: `connectFailed` (the vendor's words and code in the message,
+   * e.g. `OT_INVALID_SESSION_ID` 1005), `connectTimeout`, `noToken`, `tokenProviderFailed`,
+   * `resolveFailed`, `hookTimeout` (a hook did not answer within `hookTimeoutMs`),
+   * `publishFailed`. With `willRetry: false`, `stopped` says why there is no next attempt:
+   * `permanent` (1004, 1005, 1026, no token, or a hook that threw an error with
+   * `permanent: true`), `maxAttempts`, `maxDuration` or `deadline`; the last attempt's error
+   * says why it failed.
    * Reported in `subscribeFailed`: `subscribeFailed`; in `announceFailed`: `announceFailed`.
    * Thrown or rejected: `invalidOptions`, `invalidArgument`, `mediaFailed` (getUserMedia),
    * `aborted`, `closed`, `sessionEnded`, `wasmLoadFailed`, `unsupportedEnvironment` (no

@@ -38,10 +38,13 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
     let mut h = live_in_a_with(&["p1"], Config::default());
     let mut all = h.signal("A", &handoff_to("B", ""));
     let mut bounds = Vec::new();
-    for attempt in 0..6u32 {
+    // The first attempt and four retries (max_attempts 5): each retry waits a jittered,
+    // doubling delay.
+    for attempt in 0..4u32 {
         let outs = h.input(Input::ConnectFailed {
             session: sid("B"),
             error: "OT_CONNECT_FAILED".into(),
+            code: Some(1006),
         });
         let f = failed(&outs);
         assert_eq!(f.len(), 1);
@@ -49,7 +52,8 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
         assert_eq!(
             error,
             HandoffError::ConnectFailed {
-                detail: "OT_CONNECT_FAILED".into()
+                detail: "OT_CONNECT_FAILED".into(),
+                code: Some(1006),
             }
         );
         assert!(will_retry);
@@ -131,7 +135,8 @@ fn a_failing_token_provider_is_retried_with_backoff() {
     assert_eq!(
         f[0].0,
         HandoffError::TokenProviderFailed {
-            detail: "HTTP 503".into()
+            detail: "HTTP 503".into(),
+            permanent: false,
         }
     );
     assert!(f[0].1);
@@ -170,6 +175,7 @@ fn retries_stop_at_the_deadline_and_a_stays_live() {
         let outs = h.input(Input::ConnectFailed {
             session: sid("B"),
             error: "E".into(),
+            code: None,
         });
         let (_, will_retry, next) = failed(&outs)[0].clone();
         all.extend(outs);
@@ -202,6 +208,7 @@ fn a_move_given_up_at_its_deadline_is_where_recovery_goes_when_a_dies() {
     let outs = h.input(Input::ConnectFailed {
         session: sid("B"),
         error: "E".into(),
+        code: None,
     });
     assert!(!failed(&outs)[0].1);
     h.advance_to(deadline);
@@ -245,7 +252,8 @@ fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
     assert_eq!(
         f[0].0,
         HandoffError::ConnectFailed {
-            detail: "networkDisconnected".into()
+            detail: "networkDisconnected".into(),
+            code: None,
         }
     );
     assert!(f[0].1);
@@ -367,7 +375,7 @@ fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
             Command::ResolveSession { old: sid("A") }
         ]
     );
-    h.advance(20_000); // the app takes its time
+    h.advance(9_000); // the app takes its time, within the hook timeout
     let outs = h.input(Input::Resolved {
         old: sid("A"),
         result: Ok(Some(MoveFields {
@@ -424,6 +432,7 @@ fn rotation_without_a_hook_rejoins_the_same_session_id_with_the_join_token() {
     let outs = h.input(Input::ConnectFailed {
         session: sid("A"),
         error: "E".into(),
+        code: None,
     });
     let next = failed(&outs)[0].2.unwrap();
     assert_eq!(h.engine.state(), State::Recovering);
@@ -459,7 +468,7 @@ fn rotation_rejoin_asks_the_provider_for_a_fresh_token_when_there_is_one() {
 
 #[test]
 fn resolve_session_answering_none_or_failing_rejoins_the_same_id() {
-    for result in [Ok(None), Err("boom".to_string())] {
+    for result in [Ok(None), Err(HookError::transient("boom"))] {
         let mut h = live_in_a_with(
             &[],
             Config {
@@ -562,7 +571,8 @@ fn resolve_session_answers_are_checked_like_every_move_request() {
     assert_eq!(
         failed,
         HandoffError::ResolveFailed {
-            detail: "\"spreadMs\" must be a number from 0 to 600000".into()
+            detail: "\"spreadMs\" must be a number from 0 to 600000".into(),
+            permanent: false,
         }
     );
     assert!(

@@ -88,7 +88,8 @@ fn join_without_a_token_or_provider_fails_with_no_token() {
             to: sid("A"),
             error: HandoffError::NoToken,
             will_retry: false,
-            next_attempt_at: None
+            next_attempt_at: None,
+            stopped: Some(StopCause::Permanent),
         }
     ));
     assert_eq!(h.engine.state(), State::Idle);
@@ -355,7 +356,8 @@ fn without_a_token_or_provider_the_handoff_fails_and_a_stays_live() {
             to: sid("B"),
             error: HandoffError::NoToken,
             will_retry: false,
-            next_attempt_at: None
+            next_attempt_at: None,
+            stopped: Some(StopCause::Permanent),
         }
     ));
     assert!(commands(&outs).is_empty());

@@ -214,6 +214,7 @@ fn assert_close(mut h: Harness, open: &[&str]) {
         Input::Connected {
             session: sid("A"),
             connection: conn("me", "A"),
+            server_time: None,
         },
         Input::Signal {
             session: sid("A"),
@@ -357,6 +358,7 @@ fn what_a_failed_attempt_was_told_is_forgotten_by_the_next_one() {
     h.input(Input::ConnectFailed {
         session: sid("A"),
         error: "E".into(),
+        code: None,
     });
     h.fire_timer(); // the retry connects again
     let outs = h.connected("A");

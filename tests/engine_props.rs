@@ -12,7 +12,17 @@
 //!   leave it (a publish retry there, scheduled before the move, may go on), and left only when a cause holds: all moved (own stream published
 //!   in the new session, no tile showing the old one), the overlap or deadline bound has
 //!   come, or the old session was lost;
-//! - nothing is emitted after `closed`, and no timer stays armed.
+//! - nothing is emitted after `closed`, and no timer stays armed;
+//! - every attempt sequence ends within its bounds: at most `max_attempts` connect
+//!   failures in a row for one session before it is given up, never a retry scheduled
+//!   `max_attempt_ms` or more after the first failure, nothing retried after a permanent
+//!   error (the vendor's 1004/1005, a hook saying so);
+//! - a hook's question (token provider, `resolveSession`) never waits longer than the hook
+//!   timeout: while one is unanswered a timer is armed no later than that.
+//!
+//! The random inputs include the vendor's permanent and transient error codes, hooks that
+//! answer, fail (permanently or not) or never answer, a second device with a participant's
+//! key, and a server clock minutes off ours.
 //!
 //! `cargo test --test engine_props -- --nocapture` shows `engine props: N sequences, M steps`.
 #![cfg(not(target_arch = "wasm32"))] // native only: proptest and serde_json are native dev-dependencies
@@ -47,11 +57,14 @@ enum Body {
 enum Step {
     Join(usize),
     Connected(usize),
-    ConnectFailed(usize),
+    /// A connect failure with the vendor's code: none, 1006 (transient), 1004 or 1005.
+    ConnectFailed(usize, u8),
     Lost(usize, u8),
     /// Answer the shell's oldest pending connect.
     AnswerConnect(bool),
     Connection(usize, usize),
+    /// A second connection with a participant's key (another device, or an impostor).
+    SecondDevice(usize, usize),
     /// A participant's connection or stream in the session the engine is moving to (or
     /// live in): the world following the engine, so that swaps happen often.
     InTarget(usize, Option<u8>),
@@ -76,7 +89,8 @@ enum Step {
         ours: bool,
         body: Body,
     },
-    Token(usize, bool),
+    /// A token answer: 0 ok, 1 transient failure, 2 permanent failure.
+    Token(usize, u8),
     Resolved(u8, usize),
     Move(usize),
     Advance(u64),
@@ -105,10 +119,11 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => s.clone().prop_map(Step::Join),
         2 => s.clone().prop_map(Step::Connected),
-        1 => s.clone().prop_map(Step::ConnectFailed),
+        1 => (s.clone(), 0..4u8).prop_map(|(s, c)| Step::ConnectFailed(s, c)),
         1 => (s.clone(), 0..6u8).prop_map(|(s, r)| Step::Lost(s, r)),
         8 => prop::bool::weighted(0.85).prop_map(Step::AnswerConnect),
         6 => (s.clone(), p.clone()).prop_map(|(s, p)| Step::Connection(s, p)),
+        1 => (s.clone(), p.clone()).prop_map(|(s, p)| Step::SecondDevice(s, p)),
         2 => (s.clone(), p.clone()).prop_map(|(s, p)| Step::ConnectionGone(s, p)),
         8 => (p.clone(), prop::option::of(0..2u8)).prop_map(|(p, n)| Step::InTarget(p, n)),
         4 => (p.clone(), prop::option::of(0..2u8)).prop_map(|(p, n)| Step::InLive(p, n)),
@@ -123,7 +138,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => s.clone().prop_map(Step::PublishFailed),
         3 => (s.clone(), prop::bool::weighted(0.15), prop::bool::weighted(0.9), body())
             .prop_map(|(session, from_client, ours, body)| Step::Signal { session, from_client, ours, body }),
-        2 => (s.clone(), any::<bool>()).prop_map(|(s, ok)| Step::Token(s, ok)),
+        2 => (s.clone(), 0..3u8).prop_map(|(s, k)| Step::Token(s, k)),
         1 => (0..3u8, s.clone()).prop_map(|(k, s)| Step::Resolved(k, s)),
         1 => s.prop_map(Step::Move),
         4 => prop_oneof![4 => 0..100u64, 2 => 0..5_000u64, 1 => 0..60_000u64].prop_map(Step::Advance),
@@ -164,7 +179,8 @@ fn sequence() -> impl Strategy<Value = Vec<Step>> {
     .prop_map(|chunks| chunks.into_iter().flatten().collect())
 }
 
-fn config() -> impl Strategy<Value = Config> {
+/// A configuration, and the server's clock minus ours (up to ten minutes either way).
+fn config() -> impl Strategy<Value = (Config, i64)> {
     (
         any::<bool>(),
         prop::bool::weighted(0.8),
@@ -173,6 +189,7 @@ fn config() -> impl Strategy<Value = Config> {
         1..60_000u64,
         0..3_000u64,
         1..30_000u64,
+        (1..8u32, 1..120_000u64, 1..30_000u64, -600_000..600_000i64),
     )
         .prop_map(
             |(
@@ -183,17 +200,24 @@ fn config() -> impl Strategy<Value = Config> {
                 max_overlap_ms,
                 margin,
                 timeout,
+                (max_attempts, max_attempt_ms, hook_timeout_ms, skew),
             )| {
-                Config {
-                    group_mode,
-                    publish,
-                    has_token_provider,
-                    has_resolve_session,
-                    max_overlap_ms,
-                    deadline_margin_ms: margin,
-                    connect_timeout_ms: timeout,
-                    ..Config::default()
-                }
+                (
+                    Config {
+                        group_mode,
+                        publish,
+                        has_token_provider,
+                        has_resolve_session,
+                        max_overlap_ms,
+                        deadline_margin_ms: margin,
+                        connect_timeout_ms: timeout,
+                        max_attempts,
+                        max_attempt_ms,
+                        hook_timeout_ms,
+                        ..Config::default()
+                    },
+                    skew,
+                )
             },
         )
 }
@@ -229,6 +253,11 @@ struct Memory {
     /// a session's connections only once connected; the random steps also send them early,
     /// which the engine rightly ignores).
     told: BTreeSet<(SessionId, ConnectionId)>,
+    /// Per session: connect failures reported in a row (since it last connected, a move to
+    /// it started, or it was given up), and the engine time of the first.
+    failures: BTreeMap<SessionId, (u32, Millis)>,
+    /// Hook questions not answered yet: session -> when asked.
+    asked: BTreeMap<SessionId, Millis>,
 }
 
 fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
@@ -241,10 +270,12 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
         Step::Connected(i) => Input::Connected {
             session: s(i),
             connection: conn("me", SESSIONS[i]),
+            server_time: Some(h.now.saturating_add_signed(h.server_skew)),
         },
-        Step::ConnectFailed(i) => Input::ConnectFailed {
+        Step::ConnectFailed(i, c) => Input::ConnectFailed {
             session: s(i),
             error: "E".into(),
+            code: [None, Some(1006), Some(1004), Some(1005)][usize::from(c)],
         },
         Step::Lost(i, r) => Input::SessionDisconnected {
             session: s(i),
@@ -257,17 +288,25 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 Input::Connected {
                     session,
                     connection: c,
+                    server_time: Some(h.now.saturating_add_signed(h.server_skew)),
                 }
             } else {
                 Input::ConnectFailed {
                     session,
                     error: "E".into(),
+                    code: None,
                 }
             }
         }
         Step::Connection(i, p) => Input::ConnectionCreated {
             session: s(i),
             connection: conn(PEOPLE[p], SESSIONS[i]),
+            data: Some(PEOPLE[p].to_owned()),
+            app_key: None,
+        },
+        Step::SecondDevice(i, p) => Input::ConnectionCreated {
+            session: s(i),
+            connection: ConnectionId::from(format!("{}-2@{}", PEOPLE[p], SESSIONS[i])),
             data: Some(PEOPLE[p].to_owned()),
             app_key: None,
         },
@@ -382,7 +421,9 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                         d.push_str(&format!(r#","token":"t-{}""#, SESSIONS[to]));
                     }
                     if let Some(x) = deadline_in {
-                        d.push_str(&format!(r#","deadline":{}"#, h.now + x));
+                        // On the server's clock, as the app server sends it.
+                        let server_now = h.now.saturating_add_signed(h.server_skew);
+                        d.push_str(&format!(r#","deadline":{}"#, server_now + x));
                     }
                     d.push('}');
                     d
@@ -390,19 +431,19 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                 Body::Garbage(g) => g,
             }),
         },
-        Step::Token(i, ok) => Input::Token {
+        Step::Token(i, k) => Input::Token {
             session: s(i),
-            result: if ok {
-                Ok("tok".into())
-            } else {
-                Err("E".into())
+            result: match k {
+                0 => Ok("tok".into()),
+                1 => Err(HookError::transient("E")),
+                _ => Err(HookError::permanent("unknownSession")),
             },
         },
         Step::Resolved(k, i) => Input::Resolved {
             old: s(i),
             result: match k {
                 0 => Ok(None),
-                1 => Err("E".into()),
+                1 => Err(HookError::transient("E")),
                 _ => Ok(Some(MoveFields {
                     token: Field::from("tr"),
                     ..MoveFields::to(SESSIONS[(i + 1) % 3])
@@ -452,12 +493,13 @@ fn count(outs: &[Output]) {
 }
 
 fn run_sequence(
-    config: Config,
+    (config, skew): (Config, i64),
     seed: u64,
     live_call: bool,
     steps: &[Step],
 ) -> Result<(), TestCaseError> {
     let mut h = Harness::with_seed(config.clone(), seed);
+    h.server_skew = skew;
     let mut mem = Memory {
         max_now: h.now,
         ..Memory::default()
@@ -476,6 +518,12 @@ fn run_sequence(
         let prev_live = h.engine.live_session().cloned();
         let prev_target = h.engine.target_session().cloned();
         let input = input_for(&h, &mem, step);
+        // A connect or hook question this step answered (for the bounds check).
+        let answered = match &input {
+            Some(Input::Connected { session, .. }) => Some((session.clone(), true)),
+            Some(Input::Token { session, .. }) => Some((session.clone(), false)),
+            _ => None,
+        };
         let outs = match (step, input) {
             (Step::Advance(ms), _) => h.advance(*ms),
             (Step::FireTimer, _) => match h.engine.poll_timeout() {
@@ -570,6 +618,111 @@ fn run_sequence(
             }
         }
         check_old_session_rules(&h, &config, &mem, prev_state, prev_live, prev_target, &outs)?;
+        check_bounds(&h, &config, &mut mem, answered, &outs)?;
+    }
+    Ok(())
+}
+
+/// Every attempt sequence ends within its bounds; no hook question outlives its timeout.
+fn check_bounds(
+    h: &Harness,
+    config: &Config,
+    mem: &mut Memory,
+    answered: Option<(SessionId, bool)>,
+    outs: &[Output],
+) -> Result<(), TestCaseError> {
+    let now = h.engine_now;
+    if let Some((s, connected)) = answered {
+        mem.asked.remove(&s);
+        if connected {
+            mem.failures.remove(&s);
+        }
+    }
+    for o in outs {
+        match o {
+            Output::Event(Event::HandoffStarted { to, .. }) => {
+                mem.failures.remove(to);
+            }
+            // One question at a time: a new one supersedes the last.
+            Output::Command(Command::RequestToken { session }) => {
+                mem.asked.clear();
+                mem.asked.insert(session.clone(), now);
+            }
+            // Connecting now: whatever was asked was answered or superseded (the engine
+            // joins one session at a time, its question being about that one).
+            Output::Command(Command::Connect { .. }) => {
+                mem.asked.clear();
+            }
+            Output::Command(Command::ResolveSession { old }) => {
+                mem.asked.clear();
+                mem.asked.insert(old.clone(), now);
+            }
+            Output::Event(Event::HandoffFailed {
+                to,
+                error,
+                will_retry,
+                next_attempt_at,
+                stopped,
+            }) => {
+                let is_resolve = matches!(
+                    error,
+                    HandoffError::ResolveFailed { .. }
+                        | HandoffError::HookTimeout {
+                            hook: Hook::ResolveSession
+                        }
+                );
+                if is_resolve || matches!(error, HandoffError::PublishFailed { .. }) {
+                    mem.asked.remove(to);
+                    continue;
+                }
+                mem.asked.remove(to);
+                prop_assert!(
+                    !(error.permanent() && *will_retry),
+                    "{error:?} is permanent, yet retried"
+                );
+                let (n, first) = mem.failures.entry(to.clone()).or_insert((0, now));
+                *n += 1;
+                if *will_retry {
+                    prop_assert!(
+                        *n < config.max_attempts,
+                        "{to}: failure {n} of {} and still retrying",
+                        config.max_attempts
+                    );
+                    let next = next_attempt_at.unwrap_or(now);
+                    prop_assert!(
+                        next < first.saturating_add(config.max_attempt_ms),
+                        "{to}: a retry at {next}, {} ms after the first failure",
+                        next - *first
+                    );
+                } else {
+                    prop_assert!(stopped.is_some(), "given up without saying why");
+                    mem.failures.remove(to);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Questions about a session the engine no longer tries to join are moot: in state
+    // live none is pending, during a handoff only the new session's.
+    match h.engine.state() {
+        State::Live | State::Idle | State::Closed => mem.asked.clear(),
+        State::Handoff => {
+            let target = h.engine.target_session().cloned();
+            mem.asked.retain(|s, _| Some(s) == target.as_ref());
+        }
+        State::Connecting | State::Recovering => {}
+    }
+    if !h.closed {
+        if let Some(asked_at) = mem.asked.values().min() {
+            let bound = asked_at.saturating_add(config.hook_timeout_ms);
+            let timer = h.engine.poll_timeout();
+            prop_assert!(
+                timer.is_some_and(|t| t <= bound.max(now)),
+                "a hook question from {asked_at} waits with no timer by {bound} ({timer:?})"
+            );
+        }
+    } else {
+        mem.asked.clear();
     }
     Ok(())
 }
@@ -590,11 +743,18 @@ fn check_old_session_rules(
     let closed = outs.contains(&Output::Event(Event::StateChanged {
         state: State::Closed,
     }));
+    // A was lost in this step: if the move cannot go on either, recovery may rejoin it.
+    let a_lost = events(outs)
+        .iter()
+        .any(|e| matches!(e, Event::RecoveryStarted { session, .. } if *session == a));
     for c in commands(outs) {
         match c.clone() {
             // (A publish retry in the old session, scheduled before the move, may go on.)
             Command::Connect { session, .. } if session == a => {
-                prop_assert!(closed, "{c:?} touched the old session during the handoff");
+                prop_assert!(
+                    closed || a_lost,
+                    "{c:?} touched the old session during the handoff"
+                );
             }
             Command::Disconnect { session } if session == a && !closed => {
                 let completed = events(outs).into_iter().find_map(|e| match e {
@@ -653,6 +813,8 @@ fn check_old_session_rules(
                             .copied()
                             .flatten()
                             .unwrap_or(Millis::MAX);
+                        // The deadline is on the server's clock: on ours it is skew earlier.
+                        let d = d.saturating_add_signed(-h.server_skew);
                         prop_assert!(
                             now >= d.saturating_sub(config.deadline_margin_ms),
                             "deadline bound too early"

@@ -82,6 +82,22 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
             format!(r#"{{"v":1,"sessionId":"{}"}}"#, "x".repeat(257)),
             RejectReason::OversizeSessionId,
         ),
+        (
+            r#"{"v":1,"sessionId":"<img src=x onerror=alert(1)>"}"#.into(),
+            RejectReason::BadSessionId,
+        ),
+        (
+            r#"{"v":1,"sessionId":"2_MX4 abc"}"#.into(),
+            RejectReason::BadSessionId,
+        ),
+        (
+            r#"{"v":1,"sessionId":"2_MX4\u0000abc"}"#.into(),
+            RejectReason::BadSessionId,
+        ),
+        (
+            r#"{"v":1,"sessionId":"2_MX4é"}"#.into(),
+            RejectReason::BadSessionId,
+        ),
         (r#"{"v":1,"sessionId":42}"#.into(), wrong("sessionId")),
         (
             r#"{"v":1,"sessionId":"B","token":7}"#.into(),

@@ -3,7 +3,10 @@
 //! a recovery's rejoin; what a success or a final failure means is up to the caller's slot.
 
 use super::session::{Link, Publishing, Session, MAX_PUBLISH_ATTEMPTS};
-use super::{Command, ConnectionId, Engine, Event, Handoff, HandoffError, Millis, SessionId, Slot};
+use super::{
+    Command, ConnectionId, Engine, Event, Handoff, HandoffError, Hook, HookError, Millis,
+    SessionId, Slot, StopCause,
+};
 
 /// The session in `slot`, borrowed apart from the rest of the engine (so that the rng and
 /// the output queue stay usable next to it).
@@ -34,21 +37,21 @@ impl Engine {
     /// Starts one connect attempt: with the known token, else via the token provider.
     pub(super) fn start_attempt(&mut self, slot: Slot) {
         let has_provider = self.config.has_token_provider;
+        let (now, hook_until) = (
+            self.now,
+            self.now.saturating_add(self.config.hook_timeout_ms),
+        );
         let Some(s) = self.slot_mut(slot) else { return };
+        s.attempts += 1;
+        s.first_attempt_at.get_or_insert(now);
         let id = s.id.clone();
         if let Some(token) = s.token.clone() {
             self.connect(slot, token);
         } else if has_provider {
-            s.link = Link::AwaitingToken;
+            s.link = Link::AwaitingToken { until: hook_until };
             self.command(Command::RequestToken { session: id });
         } else {
-            self.event(Event::HandoffFailed {
-                to: id,
-                error: HandoffError::NoToken,
-                will_retry: false,
-                next_attempt_at: None,
-            });
-            self.give_up(slot);
+            self.fail_attempt(slot, HandoffError::NoToken);
         }
     }
 
@@ -63,24 +66,56 @@ impl Engine {
         self.command(Command::Connect { session, token });
     }
 
-    pub(super) fn on_token(&mut self, session: &SessionId, result: Result<String, String>) {
+    pub(super) fn on_token(&mut self, session: &SessionId, result: Result<String, HookError>) {
         let Some(slot) = self.slot_of(session) else {
             return;
         };
-        if self.slot(slot).map(|s| &s.link) != Some(&Link::AwaitingToken) {
-            return; // an answer nobody is waiting for
+        if !matches!(
+            self.slot(slot).map(|s| &s.link),
+            Some(Link::AwaitingToken { .. })
+        ) {
+            return; // an answer nobody is waiting for (late, after the hook timeout)
         }
         match result {
             Ok(token) => self.connect(slot, token),
-            Err(detail) => self.fail_attempt(slot, HandoffError::TokenProviderFailed { detail }),
+            Err(e) => self.fail_attempt(
+                slot,
+                HandoffError::TokenProviderFailed {
+                    detail: e.detail,
+                    permanent: e.permanent,
+                },
+            ),
         }
     }
 
-    pub(super) fn on_connected(&mut self, session: &SessionId, connection: ConnectionId) {
+    /// The token provider did not answer in time.
+    pub(super) fn on_token_timeout(&mut self, slot: Slot) {
+        self.fail_attempt(
+            slot,
+            HandoffError::HookTimeout {
+                hook: Hook::TokenProvider,
+            },
+        );
+    }
+
+    pub(super) fn on_connected(
+        &mut self,
+        session: &SessionId,
+        connection: ConnectionId,
+        server_time: Option<Millis>,
+    ) {
         let Some(slot) = self.slot_of(session) else {
             return;
         };
         let now = self.now;
+        // Clamped to ±i64::MAX ms (far beyond any real clock skew): no i128 in the wasm.
+        let offset = server_time.map(|t| {
+            if t >= now {
+                i64::try_from(t - now).unwrap_or(i64::MAX)
+            } else {
+                i64::try_from(now - t).map_or(i64::MIN + 1, |d| -d)
+            }
+        });
         let publish = self.config.publish;
         let Some(s) = self.slot_mut(slot) else { return };
         if !matches!(s.link, Link::Connecting { .. }) {
@@ -89,10 +124,15 @@ impl Engine {
         s.link = Link::Connected { at: now };
         s.own = Some(connection);
         s.backoff.reset();
+        s.attempts = 0;
+        s.first_attempt_at = None;
         let id = s.id.clone();
         if publish {
             s.publishing = Publishing::Pending;
             self.command(Command::Publish { session: id });
+        }
+        if offset.is_some() {
+            self.clock_offset = offset;
         }
         self.admit_early(slot);
         match slot {
@@ -106,7 +146,12 @@ impl Engine {
         self.sync_state();
     }
 
-    pub(super) fn on_connect_failed(&mut self, session: &SessionId, error: String) {
+    pub(super) fn on_connect_failed(
+        &mut self,
+        session: &SessionId,
+        error: String,
+        code: Option<u32>,
+    ) {
         let Some(slot) = self.slot_of(session) else {
             return;
         };
@@ -114,30 +159,53 @@ impl Engine {
             self.slot(slot).map(|s| &s.link),
             Some(Link::Connecting { .. })
         ) {
-            self.fail_attempt(slot, HandoffError::ConnectFailed { detail: error });
+            let error = HandoffError::ConnectFailed {
+                detail: error,
+                code,
+            };
+            self.fail_attempt(slot, error);
         }
     }
 
     /// The connect attempt in `slot` ran out of time: abandon it and retry.
     pub(super) fn on_connect_timeout(&mut self, slot: Slot) {
-        if let Some(session) = self.slot(slot).map(|s| s.id.clone()) {
+        let now = self.now;
+        if let Some(s) = self.slot_mut(slot) {
+            let session = s.id.clone();
+            s.link = Link::Waiting { until: now }; // left: nothing of it is open any more
             self.command(Command::Disconnect { session });
             self.fail_attempt(slot, HandoffError::ConnectTimeout);
         }
     }
 
-    /// Reports a failed attempt and schedules the next one, unless it would start at or
-    /// after the slot's `retry_until`, in which case the slot is given up.
+    /// Reports a failed attempt and schedules the next one, unless the error is permanent or
+    /// a bound says stop: [`Config::max_attempts`](super::Config::max_attempts) attempts,
+    /// the next one starting [`max_attempt_ms`](super::Config::max_attempt_ms) after the
+    /// first, or at or after the slot's `retry_until` (the deadline). Then the slot is
+    /// given up, and the event says why.
     pub(super) fn fail_attempt(&mut self, slot: Slot, error: HandoffError) {
         let now = self.now;
         let (base, cap) = (self.config.retry_base_ms, self.config.retry_cap_ms);
+        let (max_attempts, max_ms) = (self.config.max_attempts, self.config.max_attempt_ms);
         let Some(s) = session_in(&mut self.live, &mut self.handoff, slot) else {
             return;
         };
         let delay = s.backoff.next_delay(base, cap, &mut self.rng);
         let at = now.saturating_add(delay);
+        let first = s.first_attempt_at.unwrap_or(now);
+        let stopped = if error.permanent() {
+            Some(StopCause::Permanent)
+        } else if s.attempts >= max_attempts {
+            Some(StopCause::MaxAttempts)
+        } else if at >= first.saturating_add(max_ms) {
+            Some(StopCause::MaxDuration)
+        } else if s.retry_until.is_some_and(|until| at >= until) {
+            Some(StopCause::Deadline)
+        } else {
+            None
+        };
         let to = s.id.clone();
-        let will_retry = s.retry_until.is_none_or(|until| at < until);
+        let will_retry = stopped.is_none();
         if will_retry {
             s.link = Link::Waiting { until: at };
         }
@@ -146,27 +214,35 @@ impl Engine {
             error,
             will_retry,
             next_attempt_at: will_retry.then_some(at),
+            stopped,
         });
         if !will_retry {
             self.give_up(slot);
         }
     }
 
-    /// No more attempts for the session in `slot`.
+    /// No more attempts for the session in `slot`. A handoff's new session: the call stays
+    /// where it is (and if the old session is gone too, recovery starts from it). The live
+    /// session: the recovery goes on to its next way back, or the call ends.
     fn give_up(&mut self, slot: Slot) {
         match slot {
             Slot::Target => {
                 if let Some(h) = self.drop_target() {
-                    // Remembered: if the old session is then lost to a rotation, go there.
-                    self.abandoned = Some((h.from, h.request));
+                    if let Some((reason, token)) = h.from_lost {
+                        // Nothing left to stay in: get back into the call from the old session.
+                        self.start_recovery(h.from, reason, None, token);
+                    } else {
+                        // Remembered: if the old session is then lost to a rotation, go there.
+                        self.abandoned = Some((h.from, h.request));
+                    }
                 }
             }
             Slot::Live => {
-                let gave_up_on = self.live.take().map(|s| s.id);
-                match self.recovery.as_ref().map(|r| r.lost.clone()) {
-                    // A recovery that could not reach a resolved session rejoins the lost one.
-                    Some(lost) if gave_up_on.as_ref() != Some(&lost) => self.rejoin(lost),
-                    _ => self.recovery = None,
+                if let Some(s) = self.live.take().filter(|s| s.is_open()) {
+                    self.command(Command::Disconnect { session: s.id });
+                }
+                if self.recovery.is_some() {
+                    self.next_recovery_step();
                 }
             }
         }
@@ -213,6 +289,7 @@ impl Engine {
             error: HandoffError::PublishFailed { detail },
             will_retry,
             next_attempt_at: will_retry.then_some(at),
+            stopped: (!will_retry).then_some(StopCause::MaxAttempts),
         });
     }
 

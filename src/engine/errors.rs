@@ -6,6 +6,8 @@ use core::fmt;
 
 use serde::Serialize;
 
+use super::PERMANENT_CONNECT_CODES;
+
 /// Why a handoff signal (or a move the app asked for) was not obeyed. The live session is
 /// never disturbed by one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum RejectReason {
     EmptySessionId,
     /// `sessionId` is longer than the protocol allows.
     OversizeSessionId,
+    /// `sessionId` has a character outside the vendor's set (letters, digits, `-_~.`).
+    BadSessionId,
     /// A known field has the wrong JSON type or an out-of-range value.
     WrongType { field: &'static str },
     /// `data` is over 8 kB.
@@ -46,6 +50,7 @@ pub enum RejectCode {
     MissingSessionId,
     EmptySessionId,
     OversizeSessionId,
+    BadSessionId,
     WrongType,
     TooLarge,
     Duplicate,
@@ -62,6 +67,7 @@ impl RejectReason {
             RejectReason::MissingSessionId => RejectCode::MissingSessionId,
             RejectReason::EmptySessionId => RejectCode::EmptySessionId,
             RejectReason::OversizeSessionId => RejectCode::OversizeSessionId,
+            RejectReason::BadSessionId => RejectCode::BadSessionId,
             RejectReason::WrongType { .. } => RejectCode::WrongType,
             RejectReason::TooLarge => RejectCode::TooLarge,
             RejectReason::Duplicate => RejectCode::Duplicate,
@@ -82,18 +88,38 @@ impl RejectReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandoffError {
-    /// `session.connect` failed; the vendor's error in `detail`.
-    ConnectFailed { detail: String },
+    /// `session.connect` failed; the vendor's error in `detail`, its numeric code in `code`.
+    ConnectFailed { detail: String, code: Option<u32> },
     /// `session.connect` did not finish within `connect_timeout_ms`.
     ConnectTimeout,
     /// No token in the signal and no `tokenProvider`.
     NoToken,
-    /// The app's `tokenProvider` failed.
-    TokenProviderFailed { detail: String },
+    /// The app's `tokenProvider` failed (threw, rejected, or answered no token).
+    TokenProviderFailed { detail: String, permanent: bool },
     /// The app's `resolveSession` failed.
-    ResolveFailed { detail: String },
+    ResolveFailed { detail: String, permanent: bool },
+    /// An app hook did not answer within [`Config::hook_timeout_ms`].
+    HookTimeout { hook: Hook },
     /// Publishing into the new session failed.
     PublishFailed { detail: String },
+}
+
+/// The app's asynchronous hooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum Hook {
+    TokenProvider,
+    ResolveSession,
+}
+
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::TokenProvider => "tokenProvider",
+            Hook::ResolveSession => "resolveSession",
+        }
+    }
 }
 // There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
 // for another attempt, the last attempt's own error is reported with `will_retry: false`,
@@ -108,7 +134,22 @@ impl HandoffError {
             HandoffError::NoToken => "noToken",
             HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
             HandoffError::ResolveFailed { .. } => "resolveFailed",
+            HandoffError::HookTimeout { .. } => "hookTimeout",
             HandoffError::PublishFailed { .. } => "publishFailed",
+        }
+    }
+
+    /// No retry can fix it: the vendor's [`PERMANENT_CONNECT_CODES`], no token at all, or
+    /// a hook that said so.
+    pub fn permanent(&self) -> bool {
+        match self {
+            HandoffError::ConnectFailed { code: Some(c), .. } => {
+                PERMANENT_CONNECT_CODES.contains(c)
+            }
+            HandoffError::NoToken => true,
+            HandoffError::TokenProviderFailed { permanent, .. }
+            | HandoffError::ResolveFailed { permanent, .. } => *permanent,
+            _ => false,
         }
     }
 }
@@ -127,6 +168,7 @@ impl RejectReason {
             RejectReason::MissingSessionId => "\"sessionId\" is missing",
             RejectReason::EmptySessionId => "\"sessionId\" is empty",
             RejectReason::OversizeSessionId => "\"sessionId\" is longer than 256 bytes",
+            RejectReason::BadSessionId => "\"sessionId\" may only hold letters, digits and - _ ~ .",
             RejectReason::WrongType { field } => match *field {
                 "sessionId" => "\"sessionId\" must be a string",
                 "token" => "\"token\" must be a string of at most 4096 bytes",
@@ -170,8 +212,14 @@ impl HandoffError {
             }
             HandoffError::TokenProviderFailed { .. } => "the app's tokenProvider failed",
             HandoffError::ResolveFailed { .. } => {
-                "the app's resolveSession failed; rejoining the same session ID instead"
+                "the app's resolveSession failed; trying the next way back into the call"
             }
+            HandoffError::HookTimeout {
+                hook: Hook::TokenProvider,
+            } => "the app's tokenProvider did not answer in time (hookTimeoutMs)",
+            HandoffError::HookTimeout {
+                hook: Hook::ResolveSession,
+            } => "the app's resolveSession did not answer in time (hookTimeoutMs)",
             HandoffError::PublishFailed { .. } => {
                 "publishing the camera and microphone failed; check device permissions"
             }
@@ -181,11 +229,13 @@ impl HandoffError {
     /// The vendor's or the app's own words about the failure, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            HandoffError::ConnectFailed { detail }
-            | HandoffError::TokenProviderFailed { detail }
-            | HandoffError::ResolveFailed { detail }
+            HandoffError::ConnectFailed { detail, .. }
+            | HandoffError::TokenProviderFailed { detail, .. }
+            | HandoffError::ResolveFailed { detail, .. }
             | HandoffError::PublishFailed { detail } => Some(detail),
-            HandoffError::ConnectTimeout | HandoffError::NoToken => None,
+            HandoffError::ConnectTimeout
+            | HandoffError::NoToken
+            | HandoffError::HookTimeout { .. } => None,
         }
     }
 }

@@ -97,7 +97,7 @@ impl Engine {
             return self.reject(RejectReason::Duplicate);
         }
         if (from_signal && self.left.contains(to))
-            || request.deadline.is_some_and(|d| d <= self.now)
+            || request.deadline.is_some_and(|d| d <= self.server_now())
         {
             return self.reject(RejectReason::Stale);
         }
@@ -129,7 +129,7 @@ impl Engine {
                 self.command(Command::Disconnect { session: s.id });
             }
             if let Some(r) = self.recovery.as_mut() {
-                r.resolving = false;
+                r.resolving_until = None;
             }
             self.live = Some(Session::new(
                 request.session,
@@ -154,9 +154,10 @@ impl Engine {
         });
         self.abandoned = None;
         let now = self.now;
-        let retry_until = request
-            .deadline
-            .map(|d| d.saturating_sub(self.config.deadline_margin_ms));
+        let retry_until = request.deadline.map(|d| {
+            self.local_time(d)
+                .saturating_sub(self.config.deadline_margin_ms)
+        });
         let mut start_at = now.saturating_add(self.rng.below(request.spread_ms));
         if let Some(until) = retry_until {
             // The deadline wins over the spread: connect early enough to finish in time.
@@ -261,11 +262,12 @@ impl Engine {
             Some(LeaveCause::AllMoved)
         } else if self.now >= b_at.saturating_add(self.config.max_overlap_ms) {
             Some(LeaveCause::MaxOverlap)
-        } else if h
-            .request
-            .deadline
-            .is_some_and(|d| self.now >= d.saturating_sub(self.config.deadline_margin_ms))
-        {
+        } else if h.request.deadline.is_some_and(|d| {
+            self.now
+                >= self
+                    .local_time(d)
+                    .saturating_sub(self.config.deadline_margin_ms)
+        }) {
             Some(LeaveCause::Deadline)
         } else {
             None
@@ -280,10 +282,10 @@ impl Engine {
             .target
             .connected_at()?
             .saturating_add(self.config.max_overlap_ms);
-        let deadline = h
-            .request
-            .deadline
-            .map(|d| d.saturating_sub(self.config.deadline_margin_ms));
+        let deadline = h.request.deadline.map(|d| {
+            self.local_time(d)
+                .saturating_sub(self.config.deadline_margin_ms)
+        });
         Some(deadline.map_or(overlap, |d| d.min(overlap)))
     }
 

@@ -85,6 +85,14 @@ pub struct Config {
     pub retry_base_ms: Millis,
     /// The retry delay bound never exceeds this.
     pub retry_cap_ms: Millis,
+    /// Connect attempts one session gets in a row before it is given up (a handoff's new
+    /// session, or each step of a recovery).
+    pub max_attempts: u32,
+    /// A session is given up when its next attempt would start this long after its first.
+    pub max_attempt_ms: Millis,
+    /// The app's `tokenProvider` and `resolveSession` must answer within this; a later
+    /// answer is ignored and the call counts as failed (`hookTimeout`).
+    pub hook_timeout_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -120,6 +128,9 @@ impl Default for Config {
             connect_timeout_ms: 15_000,
             retry_base_ms: 500,
             retry_cap_ms: 8_000,
+            max_attempts: 5,
+            max_attempt_ms: 60_000,
+            hook_timeout_ms: 10_000,
             has_token_provider: false,
             has_resolve_session: false,
         }
@@ -184,13 +195,21 @@ pub enum Input {
     },
     /// The app asks to move to another session (breakout rooms, region moves...).
     Move(HandoffRequest),
-    /// `session.connect` succeeded; `connection` is this client's own connection.
+    /// `session.connect` succeeded; `connection` is this client's own connection, and
+    /// `server_time` its `creationTime`: the server's clock (epoch ms) as it accepted us,
+    /// which is what a signal's `deadline` is compared with (see [`crate::engine`] docs).
     Connected {
         session: SessionId,
         connection: ConnectionId,
+        server_time: Option<Millis>,
     },
-    /// `session.connect` failed (the vendor's error name or code in `error`).
-    ConnectFailed { session: SessionId, error: String },
+    /// `session.connect` failed: the vendor's error message and numeric code (1004, 1005,
+    /// 1006, ...; see [`PERMANENT_CONNECT_CODES`]).
+    ConnectFailed {
+        session: SessionId,
+        error: String,
+        code: Option<u32>,
+    },
     /// `sessionDisconnected` (also when the engine asked for the disconnect).
     SessionDisconnected {
         session: SessionId,
@@ -264,16 +283,53 @@ pub enum Input {
     /// Answer to [`Command::RequestToken`].
     Token {
         session: SessionId,
-        result: Result<String, String>,
+        result: Result<String, HookError>,
     },
     /// Answer to [`Command::ResolveSession`]: `Ok(None)` means "rejoin the same session ID";
     /// a request is checked like every move ([`MoveFields::request`]).
     Resolved {
         old: SessionId,
-        result: Result<Option<MoveFields>, String>,
+        result: Result<Option<MoveFields>, HookError>,
     },
     /// The app closes the call: leave every session, emit nothing after `Closed`.
     Close,
+}
+
+/// The vendor's connect errors that no retry can fix: 1004 (authentication: a bad, expired
+/// or foreign token), 1005 (invalid session ID: no such session, or destroyed), 1026 (terms
+/// of service). Every other code (1006 connect failed, 2001, a timeout...) is retried.
+pub const PERMANENT_CONNECT_CODES: [u32; 3] = [1004, 1005, 1026];
+
+/// How an app hook (`tokenProvider`, `resolveSession`) failed: its error's message, and
+/// whether it said that retrying cannot help (the session is unknown or forbidden: the shell
+/// reads that from the error, see the README).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookError {
+    pub detail: String,
+    pub permanent: bool,
+}
+
+impl From<&str> for HookError {
+    /// A transient failure with this message.
+    fn from(detail: &str) -> Self {
+        HookError::transient(detail)
+    }
+}
+
+impl HookError {
+    pub fn transient(detail: impl Into<String>) -> Self {
+        HookError {
+            detail: detail.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        HookError {
+            detail: detail.into(),
+            permanent: true,
+        }
+    }
 }
 
 /// One thing the engine produced, drained with [`crate::engine::Engine::poll_output`].
@@ -390,8 +446,10 @@ pub enum Event {
         to: SessionId,
         error: HandoffError,
         will_retry: bool,
-        /// Epoch ms of the next attempt, when `will_retry`.
+        /// When the next attempt starts (the engine's clock), when `will_retry`.
         next_attempt_at: Option<Millis>,
+        /// Why there is no next attempt, when not `will_retry`.
+        stopped: Option<StopCause>,
     },
     /// The live session was lost without a handoff under way; the engine is recovering.
     RecoveryStarted {
@@ -416,6 +474,15 @@ pub enum Event {
         session: SessionId,
         detail: String,
     },
+    /// A connection appeared in `session` whose participant key another live connection there
+    /// already has (one user on two devices, or a page claiming another's identity). It is
+    /// shown in a tile of its own, as `shown_as`, never hidden behind the other.
+    DuplicateKey {
+        session: SessionId,
+        key: ParticipantKey,
+        connection: ConnectionId,
+        shown_as: ParticipantKey,
+    },
     /// A participant appeared for the first time (never re-emitted when they move sessions).
     ParticipantJoined {
         key: ParticipantKey,
@@ -431,6 +498,22 @@ pub enum Event {
         session: SessionId,
         reason: DisconnectReason,
     },
+}
+
+/// Why a session gets no more connect attempts (a handoff given up, or a recovery step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum StopCause {
+    /// The error cannot be fixed by retrying (the vendor's 1004/1005, no token, a hook that
+    /// said the session is unknown or forbidden).
+    Permanent,
+    /// [`Config::max_attempts`] attempts failed.
+    MaxAttempts,
+    /// The next attempt would start [`Config::max_attempt_ms`] after the first.
+    MaxDuration,
+    /// The next attempt would start after the signal's deadline (minus the margin).
+    Deadline,
 }
 
 /// Why the old session was left.

@@ -63,6 +63,21 @@ impl Engine {
         if s.own.as_ref() == Some(&connection) || s.connections.contains_key(&connection) {
             return;
         }
+        // Another live connection here already has this key (one user on two devices, or a
+        // page claiming another's identity): this one gets a tile of its own, never the
+        // other's, and the app is told.
+        let wanted = key;
+        let mut key = wanted.clone();
+        let mut n = 1;
+        while s.has_key(&key) {
+            n += 1;
+            // Concatenated, not `format!`: keeps `core::fmt` out of the shipped wasm.
+            let mut k = String::from(wanted.as_str());
+            k.push('#');
+            push_decimal(&mut k, n);
+            key = ParticipantKey::from(k);
+        }
+        let session_id = s.id.clone();
         for stream in s
             .streams
             .values_mut()
@@ -71,6 +86,15 @@ impl Engine {
             stream.key = Some(key.clone());
         }
         s.connections.insert(connection.clone(), key.clone());
+        if key != wanted {
+            self.event(Event::DuplicateKey {
+                session: session_id,
+                key: wanted,
+                connection: connection.clone(),
+                shown_as: key.clone(),
+            });
+        }
+        let Some(s) = self.slot_mut(slot) else { return };
         if !s.is_connected() {
             return s.early.push(connection);
         }
@@ -340,4 +364,12 @@ impl Engine {
             self.participants.set_shown(&key, None);
         }
     }
+}
+
+/// Appends `n` in decimal (no `core::fmt`).
+fn push_decimal(s: &mut String, n: u32) {
+    if n >= 10 {
+        push_decimal(s, n / 10);
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }

@@ -111,9 +111,7 @@ mod session;
 mod signal;
 mod timers;
 
-use std::collections::VecDeque;
-
-pub use errors::{HandoffError, RejectCode, RejectReason};
+pub use errors::{HandoffError, Hook, RejectCode, RejectReason};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
 pub use session::MAX_PUBLISH_ATTEMPTS;
@@ -162,10 +160,16 @@ pub struct Engine {
     recovery: Option<Recovery>,
     participants: Participants,
     /// Sessions this client left (a signal naming one is stale). Bounded: oldest dropped.
-    left: VecDeque<SessionId>,
+    left: Vec<SessionId>,
     /// A move given up at its deadline: `(from, request)`, where to recover if `from` dies.
     abandoned: Option<(SessionId, HandoffRequest)>,
-    out: VecDeque<Output>,
+    /// The server's clock minus ours (ms), from the `creationTime` the server stamped on our
+    /// own connection at the latest connect: deadlines (server epoch ms) are read with it.
+    clock_offset: Option<i64>,
+    out: Vec<Output>,
+    /// How many of `out` were already polled (a `Vec` and a cursor: smaller wasm than a
+    /// `VecDeque`).
+    polled: usize,
 }
 
 /// A move from the live session to `target`.
@@ -178,6 +182,8 @@ struct Handoff {
     moved: Vec<ConnectionId>,
     /// This client sent its own moved signal into `target`.
     announced: bool,
+    /// The old session was lost meanwhile: why, and the token it was joined with.
+    from_lost: Option<(DisconnectReason, Option<String>)>,
 }
 
 impl Handoff {
@@ -190,6 +196,7 @@ impl Handoff {
             started_at,
             moved: Vec::new(),
             announced: false,
+            from_lost: None,
         }
     }
 }
@@ -197,10 +204,25 @@ impl Handoff {
 /// Getting back into a call whose live session was lost with no handoff under way.
 struct Recovery {
     lost: SessionId,
-    /// `ResolveSession` sent, waiting for [`Input::Resolved`].
-    resolving: bool,
+    /// Why it was lost (what [`Event::SessionEnded`] says if every way back fails).
+    reason: DisconnectReason,
+    /// The ways back still to try, the next one last; each is one bounded attempt sequence.
+    steps: Vec<RecoveryStep>,
+    /// `ResolveSession` sent; its answer counts until then (the hook timeout).
+    resolving_until: Option<Millis>,
     /// The token the lost session was joined with (for rejoining without a provider).
     last_token: Option<String>,
+}
+
+/// One way back into a lost call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RecoveryStep {
+    /// Ask the app's `resolveSession(lost)` where the room is now.
+    Resolve,
+    /// The session a move given up earlier was going to.
+    Move(HandoffRequest),
+    /// The same session ID (the platform moves a rotated session to a new server).
+    SameId,
 }
 
 /// Which of the (at most) two sessions an attempt or event is about.
@@ -228,9 +250,11 @@ impl Engine {
             handoff: None,
             recovery: None,
             participants: Participants::default(),
-            left: VecDeque::new(),
+            left: Vec::new(),
             abandoned: None,
-            out: VecDeque::new(),
+            clock_offset: None,
+            out: Vec::new(),
+            polled: 0,
         }
     }
 
@@ -287,8 +311,13 @@ impl Engine {
             Input::Connected {
                 session,
                 connection,
-            } => self.on_connected(&session, connection),
-            Input::ConnectFailed { session, error } => self.on_connect_failed(&session, error),
+                server_time,
+            } => self.on_connected(&session, connection, server_time),
+            Input::ConnectFailed {
+                session,
+                error,
+                code,
+            } => self.on_connect_failed(&session, error, code),
             Input::Token { session, result } => self.on_token(&session, result),
             Input::SessionDisconnected { session, reason } => {
                 self.on_session_disconnected(&session, reason)
@@ -345,7 +374,16 @@ impl Engine {
     /// The next command or event, in the order they must be carried out.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        let next = self.out.get_mut(self.polled).map(|o| {
+            // Taken out in place (a cheap placeholder stays until the queue is cleared).
+            core::mem::replace(o, Output::Event(Event::StateChanged { state: State::Idle }))
+        });
+        self.polled += 1;
+        if self.polled >= self.out.len() {
+            self.out.clear();
+            self.polled = 0;
+        }
+        next
     }
 
     /// When to call [`Engine::handle_timeout`] next (epoch ms; may be in the past: call it
@@ -361,11 +399,11 @@ impl Engine {
     // ----- internals shared by the other files -----
 
     fn command(&mut self, command: Command) {
-        self.out.push_back(Output::Command(command));
+        self.out.push(Output::Command(command));
     }
 
     fn event(&mut self, event: Event) {
-        self.out.push_back(Output::Event(event));
+        self.out.push(Output::Event(event));
     }
 
     /// Moves time forward and runs whatever fell due.
@@ -405,11 +443,21 @@ impl Engine {
             .find(|s| self.slot(*s).is_some_and(|x| &x.id == session))
     }
 
+    /// A time on the server's clock (a signal's `deadline`) on ours.
+    fn local_time(&self, server_ms: Millis) -> Millis {
+        shift(server_ms, -self.clock_offset.unwrap_or(0))
+    }
+
+    /// Now on the server's clock, as well as we know it.
+    fn server_now(&self) -> Millis {
+        shift(self.now, self.clock_offset.unwrap_or(0))
+    }
+
     fn remember_left(&mut self, session: SessionId) {
         if self.left.len() >= LEFT_MEMORY {
-            self.left.pop_front();
+            self.left.remove(0);
         }
-        self.left.push_back(session);
+        self.left.push(session);
     }
 
     /// The state the sessions add up to.
@@ -473,5 +521,15 @@ impl Engine {
         self.participants.clear();
         self.closed = true;
         self.sync_state();
+    }
+}
+
+/// `t + by`, saturating at 0 and `Millis::MAX` (plain integer ops: i128 would link its
+/// formatting into the shipped wasm).
+fn shift(t: Millis, by: i64) -> Millis {
+    if by >= 0 {
+        t.saturating_add(by.unsigned_abs())
+    } else {
+        t.saturating_sub(by.unsigned_abs())
     }
 }

@@ -12,8 +12,11 @@ pub(crate) enum Link {
     Waiting {
         until: Millis,
     },
-    /// Asked the app's token provider; waiting for [`super::Input::Token`].
-    AwaitingToken,
+    /// Asked the app's token provider; waiting for [`super::Input::Token`] until `until`
+    /// (the hook timeout).
+    AwaitingToken {
+        until: Millis,
+    },
     /// `Connect` sent; the attempt counts as failed at `timeout_at`.
     Connecting {
         timeout_at: Millis,
@@ -70,6 +73,10 @@ pub(crate) struct Session {
     /// The token of the latest attempt: a lost session is rejoined with it.
     pub(crate) last_token: Option<String>,
     pub(crate) backoff: Backoff,
+    /// Connect attempts started in this sequence, and when the first one started (the
+    /// bounds `max_attempts` and `max_attempt_ms` count from these).
+    pub(crate) attempts: u32,
+    pub(crate) first_attempt_at: Option<Millis>,
     /// Retries whose attempt would start at or after this are not made (deadline - margin).
     pub(crate) retry_until: Option<Millis>,
     pub(crate) own: Option<ConnectionId>,
@@ -89,6 +96,8 @@ impl Session {
             token,
             last_token: None,
             backoff: Backoff::default(),
+            attempts: 0,
+            first_attempt_at: None,
             retry_until: None,
             own: None,
             publishing: Publishing::Off,

@@ -231,6 +231,15 @@ impl MoveFields {
             Field::Text(s) if s.len() > MAX_SESSION_ID_BYTES => {
                 return Err(RejectReason::OversizeSessionId)
             }
+            // The vendor's character set: markup, NUL, spaces or quotes in an ID can only
+            // be a forgery or a bug, and must never reach a log line or a URL unchecked.
+            Field::Text(s)
+                if !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_~.".contains(&b)) =>
+            {
+                return Err(RejectReason::BadSessionId)
+            }
             Field::Text(s) => s,
             _ => return Err(RejectReason::WrongType { field: "sessionId" }),
         };

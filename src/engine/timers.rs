@@ -1,7 +1,8 @@
 //! The engine's one timer: what is waiting for time to pass, and what happens when it has.
 //!
-//! Waiting: a spread delay or retry backoff before a connect attempt, a connect timeout, a
-//! publish retry, the bounds of a handoff's overlap, and absent participants' grace.
+//! Waiting: a spread delay or retry backoff before a connect attempt, a connect timeout, an
+//! app hook's answer (token provider, `resolveSession`), a publish retry, the bounds of a
+//! handoff's overlap, and absent participants' grace.
 
 use super::session::{Link, Publishing};
 use super::{Command, Engine, Event, Millis, Slot};
@@ -21,9 +22,9 @@ impl Engine {
         for slot in [Slot::Live, Slot::Target] {
             if let Some(s) = self.slot(slot) {
                 consider(match s.link {
-                    Link::Waiting { until } => Some(until),
+                    Link::Waiting { until } | Link::AwaitingToken { until } => Some(until),
                     Link::Connecting { timeout_at } => Some(timeout_at),
-                    _ => None,
+                    Link::Connected { .. } => None,
                 });
                 if let Publishing::RetryAt(at) = s.publishing {
                     consider(Some(at));
@@ -31,6 +32,7 @@ impl Engine {
             }
         }
         consider(self.leave_bound_at());
+        consider(self.recovery.as_ref().and_then(|r| r.resolving_until));
         if !self.left_paused() {
             consider(self.participants.next_left_at());
         }
@@ -65,12 +67,25 @@ impl Engine {
                     self.on_connect_timeout(slot);
                     return true;
                 }
+                Link::AwaitingToken { until } if until <= now => {
+                    self.on_token_timeout(slot);
+                    return true;
+                }
                 _ => {}
             }
             if matches!(s.publishing, Publishing::RetryAt(at) if at <= now) {
                 self.retry_publish(slot);
                 return true;
             }
+        }
+        if self
+            .recovery
+            .as_ref()
+            .and_then(|r| r.resolving_until)
+            .is_some_and(|t| t <= now)
+        {
+            self.on_resolve_timeout();
+            return true;
         }
         if self.leave_bound_at().is_some_and(|t| t <= now) && self.check_leave() {
             return true;

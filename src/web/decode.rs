@@ -12,21 +12,21 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
 
 use super::listener::{Route, SessionEvent};
-use super::ot::{callback_error, describe, flag, get, text};
+use super::ot::{callback_error, error_code, flag, get, hook_error, text};
 use crate::engine::{
-    check_signal_text, ConnectionId, DisconnectReason, MoveFields, RejectReason, SessionId,
-    StreamId,
+    check_signal_text, ConnectionId, DisconnectReason, HookError, MoveFields, RejectReason,
+    SessionId, StreamId,
 };
 
 const NOT_A_MOVE: &str = "resolveSession must return null or { sessionId, token?, ... }";
 
 /// What a callback heard, typed.
 pub enum Heard {
-    /// `session.connect` of attempt `gen` completed.
+    /// `session.connect` of attempt `gen` completed (a failure: the vendor's words and code).
     Connected {
         session: SessionId,
         gen: u32,
-        error: Option<String>,
+        error: Option<(String, Option<u32>)>,
     },
     /// An event of attempt `gen` of `session`.
     Session {
@@ -64,11 +64,11 @@ pub enum Heard {
     },
     Token {
         session: SessionId,
-        result: Result<String, String>,
+        result: Result<String, HookError>,
     },
     Resolved {
         old: SessionId,
-        result: Result<Option<MoveFields>, String>,
+        result: Result<Option<MoveFields>, HookError>,
     },
     Announced {
         session: SessionId,
@@ -111,7 +111,7 @@ pub fn read(route: Route, a: JsValue) -> Heard {
         Route::Connected(session, gen) => Heard::Connected {
             session,
             gen,
-            error: callback_error(&a),
+            error: callback_error(&a).map(|e| (e, error_code(&a))),
         },
         Route::Session(session, gen, ev) => match session_event(ev, &a) {
             Some(event) => Heard::Session {
@@ -153,14 +153,14 @@ pub fn read(route: Route, a: JsValue) -> Heard {
             session,
             result: match (fulfilled, a.as_string()) {
                 (true, Some(token)) if !token.is_empty() => Ok(token),
-                (true, _) => Err(String::from("tokenProvider returned no token")),
-                (false, _) => Err(describe(&a)),
+                (true, _) => Err(HookError::transient("tokenProvider returned no token")),
+                (false, _) => Err(hook_error(&a)),
             },
         },
         Route::Resolved(old, fulfilled) => Heard::Resolved {
             old,
             result: if !fulfilled {
-                Err(describe(&a))
+                Err(hook_error(&a))
             } else if a.is_null() || a.is_undefined() {
                 Ok(None)
             } else {
@@ -169,7 +169,8 @@ pub fn read(route: Route, a: JsValue) -> Heard {
                     .filter(JsValue::is_object)
                     .and_then(|a| serde_wasm_bindgen::from_value(a).ok())
                     .map(Some)
-                    .ok_or_else(|| String::from(NOT_A_MOVE))
+                    // The same answer would come again: retrying cannot help.
+                    .ok_or_else(|| HookError::permanent(NOT_A_MOVE))
             },
         },
         Route::Announced(session) => Heard::Announced {

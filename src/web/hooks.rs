@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::listener::{Callback, Route, Sink};
-use super::ot::{describe, Thenable};
-use crate::engine::{Input, SessionId};
+use super::ot::{hook_error, Thenable};
+use crate::engine::{HookError, Input, SessionId};
 
 /// A hook the engine asked to call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct HookCall {
 
 impl HookCall {
     /// The engine's answer when the call failed before anything was awaited.
-    pub fn failed(&self, error: String) -> Input {
+    pub fn failed(&self, error: HookError) -> Input {
         let session = self.session.clone();
         match self.hook {
             Hook::Token => Input::Token {
@@ -104,7 +104,7 @@ impl Hooks {
     ) -> Option<Input> {
         let value = match returned {
             Ok(v) => v,
-            Err(e) => return Some(call.failed(describe(&e))),
+            Err(e) => return Some(call.failed(hook_error(&e))),
         };
         let on_ok = Callback::new(sink, call.route(true));
         let on_err = Callback::new(sink, call.route(false));
@@ -112,7 +112,7 @@ impl Hooks {
             .unchecked_ref::<Thenable>()
             .then(on_ok.function(), on_err.function());
         if let Err(e) = settled {
-            return Some(call.failed(describe(&e)));
+            return Some(call.failed(hook_error(&e)));
         }
         self.pending.push(Pending {
             call,

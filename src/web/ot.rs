@@ -9,6 +9,8 @@
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::engine::HookError;
+
 #[wasm_bindgen]
 extern "C" {
     /// The `OT` namespace object the app passes in.
@@ -153,6 +155,24 @@ pub fn callback_error(value: &JsValue) -> Option<String> {
         return None;
     }
     Some(describe(value))
+}
+
+/// The numeric `code` of a vendor error (1004, 1005, 1006, ...), if it has one.
+pub fn error_code(value: &JsValue) -> Option<u32> {
+    get(value, "code")?
+        .as_f64()
+        .filter(|c| c.fract() == 0.0 && *c >= 0.0 && *c <= u32::MAX as f64)
+        .map(|c| c as u32)
+}
+
+/// What an app hook threw or rejected with: its words, and whether it said that retrying
+/// cannot help (`permanent: true` on the error, e.g. the app server answered that the session
+/// is unknown or this user may not join it).
+pub fn hook_error(value: &JsValue) -> HookError {
+    HookError {
+        detail: describe(value),
+        permanent: flag(value, "permanent"),
+    }
 }
 
 /// A short text for a JS value thrown or rejected by app code or the vendor: `name: message`

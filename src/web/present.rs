@@ -140,11 +140,24 @@ impl Present {
                 error,
                 will_retry,
                 next_attempt_at,
+                stopped,
             } => AppEvent::HandoffFailed {
                 to: to.0,
                 error: Failure::from(&error).to_js(),
                 will_retry,
                 next_attempt_at: next_attempt_at.map(|t| t as f64),
+                stopped,
+            },
+            Event::DuplicateKey {
+                session,
+                key,
+                connection,
+                shown_as,
+            } => AppEvent::DuplicateKey {
+                session_id: session.0,
+                key: key.0,
+                connection_id: connection.0,
+                shown_as: shown_as.0,
             },
             Event::SubscribeFailed {
                 key,

@@ -78,6 +78,7 @@ fn live_call(n: usize) -> Engine {
         Input::Connected {
             session: "A".into(),
             connection: "me@A".into(),
+            server_time: None,
         },
     );
     input(
@@ -115,6 +116,7 @@ fn whole_handoff(e: &mut Engine, n: usize) -> usize {
         Input::Connected {
             session: b.clone(),
             connection: "me@B".into(),
+            server_time: None,
         },
     );
     outs += input(
@@ -237,6 +239,7 @@ fn main() {
             Input::Connected {
                 session: b.clone(),
                 connection: "me@B".into(),
+                server_time: None,
             },
         );
         for p in 0..50 {

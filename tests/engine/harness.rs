@@ -175,11 +175,32 @@ impl Shell {
                 app_key,
             } => {
                 // The engine's rule: the app's key, else the token data, else the connection.
-                let key = app_key
+                let wanted = app_key
                     .clone()
                     .filter(|k| !k.is_empty())
                     .or(data.clone().filter(|d| !d.is_empty()))
                     .unwrap_or_else(|| connection.0.clone());
+                if !self.open.contains(session)
+                    || world
+                        .connections
+                        .contains_key(&(session.clone(), connection.clone()))
+                {
+                    // OT tells nothing of a session not open; a repeated event keeps the key.
+                    return;
+                }
+                // A key another connection of the session has: `key#2`, `key#3`, ...
+                let taken = |k: &str| {
+                    world
+                        .connections
+                        .iter()
+                        .any(|((s, _), v)| s == session && v.0 == k)
+                };
+                let mut key = wanted.clone();
+                let mut n = 1;
+                while taken(&key) {
+                    n += 1;
+                    key = format!("{wanted}#{n}");
+                }
                 world
                     .connections
                     .insert((session.clone(), connection.clone()), ParticipantKey(key));
@@ -303,6 +324,8 @@ pub struct Harness {
     pub engine_now: Millis,
     /// Every output so far.
     pub log: Vec<Output>,
+    /// The server's clock minus ours (ms), as the next `connected` reports it.
+    pub server_skew: i64,
 }
 
 impl Harness {
@@ -319,6 +342,7 @@ impl Harness {
             config,
             closed: false,
             engine_now: 0,
+            server_skew: 0,
             log: Vec::new(),
         }
     }
@@ -371,6 +395,11 @@ impl Harness {
             }
             if let Output::Command(c) = &o {
                 self.shell.apply(c);
+                // A new connection (or none): what OT told of the session's old one is gone.
+                if let Command::Connect { session, .. } | Command::Disconnect { session } = c {
+                    self.world.connections.retain(|(s, _), _| s != session);
+                    self.world.streams.retain(|(s, _), _| s != session);
+                }
             }
             if o == Output::Event(Event::StateChanged {
                 state: State::Closed,
@@ -403,10 +432,13 @@ impl Harness {
         })
     }
 
+    /// `s` connected; the server's clock reads as ours plus `server_skew` (0 by default).
     pub fn connected(&mut self, s: &str) -> Vec<Output> {
+        let server_time = Some(self.now.saturating_add_signed(self.server_skew));
         self.input(Input::Connected {
             session: sid(s),
             connection: conn("me", s),
+            server_time,
         })
     }
 

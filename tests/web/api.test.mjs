@@ -121,3 +121,44 @@ test('joining a session again right after closing a call to it connects at once'
   assert.equal(r.connects, 2, 'one connect per call');
   assertNothingLeft(r, 'rejoin');
 });
+
+// Failures that end (issue 12): a session that does not exist and a hook that never answers
+// each end in a state the app can see and an event that says why; nothing loops.
+test('joining a session that does not exist rejects with the vendor\'s 1005 after one connect', async () => {
+  const r = await run('joinUnknownSession');
+  assert.equal(r.joinError?.code, 'connectFailed', JSON.stringify(r.joinError));
+  assert.match(r.joinError.message, /OT_INVALID_SESSION_ID/);
+  assert.equal(r.connects, 1, 'no retry: retrying cannot help');
+  assert.deepEqual(r.failed.map((f) => [f.willRetry, f.stopped]), [[false, 'permanent']]);
+  assert.ok(r.states.includes('stateChanged:closed'), JSON.stringify(r.states));
+  assertNothingLeft(r, 'unknown session');
+});
+
+test('a move to a session that does not exist fails once and the call stays where it is', async () => {
+  const r = await run('moveToUnknownSession');
+  assert.deepEqual(r.failed.map((f) => [f.code, f.willRetry, f.stopped]), [['connectFailed', false, 'permanent']]);
+  assert.equal(r.connects, 1);
+  assert.deepEqual(r.after, { state: 'live', sessionId: 's1', tiles: 2 });
+  assertNothingLeft(r, 'move to an unknown session');
+});
+
+test('a tokenProvider that never answers times out each attempt, then the move is given up', async () => {
+  const r = await run('tokenProviderNeverAnswers');
+  assert.equal(r.asked, 2, 'asked once per attempt (maxAttempts 2)');
+  assert.deepEqual(
+    r.failed.map((f) => [f.code, f.willRetry, f.stopped]),
+    [['hookTimeout', true, null], ['hookTimeout', false, 'maxAttempts']],
+  );
+  assert.equal(r.connects, 0, 'the late answer connected nothing');
+  assert.deepEqual(r.after, { state: 'live', sessionId: 's1', tiles: 2 });
+  assertNothingLeft(r, 'hook timeout');
+});
+
+test('a tokenProvider error marked permanent is not retried', async () => {
+  const r = await run('tokenProviderSaysPermanent');
+  assert.equal(r.asked, 1);
+  assert.deepEqual(r.failed.map((f) => [f.code, f.willRetry, f.stopped]), [['tokenProviderFailed', false, 'permanent']]);
+  assert.match(r.failed[0].message, /room closed/);
+  assert.equal(r.stateAfter, 'live');
+  assertNothingLeft(r, 'permanent provider error');
+});

@@ -384,3 +384,112 @@ export async function rejoinSameSession() {
   const out = await leftovers(t, second);
   return { failed, connects, stateAfterRejoin: state, ...out };
 }
+
+/** Every `handoffFailed` as plain figures. */
+function failures(list) {
+  return (e) => list.push({ code: e.error.code, message: e.error.message, willRetry: e.willRetry, stopped: e.stopped });
+}
+
+/**
+ * Joining a session the platform never created (the vendor's 1005): join() rejects with the
+ * vendor's words, after one connect, and the call ends; nothing loops.
+ */
+export async function joinUnknownSession() {
+  const t = setUp(['alice']);
+  recordStates(t);
+  const sid = t.world.unknownSessionId();
+  const failed = [];
+  let joinError = null;
+  let call = null;
+  try {
+    call = await join({ OT: t.world.OT, applicationId: 'app', sessionId: sid, token: 't1', publisher: t.media, on: { ...t.on, handoffFailed: failures(failed) } });
+  } catch (e) {
+    joinError = describe(e);
+  }
+  await sleep(1500); // a retry, had there been one, would have come by now
+  const connects = t.world.calls.filter((c) => c[0] === 'connect' && c[1] === sid).length;
+  const out = await leftovers(t, call);
+  return { joinError, failed, connects, states: t.events.filter((e) => e.startsWith('stateChanged')), ...out };
+}
+
+/**
+ * A live call told to move to a session that does not exist: one attempt, handoffFailed
+ * `permanent`, and the call stays live in its session, video untouched.
+ */
+export async function moveToUnknownSession() {
+  const t = setUp(['alice', 'bob']);
+  const failed = [];
+  const call = await join({ OT: t.world.OT, applicationId: 'app', sessionId: 's1', token: 't1', publisher: t.media, on: { ...t.on, handoffFailed: failures(failed) } });
+  await waitFor(() => call.participants.length === 2, 5000, 'both tiles');
+  const sid = t.world.unknownSessionId();
+  t.world.signal('s1', 'handoff', handoffSignal(sid, t.world.token(sid, 'me')));
+  await waitFor(() => failed.length > 0, 5000, 'handoffFailed');
+  await sleep(1500);
+  const connects = t.world.calls.filter((c) => c[0] === 'connect' && c[1] === sid).length;
+  const after = { state: call.state, sessionId: call.sessionId, tiles: call.participants.length };
+  await call.close();
+  const out = await leftovers(t, call);
+  return { failed, connects, after, ...out };
+}
+
+/**
+ * A move without a token whose tokenProvider never answers: each attempt ends after
+ * `hookTimeoutMs` (hookTimeout), the move is given up after `maxAttempts`, the call stays
+ * live in its session, and the provider's late answer changes nothing.
+ */
+export async function tokenProviderNeverAnswers() {
+  const t = setUp(['alice', 'bob']);
+  const failed = [];
+  const asked = [];
+  const late = [];
+  const call = await join({
+    OT: t.world.OT,
+    applicationId: 'app',
+    sessionId: 's1',
+    token: 't1',
+    publisher: t.media,
+    hookTimeoutMs: 150,
+    maxAttempts: 2,
+    tokenProvider: (sid) => {
+      asked.push(sid);
+      return new Promise((resolve) => late.push(resolve));
+    },
+    on: { ...t.on, handoffFailed: failures(failed) },
+  });
+  await waitFor(() => call.participants.length === 2, 5000, 'both tiles');
+  t.world.signal('s1', 'handoff', handoffSignal('s2', undefined));
+  await waitFor(() => failed.some((f) => !f.willRetry), 15000, 'the move given up');
+  for (const resolve of late) resolve('t2'); // too late: ignored
+  await sleep(300);
+  const connects = t.world.calls.filter((c) => c[0] === 'connect' && c[1] === 's2').length;
+  const after = { state: call.state, sessionId: call.sessionId, tiles: call.participants.length };
+  await call.close();
+  const out = await leftovers(t, call);
+  return { failed, asked: asked.length, connects, after, ...out };
+}
+
+/** A tokenProvider that rejects with `permanent: true`: one attempt, then given up. */
+export async function tokenProviderSaysPermanent() {
+  const t = setUp(['alice']);
+  const failed = [];
+  let asked = 0;
+  const call = await join({
+    OT: t.world.OT,
+    applicationId: 'app',
+    sessionId: 's1',
+    token: 't1',
+    publisher: t.media,
+    tokenProvider: async () => {
+      asked += 1;
+      throw Object.assign(new Error('room closed'), { permanent: true });
+    },
+    on: { ...t.on, handoffFailed: failures(failed) },
+  });
+  t.world.signal('s1', 'handoff', handoffSignal('s2', undefined));
+  await waitFor(() => failed.length > 0, 5000, 'handoffFailed');
+  await sleep(1500);
+  const stateAfter = call.state;
+  await call.close();
+  const out = await leftovers(t, call);
+  return { failed, asked, stateAfter, ...out };
+}

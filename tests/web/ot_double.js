@@ -235,10 +235,16 @@ class Session extends Emitter {
     this._subscribers = new Set();
     this._publisher = null;
   }
-  connect(token, callback) {
+  connect(token, completion) {
     const world = this._world;
     if (typeof token !== 'string') throw new TypeError('connect(token, callback)');
     world.calls.push(['connect', this.sessionId, token]);
+    // A connect always completes, as the vendor's does (its own timeouts end it): one still
+    // pending when the world is disposed fails then (see `dispose`).
+    const callback = (err) => {
+      if (world._connecting.delete(callback)) completion(err);
+    };
+    world._connecting.add(callback);
     world._later(() => {
       const server = world._sessionState(this.sessionId);
       const fail = world._failConnects.get(this.sessionId);
@@ -391,6 +397,7 @@ export class World {
     this._unknown = new Set(); // session IDs the platform never created
     this._failSubscribes = new Set();
     this._pending = new Set();
+    this._connecting = new Set(); // completions of connects still under way
     this.localData = 'me';
     this.calls = [];
     this.misuses = [];
@@ -565,6 +572,7 @@ export class World {
   dispose() {
     clearInterval(this._timer);
     for (const id of this._pending) clearTimeout(id);
+    for (const done of [...this._connecting]) done(otError('OT_CONNECT_FAILED', 'the test world was disposed'));
     for (const m of [...this._media]) m.stop(this);
   }
 }

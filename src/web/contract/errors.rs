@@ -27,6 +27,8 @@ pub enum ErrorCode {
     NoToken,
     TokenProviderFailed,
     ResolveFailed,
+    /// An app hook (`tokenProvider`, `resolveSession`) did not answer within `hookTimeoutMs`.
+    HookTimeout,
     PublishFailed,
     /// Reported in `subscribeFailed`.
     SubscribeFailed,
@@ -55,6 +57,7 @@ impl From<&HandoffError> for ErrorCode {
             HandoffError::NoToken => ErrorCode::NoToken,
             HandoffError::TokenProviderFailed { .. } => ErrorCode::TokenProviderFailed,
             HandoffError::ResolveFailed { .. } => ErrorCode::ResolveFailed,
+            HandoffError::HookTimeout { .. } => ErrorCode::HookTimeout,
             HandoffError::PublishFailed { .. } => ErrorCode::PublishFailed,
             #[allow(unreachable_patterns)]
             _ => ErrorCode::Internal,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{DisconnectReason, LeaveCause, RejectCode, State};
+use crate::engine::{DisconnectReason, LeaveCause, RejectCode, State, StopCause};
 
 /// Declares [`AppEvent`] and the variants' names (for [`event_types`]) from one list.
 macro_rules! app_events {
@@ -57,7 +57,9 @@ app_events! {
         /// Largest frame gap of any tile during this handoff, in ms.
         largest_frame_gap_ms: Option<f64>,
     }
-    /// An attempt failed; `willRetry` and `nextAttemptAt` say what happens next.
+    /// An attempt failed; `willRetry` and `nextAttemptAt` say what happens next, and
+    /// `stopped`, when there is no next attempt, why (`permanent`: retrying cannot help;
+    /// `maxAttempts`, `maxDuration`, `deadline`: a bound ran out).
     HandoffFailed {
         to: String,
         #[serde(serialize_with = "serde_wasm_bindgen::preserve::serialize")]
@@ -65,6 +67,7 @@ app_events! {
         error: JsValue,
         will_retry: bool,
         next_attempt_at: Option<f64>,
+        stopped: Option<StopCause>,
     }
     /// A remote stream could not be subscribed to (the vendor's error in the message). The
     /// participant stays shown from the other session if they have a stream there; `key` is
@@ -103,6 +106,15 @@ app_events! {
         reason: RejectCode,
         field: Option<&'static str>,
         message: String,
+    }
+    /// A second connection in `sessionId` claims `key` (one person on two devices, or a page
+    /// claiming another's identity): it gets a tile of its own, keyed `shownAs` (`key#2`, ...),
+    /// and never takes over the first one's.
+    DuplicateKey {
+        session_id: String,
+        key: String,
+        connection_id: String,
+        shown_as: String,
     }
     /// A participant appeared for the first time (never again when they move sessions).
     ParticipantJoined {

@@ -93,6 +93,18 @@ pub struct CallOptions {
     /// A connect attempt not done by then counts as failed, in ms. Default 15000.
     #[tsify(optional, type = "number")]
     pub connect_timeout_ms: Field,
+    /// Connect attempts for one move before it is given up (`handoffFailed` with
+    /// `stopped: "maxAttempts"`). Default 5.
+    #[tsify(optional, type = "number")]
+    pub max_attempts: Field,
+    /// A move is given up when its next attempt would start this long after its first, in
+    /// ms. Default 60000.
+    #[tsify(optional, type = "number")]
+    pub max_attempt_ms: Field,
+    /// `tokenProvider` and `resolveSession` must answer within this, in ms, or the attempt
+    /// fails with `hookTimeout` (a late answer is ignored). Default 10000.
+    #[tsify(optional, type = "number")]
+    pub hook_timeout_ms: Field,
     /// Local media to publish. Omitted: the SDK asks `getUserMedia` for camera and microphone
     /// and stops those tracks on `close()`. `false`: publish nothing (watch only).
     #[tsify(optional, type = "LocalMedia | false")]
@@ -130,7 +142,8 @@ pub struct Options {
 
 const TYPES: &str =
     "join(options): applicationId, sessionId, token and signalType must be strings, \
-maxOverlapMs and connectTimeoutMs non-negative numbers, groupMode a boolean";
+maxOverlapMs, connectTimeoutMs, maxAttemptMs and hookTimeoutMs non-negative numbers, \
+maxAttempts a whole number from 1 to 100, groupMode a boolean";
 
 fn text(field: Field) -> Result<Option<String>, Failure> {
     match field {
@@ -231,6 +244,13 @@ impl Options {
             publish: o.publisher.0 != JsValue::FALSE,
             max_overlap_ms: millis(o.max_overlap_ms, defaults.max_overlap_ms)?,
             connect_timeout_ms: millis(o.connect_timeout_ms, defaults.connect_timeout_ms)?,
+            max_attempts: match o.max_attempts {
+                Field::Absent => defaults.max_attempts,
+                Field::Number(n) if n.fract() == 0.0 && (1.0..=100.0).contains(&n) => n as u32,
+                _ => return Err(Failure::invalid(TYPES)),
+            },
+            max_attempt_ms: millis(o.max_attempt_ms, defaults.max_attempt_ms)?,
+            hook_timeout_ms: millis(o.hook_timeout_ms, defaults.hook_timeout_ms)?,
             has_token_provider: token_provider.is_some(),
             has_resolve_session: resolve_session.is_some(),
             ..defaults

@@ -111,7 +111,11 @@ impl Effects {
                     &self.signal_type,
                     &self.moved_type,
                 ) {
-                    back.push(Back::Input(Input::ConnectFailed { session, error }));
+                    back.push(Back::Input(Input::ConnectFailed {
+                        session,
+                        error,
+                        code: None,
+                    }));
                 }
             }
             Command::Disconnect { session } => {

@@ -7,7 +7,7 @@ use std::rc::Weak;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{ConnectionId, Input, SessionId, StreamId};
+use crate::engine::{ConnectionId, Input, Millis, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, Listener, Route, SessionEvent, Sink};
 use crate::web::ot::{self, describe, Ot, Session};
@@ -130,18 +130,36 @@ impl Sessions {
 
     /// The connect of attempt `gen` completed: connected (with our own connection's ID), or
     /// failed and forgotten.
-    pub fn connected(&mut self, id: SessionId, gen: u32, error: Option<String>) -> Option<Input> {
+    pub fn connected(
+        &mut self,
+        id: SessionId,
+        gen: u32,
+        error: Option<(String, Option<u32>)>,
+    ) -> Option<Input> {
         let io = self.map.get_mut(&id).filter(|io| io.gen == gen)?;
-        if let Some(error) = error {
+        if let Some((error, code)) = error {
             self.map.remove(&id);
-            return Some(Input::ConnectFailed { session: id, error });
+            return Some(Input::ConnectFailed {
+                session: id,
+                error,
+                code,
+            });
         }
         io.connected = true;
         io.connect = None;
-        let own = ot::get(&io.session, "connection").and_then(|c| ot::text(&c, "connectionId"));
+        let own = ot::get(&io.session, "connection");
+        let own_id = own.as_ref().and_then(|c| ot::text(c, "connectionId"));
+        // When the platform created our connection, by its clock: the engine reads signal
+        // deadlines on the server's clock through it.
+        let server_time = own
+            .and_then(|c| ot::get(&c, "creationTime"))
+            .and_then(|t| t.as_f64())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map(|t| t as Millis);
         Some(Input::Connected {
             session: id,
-            connection: ConnectionId::from(own.unwrap_or_default()),
+            connection: ConnectionId::from(own_id.unwrap_or_default()),
+            server_time,
         })
     }
 

@@ -20,8 +20,13 @@ impl std::error::Error for Error {}
 
 impl Error {
     /// Creates a JavaScript `Error` with a given message.
-    pub fn new<T: std::fmt::Display>(msg: T) -> Self {
-        Error(JsError::new(&msg.to_string()).into())
+    ///
+    /// PATCH (video-handoff, 5): the message is not formatted. Formatting it links
+    /// `alloc::fmt::format` and the `Display` of serde's `Unexpected` and `Expected` values
+    /// into the shipped wasm, and video-handoff never shows these messages (it reports its
+    /// own, naming the option or field to fix).
+    pub fn new<T: std::fmt::Display>(_msg: T) -> Self {
+        Error(JsError::new("serde-wasm-bindgen: the value does not fit the expected type").into())
     }
 }
 
