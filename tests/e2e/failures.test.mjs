@@ -381,7 +381,7 @@ test('a handoff signal without a token: the SDK asks the app\'s tokenProvider, a
   }),
 );
 
-test('a handoff signal without a token, and no tokenProvider: noToken reported, the others move, that participant recovers (and says so)', { timeout: 120000 }, () =>
+test('a handoff signal without a token, and no tokenProvider: noToken reported, the others move, that participant tries every way back, then the call ends and says why', { timeout: 120000 }, () =>
   explained(async () => {
     const room = 'e2e-no-provider';
     assert.ok(sdkBuilt(), 'the SDK is not built');
@@ -391,8 +391,9 @@ test('a handoff signal without a token, and no tokenProvider: noToken reported, 
     const oldSid = await stack.roomSession(room);
     await stack.rotateRoom(room, 6000);
     const log = await waitDestroyed(stack, oldSid, { timeout: 40000 });
-    await sleep(3000);
     const ben = byName('Ben');
+    // Every way back is bounded: Ben's call ends (closed) within a few attempts.
+    await until(async () => (await pageState(ben)).state === 'closed', { timeout: 30000, what: 'Ben\'s call to end' });
     const events = await pageEvents(ben);
     console.log(`no provider: Ben's events: ${events.map((e) => `${e.type}(${e.detail?.error?.code ?? e.detail?.reason ?? e.detail?.state ?? ''})`).join(', ')}`);
     const failed = all(events, 'handoffFailed');
@@ -409,15 +410,22 @@ test('a handoff signal without a token, and no tokenProvider: noToken reported, 
     assert.notEqual(leftBy[ben.id], 'clientDisconnected', `Ben did not leave the old session himself (${leftBy[ben.id]})`);
     // Then, the old session gone (serverRotation): recovery, as the design has it. The app's
     // resolveSession names the new session, which again needs a token Ben cannot get
-    // (noToken), so the SDK falls back to rejoining the old session ID (the platform moves a
-    // rotated session to a new server; the sandbox destroys it), and keeps trying, saying so.
+    // (noToken, permanent); the SDK falls back to rejoining the old session ID (the platform
+    // moves a rotated session to a new server), which the sandbox destroyed: the vendor's 1005,
+    // permanent too. No way back is left: sessionEnded says why, and the call is closed.
     const recovery = first(events, 'recoveryStarted');
     assert.ok(recovery, 'Ben: recoveryStarted');
     assert.equal(recovery.detail.reason, 'serverRotation');
     const after = events.filter((e) => e.at >= recovery.at && e.type === 'handoffFailed');
-    assert.ok(after.some((e) => e.detail.error.code === 'noToken'), 'Ben: the resolved session was refused for want of a token');
-    assert.ok(after.some((e) => e.detail.willRetry === true), 'Ben: still trying (the rejoin of the old session ID), and saying so');
-    assert.equal((await pageState(ben)).state, 'recovering', 'Ben: recovering, not silently dead');
+    assert.ok(after.some((e) => e.detail.error.code === 'noToken' && e.detail.stopped === 'permanent'), 'Ben: the resolved session was refused for want of a token');
+    assert.ok(
+      after.some((e) => e.detail.error.code === 'connectFailed' && /OT_INVALID_SESSION_ID/.test(e.detail.error.message) && e.detail.stopped === 'permanent'),
+      'Ben: the rejoin of the destroyed session ID refused by the vendor (1005), not retried',
+    );
+    assert.ok(after.length <= 6, `Ben: a bounded number of attempts (${after.length})`);
+    const ended = first(events, 'sessionEnded');
+    assert.ok(ended && ended.at >= recovery.at, 'Ben: sessionEnded');
+    assert.equal(ended.detail.reason, 'serverRotation', 'Ben: sessionEnded says the session was rotated away');
   }),
 );
 
