@@ -66,10 +66,13 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
         let outs = h.advance_to(next.unwrap());
         assert_eq!(
             commands(&outs),
-            vec![Command::Connect {
-                session: sid("B"),
-                token: "token-B".into()
-            }]
+            vec![
+                Command::Connect {
+                    session: sid("B"),
+                    token: "token-B".into()
+                },
+                Command::PreparePublish { session: sid("B") }
+            ]
         );
         all.extend(outs);
         assert_eq!(h.engine.state(), State::Handoff);
@@ -158,10 +161,13 @@ fn a_failing_token_provider_is_retried_with_backoff() {
     });
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("B"),
-            token: "jwt".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("B"),
+                token: "jwt".into()
+            },
+            Command::PreparePublish { session: sid("B") }
+        ]
     );
 }
 
@@ -385,10 +391,13 @@ fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
     });
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("C"),
-            token: "tc".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("C"),
+                token: "tc".into()
+            },
+            Command::PreparePublish { session: sid("C") }
+        ]
     );
     let outs = h.connected("C");
     assert!(has_event(
@@ -425,7 +434,8 @@ fn rotation_without_a_hook_rejoins_the_same_session_id_with_the_join_token() {
             Command::Connect {
                 session: sid("A"),
                 token: "token-A".into()
-            }
+            },
+            Command::PreparePublish { session: sid("A") }
         ]
     );
     // The rejoin fails once: backoff, still recovering.
@@ -439,10 +449,13 @@ fn rotation_without_a_hook_rejoins_the_same_session_id_with_the_join_token() {
     let outs = h.advance_to(next);
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("A"),
-            token: "token-A".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("A"),
+                token: "token-A".into()
+            },
+            Command::PreparePublish { session: sid("A") }
+        ]
     );
     h.connected("A");
     assert_eq!(h.engine.state(), State::Live);

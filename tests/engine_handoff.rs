@@ -23,10 +23,13 @@ fn join_connects_with_the_token_and_goes_live_publishing() {
     let outs = h.join("A");
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("A"),
-            token: "token-A".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("A"),
+                token: "token-A".into()
+            },
+            Command::PreparePublish { session: sid("A") }
+        ]
     );
     assert_eq!(
         events(&outs),
@@ -67,10 +70,13 @@ fn join_without_a_token_asks_the_provider() {
     });
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("A"),
-            token: "fresh".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("A"),
+                token: "fresh".into()
+            },
+            Command::PreparePublish { session: sid("A") }
+        ]
     );
 }
 
@@ -171,10 +177,13 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
     let outs = h.fire_timer();
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("B"),
-            token: "token-B".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("B"),
+                token: "token-B".into()
+            },
+            Command::PreparePublish { session: sid("B") }
+        ]
     );
 
     // B connects: publish there (the shell clones the tracks).
@@ -195,10 +204,13 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
         }]
     );
     assert!(events(&outs).is_empty(), "no second ParticipantJoined");
-    h.arrives("p2", "B");
+    // p2 waits its turn: one new subscription at a time while p2 is shown from A.
+    let outs = h.arrives("p2", "B");
+    assert!(commands(&outs).is_empty(), "{outs:?}");
     assert_eq!(h.tile("p1"), Some(src("A", cam("p1", "A"))));
 
-    // p1's B stream renders: one Show swaps the tile, then A's subscriber goes.
+    // p1's B stream renders: one Show swaps the tile, then A's subscriber goes, and p2's
+    // turn comes.
     let outs = h.first_frame("p1", "B");
     assert_eq!(
         commands(&outs),
@@ -212,6 +224,11 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
             Command::Unsubscribe {
                 session: sid("A"),
                 stream: cam("p1", "A")
+            },
+            Command::Subscribe {
+                session: sid("B"),
+                stream: cam("p2", "B"),
+                key: key("p2")
             },
         ]
     );
@@ -339,10 +356,13 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
     });
     assert_eq!(
         commands(&outs),
-        vec![Command::Connect {
-            session: sid("B"),
-            token: "jwt-B".into()
-        }]
+        vec![
+            Command::Connect {
+                session: sid("B"),
+                token: "jwt-B".into()
+            },
+            Command::PreparePublish { session: sid("B") }
+        ]
     );
 }
 

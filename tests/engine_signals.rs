@@ -394,6 +394,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
                 session: sid("C"),
                 token: "token-C".into()
             },
+            Command::PreparePublish { session: sid("C") },
         ]
     );
     assert!(has_event(

@@ -63,7 +63,15 @@ impl Engine {
         s.link = Link::Connecting { timeout_at };
         s.last_token = Some(token.clone());
         let session = s.id.clone();
-        self.command(Command::Connect { session, token });
+        self.command(Command::Connect {
+            session: session.clone(),
+            token,
+        });
+        // The publisher is made while the connect goes on (its local set-up costs a few
+        // hundred ms on a busy page), so `Publish` can send the stream the moment it connects.
+        if self.config.publish {
+            self.command(Command::PreparePublish { session });
+        }
     }
 
     pub(super) fn on_token(&mut self, session: &SessionId, result: Result<String, HookError>) {

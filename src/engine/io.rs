@@ -93,6 +93,16 @@ pub struct Config {
     /// The app's `tokenProvider` and `resolveSession` must answer within this; a later
     /// answer is ignored and the call counts as failed (`hookTimeout`).
     pub hook_timeout_ms: Millis,
+    /// During a handoff, at most this many subscriptions in the new session may be waiting
+    /// for their first frame; the other participants' new streams wait their turn (each
+    /// still shown from the old session). Every new subscription sets up a peer connection,
+    /// and with the old session's media still flowing a page that sets up all of them at
+    /// once stalls its video (issue 13). `0`: no limit. A participant with nothing shown is
+    /// subscribed at once.
+    pub max_pending_subscribes: u32,
+    /// A subscription stops counting as waiting this long after it was made, so one that
+    /// never renders cannot hold the others back for longer.
+    pub subscribe_pace_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -131,6 +141,8 @@ impl Default for Config {
             max_attempts: 5,
             max_attempt_ms: 60_000,
             hook_timeout_ms: 10_000,
+            max_pending_subscribes: 1,
+            subscribe_pace_ms: 3_000,
             has_token_provider: false,
             has_resolve_session: false,
         }
@@ -346,7 +358,13 @@ pub enum Command {
     Connect { session: SessionId, token: String },
     /// Leave `session` (destroys its publisher and subscribers, removes its handlers).
     Disconnect { session: SessionId },
-    /// Publish into `session` with clones of the local camera and microphone tracks.
+    /// Make the publisher for `session` (clones of the local camera and microphone tracks)
+    /// without publishing it: the connect is still under way. It lives as long as the connect
+    /// attempt: dropped when that fails, published by the [`Command::Publish`] that follows
+    /// a success. Repeated for each attempt (one already made is kept).
+    PreparePublish { session: SessionId },
+    /// Publish into `session` with clones of the local camera and microphone tracks (the
+    /// prepared publisher, if there is one).
     Publish { session: SessionId },
     /// Subscribe to `key`'s `stream`, hidden and muted until a [`Command::Show`] names it.
     Subscribe {

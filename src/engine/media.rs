@@ -10,7 +10,9 @@
 //! hidden; so at any moment a participant with a subscribed stream has a shown source.
 
 use super::session::{RemoteStream, Sub};
-use super::{Command, ConnectionId, Engine, Event, ParticipantKey, SessionId, Slot, StreamId};
+use super::{
+    Command, ConnectionId, Engine, Event, Millis, ParticipantKey, SessionId, Slot, StreamId,
+};
 
 impl Engine {
     /// The slot holding `session`, if connected.
@@ -164,12 +166,14 @@ impl Engine {
         if let Some(key) = s.streams.remove(stream).and_then(|st| st.key) {
             if connected {
                 self.reconcile(&key);
+                self.admit_waiting();
             }
         }
     }
 
     pub(super) fn on_first_frame(&mut self, session: &SessionId, stream: &StreamId) {
-        let _ = self.set_sub(session, stream, Sub::Subscribed { rendered: true });
+        let at = self.now;
+        let _ = self.set_sub(session, stream, Sub::Subscribed { rendered: true, at });
     }
 
     pub(super) fn on_subscribe_failed(
@@ -207,6 +211,7 @@ impl Engine {
         if let Some(key) = &key {
             self.reconcile(key);
         }
+        self.admit_waiting();
         Some(key)
     }
 
@@ -238,6 +243,7 @@ impl Engine {
 
     /// Brings `key`'s subscriptions and tile in line with the swap rule (see module docs).
     pub(super) fn reconcile(&mut self, key: &ParticipantKey) {
+        let now = self.now;
         let old = self
             .live
             .as_ref()
@@ -257,6 +263,8 @@ impl Engine {
         });
         let from_new =
             shown_valid && new.is_some() && shown.as_ref().map(|(s, _)| s) == new.as_ref();
+        // Someone shown from the old session waits for a turn to subscribe in the new one.
+        let paced = shown_valid && self.subscribes_paced();
 
         let new_rendered = self
             .handoff
@@ -271,6 +279,9 @@ impl Engine {
             if slot == Slot::Live && (from_new || new_rendered) {
                 continue;
             }
+            if slot == Slot::Target && paced {
+                continue;
+            }
             let Some(s) = self.slot_mut(slot).filter(|s| s.is_connected()) else {
                 continue;
             };
@@ -281,7 +292,10 @@ impl Engine {
                 continue;
             };
             if let Some(st) = s.streams.get_mut(&stream) {
-                st.sub = Sub::Subscribed { rendered: false };
+                st.sub = Sub::Subscribed {
+                    rendered: false,
+                    at: now,
+                };
             }
             let session = s.id.clone();
             self.command(Command::Subscribe {
@@ -355,6 +369,42 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Whether the new session's subscriptions waiting for a first frame use up
+    /// [`super::Config::max_pending_subscribes`] (see there), and when the first of them
+    /// stops counting.
+    pub(super) fn subscribe_pace(&self) -> (bool, Option<Millis>) {
+        let max = self.config.max_pending_subscribes;
+        let target = self.handoff.as_ref().map(|h| &h.target);
+        match target.filter(|t| max > 0 && t.is_connected()) {
+            Some(t) => {
+                let (n, next) = t.waiting_first_frames(self.now, self.config.subscribe_pace_ms);
+                (n >= max, next)
+            }
+            None => (false, None),
+        }
+    }
+
+    fn subscribes_paced(&self) -> bool {
+        self.subscribe_pace().0
+    }
+
+    /// Participants waiting for a turn to subscribe in the new session get it while there is
+    /// room; whether a subscription was made.
+    pub(super) fn admit_waiting(&mut self) -> bool {
+        let Some(t) = self.handoff.as_ref().map(|h| &h.target) else {
+            return false;
+        };
+        let waiting: Vec<ParticipantKey> = t.keys_unsubscribed().cloned().collect();
+        let before = self.out_len();
+        for key in &waiting {
+            if self.subscribes_paced() {
+                break;
+            }
+            self.reconcile(key);
+        }
+        self.out_len() != before
     }
 
     /// Hides every tile showing a stream of `session` (its subscribers are gone).

@@ -398,6 +398,11 @@ impl Engine {
 
     // ----- internals shared by the other files -----
 
+    /// How many outputs are queued (to tell whether a step produced any).
+    fn out_len(&self) -> usize {
+        self.out.len()
+    }
+
     fn command(&mut self, command: Command) {
         self.out.push(Output::Command(command));
     }

@@ -47,8 +47,10 @@ pub const MAX_PUBLISH_ATTEMPTS: u32 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Sub {
     None,
+    /// Subscribed at `at` (the engine's clock); `rendered` once its first frame came.
     Subscribed {
         rendered: bool,
+        at: Millis,
     },
     /// Subscribing failed; not retried, another stream of the participant may stand in.
     Failed,
@@ -141,7 +143,7 @@ impl Session {
     /// The participant's stream we subscribe to here (at most one per participant).
     pub(crate) fn subscribed(&self, key: &ParticipantKey) -> Option<(&StreamId, bool)> {
         self.streams.iter().find_map(|(id, s)| match s.sub {
-            Sub::Subscribed { rendered } if s.key.as_ref() == Some(key) => Some((id, rendered)),
+            Sub::Subscribed { rendered, .. } if s.key.as_ref() == Some(key) => Some((id, rendered)),
             _ => None,
         })
     }
@@ -163,6 +165,35 @@ impl Session {
         self.streams
             .get(stream)
             .is_some_and(|s| matches!(s.sub, Sub::Subscribed { .. }))
+    }
+
+    /// Subscriptions still waiting for their first frame at `now`, those made less than
+    /// `pace` ago: their count, and when the first of them stops counting.
+    pub(crate) fn waiting_first_frames(&self, now: Millis, pace: Millis) -> (u32, Option<Millis>) {
+        let mut n = 0;
+        let mut next: Option<Millis> = None;
+        for s in self.streams.values() {
+            if let Sub::Subscribed {
+                rendered: false,
+                at,
+            } = s.sub
+            {
+                let ends = at.saturating_add(pace);
+                if ends > now {
+                    n += 1;
+                    next = Some(next.map_or(ends, |x: Millis| x.min(ends)));
+                }
+            }
+        }
+        (n, next)
+    }
+
+    /// Participants with a stream here that nothing is subscribed to yet.
+    pub(crate) fn keys_unsubscribed(&self) -> impl Iterator<Item = &ParticipantKey> {
+        self.streams
+            .values()
+            .filter(|s| s.sub == Sub::None)
+            .filter_map(|s| s.key.as_ref())
     }
 
     /// Every participant with a stream here.

@@ -32,6 +32,17 @@ impl Engine {
             }
         }
         consider(self.leave_bound_at());
+        // A participant waiting for a turn to subscribe in the new session: when the first
+        // waiting subscription stops counting.
+        if let (true, end) = self.subscribe_pace() {
+            if self
+                .handoff
+                .as_ref()
+                .is_some_and(|h| h.target.keys_unsubscribed().next().is_some())
+            {
+                consider(end);
+            }
+        }
         consider(self.recovery.as_ref().and_then(|r| r.resolving_until));
         if !self.left_paused() {
             consider(self.participants.next_left_at());
@@ -88,6 +99,9 @@ impl Engine {
             return true;
         }
         if self.leave_bound_at().is_some_and(|t| t <= now) && self.check_leave() {
+            return true;
+        }
+        if self.admit_waiting() {
             return true;
         }
         if !self.left_paused() && self.participants.next_left_at().is_some_and(|t| t <= now) {

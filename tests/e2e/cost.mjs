@@ -11,13 +11,15 @@
  */
 export async function cpuSampler(browser, { everyMs = 200 } = {}) {
   const cdp = await browser.newBrowserCDPSession();
-  const samples = []; // [epoch ms, cpu s]
+  // [epoch ms, Map(process id -> cpu s)]: per process, because a page closed between two
+  // samples takes its whole CPU time out of any sum.
+  const samples = [];
   const MAX = 50000; // a few hours at 200 ms: a forgotten sampler stays bounded
   let stopped = false;
   let pending = null;
   const take = async () => {
     const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
-    const cpu = processInfo.reduce((s, p) => s + (p.cpuTime ?? 0), 0);
+    const cpu = new Map(processInfo.map((p) => [p.id, p.cpuTime ?? 0]));
     if (samples.length < MAX) samples.push([Date.now(), cpu]);
   };
   const loop = async () => {
@@ -32,18 +34,24 @@ export async function cpuSampler(browser, { everyMs = 200 } = {}) {
   };
   await take();
   pending = loop();
+  // The sample taken last at or before `t` (null when none covers it).
   const at = (t) => {
     if (!samples.length || t < samples[0][0] || t > samples.at(-1)[0]) return null;
-    let i = samples.findIndex(([s]) => s >= t);
-    if (samples[i][0] === t || i === 0) return samples[i][1];
-    const [[t0, c0], [t1, c1]] = [samples[i - 1], samples[i]];
-    return c0 + ((c1 - c0) * (t - t0)) / (t1 - t0);
+    let i = samples.length - 1;
+    while (i > 0 && samples[i][0] > t) i--;
+    return samples[i][1];
   };
   return {
+    /** CPU seconds the browser spent in [from, to] (epoch ms), to the sampling interval. */
     between(from, to) {
       const a = at(from);
       const b = at(to);
-      return a === null || b === null ? null : b - a;
+      if (!a || !b) return null;
+      let sum = 0;
+      // A process that started within the window counts from 0; one that ended within it is
+      // lost (its last figures are gone with it).
+      for (const [id, cpu] of b) sum += cpu - (a.get(id) ?? 0);
+      return sum;
     },
     async stop() {
       stopped = true;
@@ -81,11 +89,13 @@ export function freezes(gaps, lastFrame, from, to) {
 }
 
 /**
- * Live counts of one page's trace (ot-trace.js): the count of each kind at `from` (the steady
- * call) and the largest count in [from, to] (epoch ms).
+ * Live counts of one page's trace (ot-trace.js): the count of each kind in the steady call
+ * (half a second before `from`: the handoff's first steps come in the same millisecond as the
+ * page's handoffStarted) and the largest count in [from, to] (epoch ms).
  */
 export function peaks(trace, from, to) {
   const out = {};
+  from -= 500;
   for (const kind of ['subscribers', 'publishers', 'pcs']) {
     let n = 0;
     let peak = null;

@@ -130,10 +130,19 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     const who = `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}`;
     assert.deepEqual(t.elementIds.length, 1, `${who}: the tile stayed the same element`);
     assert.ok(t.beforeFrames >= 60, `${who}: enough frames before the handoff (${t.beforeFrames} gaps)`);
-    assert.ok(
-      t.across <= continuityLimit(t),
-      `${who}: largest gap across the handoff ${ms(t.across)} ms > ${ms(continuityLimit(t))} ms (before ${ms(t.before)} ms${STRICT_CONTINUITY ? ` + one frame, ${FRAME_MS} ms` : `; a visible freeze`}); ${loadNote()}`,
+    // No freeze by the W3C definition (webrtc-stats freezeCount: a frame interval of at least
+    // max(3 x avg, avg + 150 ms), about 185 ms here), whatever the machine (issue 13).
+    assert.deepEqual(
+      t.freezes.map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`),
+      [],
+      `${who}: froze across the handoff (W3C definition); before ${ms(t.before)} ms; ${loadNote()}`,
     );
+    if (STRICT_CONTINUITY) {
+      assert.ok(
+        t.across <= continuityLimit(t),
+        `${who}: largest gap across the handoff ${ms(t.across)} ms > ${ms(continuityLimit(t))} ms (before ${ms(t.before)} ms + one frame, ${FRAME_MS} ms); ${loadNote()}`,
+      );
+    }
   }
 });
 

@@ -71,6 +71,8 @@ pub struct Shell {
     pub sub_keys: BTreeMap<(SessionId, StreamId), ParticipantKey>,
     pub shown: BTreeMap<ParticipantKey, (SessionId, StreamId)>,
     pub publishing: BTreeSet<SessionId>,
+    /// Sessions a publisher was prepared for (while connecting).
+    pub prepared: BTreeSet<SessionId>,
     /// Signals sent: (session, kind, data).
     pub sent: Vec<(SessionId, String, String)>,
     pub violations: Vec<String>,
@@ -96,6 +98,12 @@ impl Shell {
                 self.open.remove(session);
                 self.publishing.remove(session);
                 self.subs.retain(|(s, _)| s != session);
+            }
+            Command::PreparePublish { session } => {
+                if !self.open.contains(session) {
+                    self.violation(format!("PreparePublish for {session}, which is not open"));
+                }
+                self.prepared.insert(session.clone());
             }
             Command::Publish { session } => {
                 if !self.open.contains(session) {

@@ -128,6 +128,11 @@ impl Effects {
                     }));
                 }
             }
+            Command::PreparePublish { session } => {
+                // A failure here is only logged by the vendor: the `Publish` that follows the
+                // connect prepares again and reports what fails then.
+                let _ = self.publishers.prepare(sink, &self.ot, session);
+            }
             Command::Publish { session } => {
                 let result = match self.sessions.get(&session) {
                     Some(io) => {
@@ -207,7 +212,13 @@ impl Effects {
                 session,
                 gen,
                 error,
-            } => self.sessions.connected(session, gen, error),
+            } => {
+                let input = self.sessions.connected(session, gen, error);
+                if let Some(Input::ConnectFailed { session, .. }) = &input {
+                    self.publishers.drop_prepared(session);
+                }
+                input
+            }
             Heard::Session {
                 session,
                 gen,

@@ -18,10 +18,13 @@ use crate::web::ot::{describe, Ot, Publisher, Session};
 
 struct Pub {
     publisher: Publisher,
+    /// `session.publish` was called (a prepared publisher waits for its connect).
+    published: bool,
     /// This publisher's own clones of the local tracks.
     tracks: Vec<MediaStreamTrack>,
     _listener: Option<Listener>,
-    _callbacks: [Callback; 2],
+    /// `initPublisher`'s completion, then `publish`'s.
+    callbacks: [Callback; 2],
 }
 
 impl Pub {
@@ -98,20 +101,24 @@ impl Publishers {
         self.preview = Some(video);
     }
 
-    /// Publishes clones of the local tracks into `session` (a failure thrown at once is the
-    /// returned error; a later one comes back as `PublishDone` with an error).
-    pub fn publish(
+    /// Makes `session`'s publisher with clones of the local tracks, not yet published (its
+    /// session is still connecting): `OT.initPublisher`'s local set-up then runs alongside
+    /// the connect. One already prepared and not published is kept. A failure comes back as
+    /// `PublishDone` with an error, or is the returned error when thrown at once.
+    pub fn prepare(
         &mut self,
         sink: &Weak<dyn Sink>,
         ot: &Ot,
-        ot_session: &Session,
         session: SessionId,
     ) -> Result<(), String> {
+        if self.map.get(&session).is_some_and(|p| !p.published) {
+            return Ok(());
+        }
         if self.tracks.is_empty() {
             return Err(String::from("no local media"));
         }
         if let Some(old) = self.map.remove(&session) {
-            old.into_step(Some(ot_session.clone())).run();
+            old.into_step(None).run();
         }
         let props = Object::new();
         set(&props, "insertDefaultUI", &JsValue::FALSE);
@@ -151,21 +158,55 @@ impl Publishers {
             Route::OwnStream(session.clone()),
         );
         let publish_done = Callback::new(sink, Route::PublishDone(session.clone()));
-        let result = ot_session.publish(&publisher, publish_done.function());
-        let p = Pub {
-            publisher,
-            tracks: clones,
-            _listener: listener,
-            _callbacks: [init_done, publish_done],
-        };
-        match result {
-            Ok(()) => {
-                self.map.insert(session, p);
-                Ok(())
+        self.map.insert(
+            session,
+            Pub {
+                publisher,
+                published: false,
+                tracks: clones,
+                _listener: listener,
+                callbacks: [init_done, publish_done],
+            },
+        );
+        Ok(())
+    }
+
+    /// Publishes `session`'s prepared publisher (prepared now if there is none, or if the
+    /// one there was published before). A failure thrown at once is the returned error; a
+    /// later one comes back as `PublishDone` with an error.
+    pub fn publish(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        ot: &Ot,
+        ot_session: &Session,
+        session: SessionId,
+    ) -> Result<(), String> {
+        if self.map.get(&session).is_some_and(|p| p.published) {
+            if let Some(old) = self.map.remove(&session) {
+                old.into_step(Some(ot_session.clone())).run();
             }
-            Err(e) => {
+        }
+        self.prepare(sink, ot, session.clone())?;
+        let Some(p) = self.map.get_mut(&session) else {
+            return Err(String::from("no publisher"));
+        };
+        p.published = true;
+        let result = ot_session.publish(&p.publisher, p.callbacks[1].function());
+        if let Err(e) = result {
+            if let Some(p) = self.map.remove(&session) {
                 p.into_step(None).run();
-                Err(describe(&e))
+            }
+            return Err(describe(&e));
+        }
+        Ok(())
+    }
+
+    /// The prepared publisher of a connect attempt that failed goes with it (the next
+    /// attempt prepares another).
+    pub fn drop_prepared(&mut self, session: &SessionId) {
+        if self.map.get(session).is_some_and(|p| !p.published) {
+            if let Some(p) = self.map.remove(session) {
+                p.into_step(None).run();
             }
         }
     }
