@@ -11,7 +11,9 @@
 // (steady -> peak), the browser's CPU across the handoff against an equally long steady window
 // (CDP SystemInfo.getProcessInfo), and W3C freezes per tile (cost.mjs). At the end: medians and
 // totals. Run it alone on the machine: frame timing is what it measures.
-import { loadNote, missing, ms, printRun, rotationRun, sdkBuilt, startStack } from './harness.mjs';
+import { missing, sdkBuilt, startStack } from './harness.mjs';
+import { rotationRun } from './scenario.mjs';
+import { loadNote, ms, printRun } from './report.mjs';
 
 const N = Number(process.argv[2] ?? 10);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 150);

@@ -6,30 +6,19 @@
 // between the app server and the sandbox (see harness.mjs).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { APP_ID, missing, pageEvents, pageState, sdkBuilt, sleep, startStack, until } from './harness.mjs';
+import { continuityLimit, interrupted } from './gaps.mjs';
 import {
-  APP_ID,
-  continuityLimit,
   all,
   continuity,
   departures,
   first,
-  interrupted,
-  missing,
-  ms,
-  pageEvents,
   pageLogs,
-  pageState,
   participantIdOf,
-  printRun,
   rotationRun,
-  sdkBuilt,
-  sleep,
-  startStack,
-  until,
-  loadNote,
-  short,
   waitDestroyed,
-} from './harness.mjs';
+} from './scenario.mjs';
+import { loadNote, ms, printRun, short } from './report.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
 // Rotation notices. The real vendor client takes seconds to set up a new session's peer

@@ -9,24 +9,10 @@
 // video actually on top in each tile), not the SDK's meter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  FRAME_MS,
-  STRICT_CONTINUITY,
-  continuityLimit,
-  all,
-  departures,
-  missing,
-  ms,
-  pageLogs,
-  participantIdOf,
-  printRun,
-  rotationRun,
-  swapMargins,
-  withinOneFrame,
-  sdkBuilt,
-  startStack,
-  loadNote,
-} from './harness.mjs';
+import { FRAME_MS, missing, sdkBuilt, startStack } from './harness.mjs';
+import { continuityLimit, STRICT_CONTINUITY, withinOneFrame } from './gaps.mjs';
+import { all, departures, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
+import { loadNote, ms, printRun, swapMargins } from './report.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
 const LATENCY_MS = Number(process.env.E2E_LATENCY_MS ?? 150);

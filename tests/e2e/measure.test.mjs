@@ -12,7 +12,8 @@ import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, FRAME_MS, MEASURE_SCRIPT, largestShownGap, launchBrowser, sleep } from './harness.mjs';
+import { CHROMIUM, FRAME_MS, launchBrowser, MEASURE_SCRIPT, sleep } from './harness.mjs';
+import { largestShownGap } from './gaps.mjs';
 
 let root;
 let browser;
