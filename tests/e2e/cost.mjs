@@ -2,7 +2,9 @@
 // SDK: the browser's CPU time (CDP `SystemInfo.getProcessInfo`, every Chromium process), the
 // live subscribers, publishers and media peer connections per page (ot-trace.js `live`), and
 // video freezes per tile by the W3C definition (webrtc-stats `freezeCount`) on the frames the
-// person saw (measure.js, `shownGaps` in harness.mjs).
+// person saw (measure.js, `shownGaps` in gaps.mjs).
+
+import { availableParallelism } from 'node:os';
 
 /**
  * Samples the whole browser's CPU time (user + system seconds, summed over its processes)
@@ -59,6 +61,34 @@ export async function cpuSampler(browser, { everyMs = 200 } = {}) {
       await cdp.detach().catch(() => {});
     },
   };
+}
+
+/**
+ * The browser's CPU over the handoff [from, to] against the steady call's `steadyMs` just
+ * before `from`, as cores busy (CPU seconds per second), with the machine's cores: windows of
+ * different lengths compare as rates. Null figures where the sampler did not cover a window.
+ */
+export function cpuFigures(sampler, from, to, steadyMs) {
+  const rate = (a, b) => {
+    const s = b > a ? sampler?.between(a, b) : null;
+    return s == null ? null : s / ((b - a) / 1000);
+  };
+  return { spanMs: to - from, steadyMs, handoffCores: rate(from, to), steadyCores: rate(from - steadyMs, from), cores: availableParallelism() };
+}
+
+/**
+ * Whether the steady call left the machine the headroom a handoff needs for the W3C freeze
+ * verdict to be the SDK's rather than the machine's: at most `STEADY_SHARE_MAX` of its cores
+ * busy before the handoff. The handoff's setup (new peer connections, the vendor's probe
+ * connections, a second encoder and decoder per pair while the swap is pending) took 1.2-1.3
+ * times the steady call's CPU where the machine had room (issue 13's bench), so a steady call
+ * above 70% of the cores leaves the handoff a saturated machine: its peer-connection steps then
+ * take 4-5 times as long and frames already in flight are delivered late in every tile, the
+ * old session's as much as the new one's.
+ */
+export const STEADY_SHARE_MAX = 0.7;
+export function hadHeadroom(cpu) {
+  return cpu?.steadyCores != null && cpu.steadyCores <= STEADY_SHARE_MAX * cpu.cores;
 }
 
 /**

@@ -1,8 +1,8 @@
-// Checks the figures of cost.mjs on made-up inputs (no browser): the W3C freeze rule and the
-// live counts.
+// Checks the figures of cost.mjs on made-up inputs (no browser): the W3C freeze rule, the
+// live counts, and the CPU rates and headroom rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freezes, peaks } from './cost.mjs';
+import { cpuFigures, freezes, hadHeadroom, peaks } from './cost.mjs';
 
 /** `n` frame intervals of `ms` from `t0`, as shownGaps gives them. */
 function steady(t0, n, ms) {
@@ -45,4 +45,20 @@ test('live counts: the steady count half a second before the window, the peak in
   assert.deepEqual(p.pcs, { steady: 4, peak: 7 });
   assert.deepEqual(p.publishers, { steady: 0, peak: 2 });
   assert.deepEqual(p.subscribers, { steady: 0, peak: 0 });
+});
+
+test('CPU: windows of different lengths compare as cores busy; headroom is at most 70% of the cores busy before', () => {
+  // A sampler whose browser spends `rate(t)` CPU seconds per second: 1.0 before t = 10 s, 1.5 after.
+  const cpuAt = (t) => (t <= 10000 ? t / 1000 : 10 + ((t - 10000) / 1000) * 1.5);
+  const sampler = { between: (a, b) => cpuAt(b) - cpuAt(a) };
+  const c = cpuFigures(sampler, 10000, 16000, 4000);
+  assert.equal(c.handoffCores, 1.5);
+  assert.equal(c.steadyCores, 1);
+  assert.equal(c.spanMs, 6000);
+  assert.equal(hadHeadroom({ ...c, cores: 2 }), true); // 1.0 of 2 cores
+  assert.equal(hadHeadroom({ ...c, steadyCores: 1.41, cores: 2 }), false);
+  assert.equal(hadHeadroom({ ...c, steadyCores: 1.4, cores: 2 }), true);
+  // Not measured is not room.
+  assert.equal(hadHeadroom(cpuFigures({ between: () => null }, 10000, 16000, 4000)), false);
+  assert.equal(cpuFigures(sampler, 10000, 16000, 0).steadyCores, null);
 });

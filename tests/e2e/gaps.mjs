@@ -69,14 +69,16 @@ export function rafStall(snap, from, to) {
 }
 
 // What a tile's largest gap across a handoff is held to. The main handoff scenario asserts that
-// no tile froze by the W3C definition (cost.mjs `freezes`: about 185 ms at 30 fps), by default
-// (issue 13). The failure scenarios, where a move is refused, retried or falls back while the
-// call goes on, hold every tile to FREEZE_MS (0.4 s, a freeze anyone notices; a reconnect shows
-// 1.7-1.9 s here). E2E_STRICT=1 holds every tile instead to the strict criterion: its largest
-// gap across within one frame interval of its largest gap before. That is a timing bound that
-// three pages on two shared cores do not always meet (gaps of 100-200 ms while the new peer
-// connections are set up, where the steady call shows 50-100 ms; smaller tiles did not change
-// it), so it is printed for every tile and counted, and asserted only when asked.
+// no tile froze by the W3C definition (cost.mjs `freezes`: about 185 ms at 30 fps) wherever the
+// steady call left the machine room for a handoff (cost.mjs `hadHeadroom`), and FREEZE_MS
+// otherwise, printing the W3C verdict either way (issue 13). The failure scenarios, where a
+// move is refused, retried or falls back while the call goes on, hold every tile to FREEZE_MS
+// (0.4 s, a freeze anyone notices; a reconnect shows 1.7-3.8 s here). E2E_STRICT=1 holds every
+// tile instead to the W3C verdict and the strict criterion: its largest gap across within one
+// frame interval of its largest gap before. Three pages on two shared cores do not always meet
+// that (gaps of 100-200 ms while the new peer connections are set up, where the steady call
+// shows 50-100 ms; smaller tiles did not change it), so it is printed and counted for every
+// tile, and asserted only when asked.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
 export const FREEZE_MS = 400;
 

@@ -1,7 +1,7 @@
 // Injected into every e2e page before its scripts (addInitScript): records, with the page's
 // epoch clock, what the page asked of the vendor's client and what the client reported, so a
 // handoff's time can be split into phases without trusting the SDK's own account (the harness
-// prints it: `phaseTimeline` in harness.mjs). It wraps the `OT` object the moment the vendor's
+// prints it: `phaseTimeline` in report.mjs). It wraps the `OT` object the moment the vendor's
 // script defines it; the wrappers only record, then call through unchanged.
 //
 // window.__otTrace: [{ at, what, session, ...detail }], what is one of
@@ -11,6 +11,9 @@
 //   each time the number of live subscribers, publishers or media peer connections changes.
 //   A media peer connection is one that reached `connected` and is not yet closed or failed:
 //   the vendor's client also makes short-lived probe connections that never carry media.
+//   And `pc` with { id, ev } for each peer connection's steps (new, local/remote description
+//   with its type, gathered, the connection states, track), probes included: where a
+//   subscription's seconds go (the publisher's offer, each side's ICE gathering, DTLS).
 (() => {
   const trace = [];
   window.__otTrace = trace;
@@ -32,10 +35,25 @@
 
   const NativePC = window.RTCPeerConnection;
   if (typeof NativePC === 'function') {
+    let pcs = 0;
     const TracedPC = function (...args) {
       const pc = new NativePC(...args);
       const c = counted('pcs');
+      // Each connection's negotiation steps, to split a subscribe's time (phaseTimeline).
+      const id = ++pcs;
+      const step = (ev, more = {}) => record('pc', null, { id, ev, ...more });
+      step('new');
+      for (const name of ['setLocalDescription', 'setRemoteDescription']) {
+        const orig = pc[name];
+        pc[name] = function (desc, ...rest) {
+          step(name === 'setLocalDescription' ? 'local' : 'remote', { type: desc?.type });
+          return orig.call(this, desc, ...rest);
+        };
+      }
+      pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && step('gathered'));
+      pc.addEventListener('track', () => step('track'));
       pc.addEventListener('connectionstatechange', () => {
+        step(pc.connectionState);
         if (pc.connectionState === 'connected') c.up();
         else if (pc.connectionState === 'closed' || pc.connectionState === 'failed') c.down();
       });

@@ -2,6 +2,7 @@
 // steady call and the per-phase timeline. Prints figures; asserts nothing.
 
 import { availableParallelism, loadavg } from 'node:os';
+import { hadHeadroom, STEADY_SHARE_MAX } from './cost.mjs';
 import { withinOneFrame } from './gaps.mjs';
 import { departures, participantIdOf } from './scenario.mjs';
 
@@ -77,8 +78,12 @@ export function costLines(r) {
   });
   if (live.length) lines.push(`  live (steady->peak): ${live.join('; ')}`);
   const c = r.cpu;
-  if (c?.handoff != null && c?.steady != null) {
-    lines.push(`  browser CPU over ${ms(c.spanMs)} ms: handoff ${c.handoff.toFixed(2)} s, steady ${c.steady.toFixed(2)} s, ratio ${(c.handoff / c.steady).toFixed(2)}`);
+  if (c?.handoffCores != null && c?.steadyCores != null) {
+    lines.push(
+      `  browser CPU (cores busy of ${c.cores}): handoff ${c.handoffCores.toFixed(2)} over ${ms(c.spanMs)} ms, ` +
+        `steady ${c.steadyCores.toFixed(2)} over ${ms(c.steadyMs)} ms, ratio ${(c.handoffCores / c.steadyCores).toFixed(2)}; ` +
+        `${hadHeadroom(c) ? 'headroom for the W3C verdict' : `no headroom: the steady call alone kept more than ${STEADY_SHARE_MAX * 100}% of the cores busy`}`,
+    );
   }
   const frozen = r.tiles.filter((t) => t.freezes?.length);
   lines.push(

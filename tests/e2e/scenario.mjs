@@ -2,7 +2,7 @@
 // session, reading a page's events, the frame figures of its tiles, and `rotationRun`, the
 // common shape of every rotation scenario.
 
-import { freezes, peaks } from './cost.mjs';
+import { cpuFigures, freezes, peaks } from './cost.mjs';
 import { largestShownGap, rafStall, shownGaps } from './gaps.mjs';
 import { pageEvents, pageState, sleep, snapshot, tilesByParticipant, toPage, until } from './harness.mjs';
 
@@ -166,8 +166,9 @@ export async function rotationRun(stack, room, people, opts = {}) {
   } = opts;
   const oldSid = await stack.roomSession(room);
   await waitAllIn(stack, people, oldSid, { what: 'everyone in the first session' });
+  const steadyFrom = Date.now();
   await sleep(steadyMs);
-  const ctx = { oldSid, rotatedAt: Date.now() };
+  const ctx = { oldSid, steadyFrom, rotatedAt: Date.now() };
   await rotate(ctx);
   const newSid = await until(
     async () => {
@@ -219,13 +220,13 @@ export async function rotationRun(stack, room, people, opts = {}) {
   }
   const newSession = await stack.session(newSid);
   // The browser's CPU across the handoff (the first page's start to 1 s after the last page's
-  // completion: the old session's teardown counts) against an equally long steady window just
-  // before it. Not to the old session's end: the platform destroys it at the notice's end,
-  // long after everyone left.
+  // completion: the old session's teardown counts), as cores busy, against the steady call just
+  // before it (as long as the handoff when the steady call allows, never reaching back past the
+  // steady call's start into the joins or an earlier rotation). Not to the old session's end:
+  // the platform destroys it at the notice's end, long after everyone left.
   const handoffFrom = Math.min(...pages.map((pg) => pg.started?.at ?? ctx.rotatedAt));
   const handoffTo = Math.max(...pages.map((pg) => (pg.completed?.at ?? destroyedAt) + 1000));
-  const span = handoffTo - handoffFrom;
-  const cpu = { spanMs: span, handoff: stack.cpu?.between(handoffFrom, handoffTo) ?? null, steady: stack.cpu?.between(handoffFrom - span, handoffFrom) ?? null };
+  const cpu = cpuFigures(stack.cpu, handoffFrom, handoffTo, Math.min(handoffTo - handoffFrom, handoffFrom - ctx.steadyFrom - 500));
   return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx, cpu };
 }
 
