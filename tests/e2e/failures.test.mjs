@@ -24,9 +24,12 @@ const NAMES = ['Ada', 'Ben', 'Cy'];
 // Rotation notices. The real vendor client takes seconds to set up a new session's peer
 // connections on these 2-core machines with three pages (the phase timeline printed with each
 // run shows where): a notice shorter than the slowest handoff ends the overlap at the
-// deadline instead of with everyone moved. The platform gives an hour.
-const NOTICE_MS = 15000;
-const LONG_NOTICE_MS = 20000; // scenarios with retries or two rotations
+// deadline instead of with everyone moved. The platform gives an hour. Handoffs took 11-14 s
+// here on a machine whose steady three-page call kept 1.8 of its 2 cores busy (2026-12-02); at
+// 15 s they ran into the deadline (2 s margin) and were forced to swap to videos not yet
+// created.
+const NOTICE_MS = 20000;
+const LONG_NOTICE_MS = 25000; // scenarios with retries or two rotations
 
 let stack;
 let people = [];
