@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpuFigures, freezes, hadHeadroom, peaks } from './cost.mjs';
+import { continuityLimit, interrupted } from './gaps.mjs';
 
 /** `n` frame intervals of `ms` from `t0`, as shownGaps gives them. */
 function steady(t0, n, ms) {
@@ -61,4 +62,16 @@ test('CPU: windows of different lengths compare as cores busy; headroom is at mo
   // Not measured is not room.
   assert.equal(hadHeadroom(cpuFigures({ between: () => null }, 10000, 16000, 4000)), false);
   assert.equal(cpuFigures(sampler, 10000, 16000, 0).steadyCores, null);
+});
+
+test('continuity bound: 400 ms with headroom or unmeasured, 1 s where the steady call left none', { skip: process.env.E2E_STRICT === '1' && 'E2E_STRICT: the bound is the before gap + one frame' }, () => {
+  const t = { viewer: 'Ada', tile: 'ben', before: 80, across: 600 };
+  const roomy = { steadyCores: 1.0, cores: 2 };
+  const saturated = { steadyCores: 1.8, cores: 2 };
+  assert.equal(continuityLimit(t), 399);
+  assert.equal(continuityLimit(t, roomy), 399);
+  assert.equal(continuityLimit(t, saturated), 999);
+  assert.deepEqual(interrupted([t], { cpu: roomy }).length, 1);
+  assert.deepEqual(interrupted([t], { cpu: saturated }).length, 0);
+  assert.deepEqual(interrupted([{ ...t, across: 1200 }], { cpu: saturated }).length, 1);
 });

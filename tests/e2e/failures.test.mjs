@@ -107,9 +107,9 @@ function assertEnded(r, { leftWith = 'clientDisconnected', except = {} } = {}) {
 }
 
 function assertContinuous(r, opts) {
-  const bad = interrupted(r.tiles, opts);
+  const bad = interrupted(r.tiles, { ...opts, cpu: r.cpu });
   assert.deepEqual(
-    bad.map((t) => `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}: across ${ms(t.across)} ms > ${ms(continuityLimit(t))} ms (before ${ms(t.before)})`),
+    bad.map((t) => `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}: across ${ms(t.across)} ms > ${ms(continuityLimit(t, r.cpu))} ms (before ${ms(t.before)})`),
     [],
     `video continuous across the handoff (${loadNote()})`,
   );

@@ -1,6 +1,7 @@
 // The frame figures of a tile: the gaps a person saw between frames (from measure.js's
 // recording) and the rules a tile's largest gap across a handoff is held to.
 
+import { hadHeadroom } from './cost.mjs';
 import { FRAME_MS } from './harness.mjs';
 
 /** A display refresh of headless Chromium (its begin-frame source runs at 60 Hz). */
@@ -81,10 +82,18 @@ export function rafStall(snap, from, to) {
 // tile, and asserted only when asked.
 export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
 export const FREEZE_MS = 400;
+/**
+ * The bound where the run measured no headroom (`hadHeadroom`): the steady call alone kept more
+ * than 70% of the cores busy, and the old session's frames then arrive 400-700 ms late at times
+ * while the new peer connections are set up (measured over 30 rotations on 2026-12-02). Still
+ * a third of what a reconnect shows here (3.4-3.8 s), so a break-before-make fails it.
+ */
+export const SATURATED_FREEZE_MS = 1000;
 
-/** The largest gap a tile may show across a handoff. */
-export function continuityLimit(t) {
-  return STRICT_CONTINUITY ? t.before + FRAME_MS : FREEZE_MS - 1;
+/** The largest gap a tile may show across a handoff; `cpu` is the run's (rotationRun). */
+export function continuityLimit(t, cpu = null) {
+  if (STRICT_CONTINUITY) return t.before + FRAME_MS;
+  return (cpu && !hadHeadroom(cpu) ? SATURATED_FREEZE_MS : FREEZE_MS) - 1;
 }
 
 /** Whether a tile meets the strict criterion (printed in every run). */
@@ -93,8 +102,8 @@ export function withinOneFrame(t) {
 }
 
 /** Continuity failures: tiles whose gap across the handoff exceeds `continuityLimit`. */
-export function interrupted(tiles, { viewers = null, of = null } = {}) {
+export function interrupted(tiles, { viewers = null, of = null, cpu = null } = {}) {
   return tiles.filter(
-    (t) => (!viewers || viewers.includes(t.viewer)) && (!of || of.includes(t.tile)) && !(t.across <= continuityLimit(t)),
+    (t) => (!viewers || viewers.includes(t.viewer)) && (!of || of.includes(t.tile)) && !(t.across <= continuityLimit(t, cpu)),
   );
 }
