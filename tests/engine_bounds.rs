@@ -10,15 +10,6 @@ mod harness;
 use harness::*;
 use video_handoff::engine::*;
 
-fn live_in_a_with(participants: &[&str], config: Config) -> Harness {
-    let mut h = Harness::new(config);
-    h.live_in("A");
-    for p in participants {
-        h.arrives(p, "A");
-    }
-    h
-}
-
 /// Every `HandoffFailed` in `outs`: (error, will_retry, next_attempt_at, stopped).
 fn failed(outs: &[Output]) -> Vec<(HandoffError, bool, Option<Millis>, Option<StopCause>)> {
     events(outs)

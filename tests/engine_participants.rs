@@ -8,23 +8,6 @@ mod harness;
 use harness::*;
 use video_handoff::engine::*;
 
-fn live_in_a_with(participants: &[&str]) -> Harness {
-    let mut h = Harness::new(Config::default());
-    h.live_in("A");
-    for p in participants {
-        h.arrives(p, "A");
-    }
-    h
-}
-
-fn moving_to_b(participants: &[&str]) -> Harness {
-    let mut h = live_in_a_with(participants);
-    h.signal("A", &handoff_to("B", ""));
-    h.connected("B");
-    h.published("B");
-    h
-}
-
 fn joins_and_leaves(h: &Harness) -> Vec<Event> {
     h.events_so_far()
         .into_iter()
@@ -39,7 +22,7 @@ fn joins_and_leaves(h: &Harness) -> Vec<Event> {
 
 #[test]
 fn a_participant_leaving_the_live_call_is_reported_once_after_the_grace() {
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.leaves("p1", "A");
     assert_eq!(commands(&outs), vec![Command::Hide { key: key("p1") }]);
     assert!(events(&outs).is_empty());
@@ -57,7 +40,7 @@ fn a_participant_leaving_the_live_call_is_reported_once_after_the_grace() {
 
 #[test]
 fn a_participant_joining_only_b_is_joined_and_shown_at_once() {
-    let mut h = moving_to_b(&["p1"]);
+    let mut h = moving_to_b(&["p1"], Config::default());
     let outs = h.arrives("p3", "B");
     assert_eq!(
         events(&outs),
@@ -83,7 +66,7 @@ fn a_participant_joining_only_b_is_joined_and_shown_at_once() {
 
 #[test]
 fn a_participant_leaving_only_a_mid_handoff_is_hidden_and_left_after_the_move() {
-    let mut h = moving_to_b(&["p1", "p2"]);
+    let mut h = moving_to_b(&["p1", "p2"], Config::default());
     let outs = h.leaves("p2", "A");
     assert_eq!(commands(&outs), vec![Command::Hide { key: key("p2") }]);
     h.advance(LEFT_GRACE_MS * 2);
@@ -104,7 +87,7 @@ fn a_participant_leaving_only_a_mid_handoff_is_hidden_and_left_after_the_move() 
 
 #[test]
 fn a_participant_shown_from_a_whose_a_stream_ends_mid_handoff_is_shown_from_b_at_once() {
-    let mut h = moving_to_b(&["p1", "p2"]);
+    let mut h = moving_to_b(&["p1", "p2"], Config::default());
     h.arrives("p1", "B"); // not rendered yet
     let outs = h.leaves("p1", "A");
     assert_eq!(
@@ -123,7 +106,7 @@ fn a_participant_shown_from_a_whose_a_stream_ends_mid_handoff_is_shown_from_b_at
 
 #[test]
 fn a_moving_participant_is_never_left_and_joined_when_a_destroy_comes_before_b_create() {
-    let mut h = moving_to_b(&["p1"]);
+    let mut h = moving_to_b(&["p1"], Config::default());
     h.leaves("p1", "A"); // gone from A before appearing in B
     h.advance(3_000);
     h.arrives("p1", "B");
@@ -138,7 +121,7 @@ fn a_moving_participant_is_never_left_and_joined_when_a_destroy_comes_before_b_c
 
 #[test]
 fn a_moving_participant_is_never_left_and_joined_when_b_create_comes_first() {
-    let mut h = moving_to_b(&["p1"]);
+    let mut h = moving_to_b(&["p1"], Config::default());
     h.arrives("p1", "B");
     h.leaves("p1", "A");
     h.first_frame("p1", "B");
@@ -152,7 +135,7 @@ fn a_moving_participant_is_never_left_and_joined_when_b_create_comes_first() {
 #[test]
 fn a_participant_who_moves_just_before_our_own_signal_is_not_left_and_joined() {
     // p1 got the signal first and left A; ours arrives 2 s later (within the grace).
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     h.leaves("p1", "A");
     h.advance(2_000);
     h.signal("A", &handoff_to("B", ""));
@@ -170,7 +153,7 @@ fn a_participant_who_moves_just_before_our_own_signal_is_not_left_and_joined() {
 
 #[test]
 fn participants_stay_through_a_recovery_and_leave_if_they_never_come_back() {
-    let mut h = live_in_a_with(&["p1", "p2"]);
+    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
     h.lost("A", DisconnectReason::NetworkDisconnected);
     h.advance(30_000);
     assert!(!h
@@ -243,17 +226,17 @@ fn close_from_every_state_leaves_everything_and_then_stays_silent() {
     h.join("A");
     assert_close(h, &["A"]);
     // live
-    assert_close(live_in_a_with(&["p1"]), &["A"]);
+    assert_close(live_in_a_with(&["p1"], Config::default()), &["A"]);
     // handoff, waiting out the spread
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
     assert_close(h, &["A"]);
     // handoff, connecting to B
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     h.signal("A", &handoff_to("B", ""));
     assert_close(h, &["A", "B"]);
     // handoff, B connected
-    assert_close(moving_to_b(&["p1"]), &["A", "B"]);
+    assert_close(moving_to_b(&["p1"], Config::default()), &["A", "B"]);
     // recovering, waiting for resolveSession
     let mut h = Harness::new(Config {
         has_resolve_session: true,
@@ -263,11 +246,11 @@ fn close_from_every_state_leaves_everything_and_then_stays_silent() {
     h.lost("A", DisconnectReason::ServerRotation);
     assert_close(h, &[]);
     // recovering, rejoining
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     h.lost("A", DisconnectReason::ServerRotation);
     assert_close(h, &["A"]);
     // recovering into B after A was lost mid-handoff
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     h.signal("A", &handoff_to("B", ""));
     h.lost("A", DisconnectReason::ServerRotation);
     assert_close(h, &["B"]);
@@ -289,7 +272,7 @@ fn connection_with(
 
 #[test]
 fn a_participant_is_the_apps_key_else_the_token_data_else_the_connection() {
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     let joined = |outs: Vec<Output>| events(&outs);
     assert_eq!(
         joined(connection_with(&mut h, "c1", Some("user-1"), Some("app-1"))),

@@ -8,18 +8,9 @@ mod harness;
 use harness::*;
 use video_handoff::engine::*;
 
-fn live_in_a_with(participants: &[&str]) -> Harness {
-    let mut h = Harness::new(Config::default());
-    h.live_in("A");
-    for p in participants {
-        h.arrives(p, "A");
-    }
-    h
-}
-
 /// Given live in A, when `data` arrives from the server, then only `SignalRejected{reason}`.
 fn assert_rejected(data: &str, reason: RejectReason) {
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.signal("A", data);
     assert_eq!(
         events(&outs),
@@ -250,7 +241,7 @@ fn unknown_fields_and_null_optionals_are_accepted() {
 
 #[test]
 fn a_signal_from_a_client_is_rejected_as_not_from_server() {
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.input(Input::Signal {
         session: sid("A"),
         from: Some(conn("p1", "A")),
@@ -267,7 +258,7 @@ fn a_signal_from_a_client_is_rejected_as_not_from_server() {
 
 #[test]
 fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.input(Input::Signal {
         session: sid("A"),
         from: Some(conn("p1", "A")),
@@ -283,7 +274,7 @@ fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
 
 #[test]
 fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_nothing() {
-    let mut h = live_in_a_with(&["p1"]);
+    let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.signal("A", &handoff_to("A", ""));
     assert_eq!(
         events(&outs),
@@ -311,7 +302,7 @@ fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_not
 
 #[test]
 fn a_signal_whose_deadline_has_passed_is_stale() {
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     let outs = h.signal("A", &handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
     assert_eq!(
         events(&outs),
@@ -323,7 +314,7 @@ fn a_signal_whose_deadline_has_passed_is_stale() {
 
 #[test]
 fn a_signal_naming_a_session_already_left_is_stale() {
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     h.signal("A", &handoff_to("B", ""));
     h.connected("B");
     h.published("B"); // A left
@@ -356,7 +347,7 @@ fn a_signal_naming_a_session_already_left_is_stale() {
 #[test]
 fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     // Given a move A -> B where p1 has already swapped to B and p2 has not.
-    let mut h = live_in_a_with(&["p1", "p2"]);
+    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
     h.signal("A", &handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
@@ -435,7 +426,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
 
 #[test]
 fn superseding_while_still_waiting_out_the_spread_needs_no_disconnect() {
-    let mut h = live_in_a_with(&[]);
+    let mut h = live_in_a_with(&[], Config::default());
     h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
     let outs = h.signal("A", &handoff_to("C", ""));
     assert!(!touches_session(&outs, "B"));
