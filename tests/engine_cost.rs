@@ -59,6 +59,66 @@ fn new_session_subscriptions_are_made_one_at_a_time() {
     }
 }
 
+/// The same as `connected_to_b`, with B's media mode as the client reports it.
+fn connected_to_b_in(participants: &[&str], routed: Option<bool>) -> Harness {
+    let mut h = Harness::new(Config::default());
+    h.live_in("A");
+    for p in participants {
+        h.arrives(p, "A");
+        h.first_frame(p, "A");
+    }
+    h.signal("A", &handoff_to("B", ""));
+    h.routed = routed;
+    h.connected("B");
+    h
+}
+
+#[test]
+fn a_routed_session_subscribes_to_everyone_at_once() {
+    // Routed: each new subscription is a stream the media server already has; pacing them
+    // only adds their set-up times up.
+    let mut h = connected_to_b_in(&["p1", "p2", "p3"], Some(true));
+    let mut made = Vec::new();
+    for p in ["p1", "p2", "p3"] {
+        made.extend(subscribes_in(&h.arrives(p, "B"), "B"));
+    }
+    assert_eq!(made, vec![key("p1"), key("p2"), key("p3")]);
+    // Still each swapped only on its own first frame, in whatever order they render.
+    h.first_frame("p3", "B");
+    assert_eq!(h.tile("p3"), Some(src("B", cam("p3", "B"))));
+    assert_eq!(h.tile("p1"), Some(src("A", cam("p1", "A"))));
+}
+
+#[test]
+fn relayed_and_unknown_sessions_are_paced() {
+    for routed in [Some(false), None] {
+        let mut h = connected_to_b_in(&["p1", "p2"], routed);
+        let mut made = subscribes_in(&h.arrives("p1", "B"), "B");
+        made.extend(subscribes_in(&h.arrives("p2", "B"), "B"));
+        assert_eq!(made, vec![key("p1")], "routed {routed:?}: one at a time");
+    }
+}
+
+#[test]
+fn the_routed_bound_is_its_own_knob() {
+    let config = Config {
+        max_pending_subscribes_routed: 1,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    h.live_in("A");
+    for p in ["p1", "p2"] {
+        h.arrives(p, "A");
+        h.first_frame(p, "A");
+    }
+    h.signal("A", &handoff_to("B", ""));
+    h.routed = Some(true);
+    h.connected("B");
+    let mut made = subscribes_in(&h.arrives("p1", "B"), "B");
+    made.extend(subscribes_in(&h.arrives("p2", "B"), "B"));
+    assert_eq!(made, vec![key("p1")]);
+}
+
 #[test]
 fn a_subscription_that_never_renders_holds_the_next_back_only_for_the_pace_bound() {
     let config = Config {

@@ -211,21 +211,65 @@ fn the_deadline_bound_leaves_a_margin_before_the_deadline() {
     h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
     h.published("B");
-    h.arrives("p1", "B"); // subscribed, never renders
+    h.arrives("p1", "B");
+    h.first_frame("p1", "B");
+    // Everyone is shown from B, but p1 has not said it moved: the group rule holds A...
     let outs = h.advance_to(deadline - 2_001);
     assert!(!touches_session(&outs, "A"));
+    // ...until the deadline's margin.
     let outs = h.advance_to(deadline - 2_000);
-    assert!(outs.iter().any(|o| matches!(
-        o,
-        Output::Event(Event::HandoffCompleted {
-            ended_by: LeaveCause::Deadline,
-            ..
-        })
-    )));
+    assert!(completed_by(&outs, LeaveCause::Deadline));
     assert!(has_command(
         &outs,
         &Command::Disconnect { session: sid("A") }
     ));
+}
+
+#[test]
+fn at_the_deadline_a_tile_keeps_its_old_picture_until_the_new_one_renders() {
+    // A short notice: B's stream for p1 has not rendered when the margin comes. A's picture
+    // keeps flowing until the platform ends A, so the tile stays on it; the swap and the
+    // leave come with B's first frame.
+    let mut h = live_in_a_with(&["p1"], Config::default());
+    let deadline = h.now + 10_000;
+    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.connected("B");
+    h.published("B");
+    h.arrives("p1", "B"); // subscribed, not rendered yet
+    let outs = h.advance_to(deadline - 2_000);
+    assert!(
+        !touches_session(&outs, "A"),
+        "A is kept: p1's tile still shows it"
+    );
+    assert_eq!(h.tile("p1"), Some(src("A", cam("p1", "A"))));
+    // No busy timer on the passed margin: the next wake-up is the overlap bound.
+    assert!(h.engine.poll_timeout().is_some_and(|t| t > h.now));
+    let outs = h.first_frame("p1", "B");
+    assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
+    assert!(completed_by(&outs, LeaveCause::Deadline));
+    assert!(has_command(
+        &outs,
+        &Command::Disconnect { session: sid("A") }
+    ));
+}
+
+#[test]
+fn at_the_deadline_a_tile_waiting_for_its_new_picture_moves_when_the_old_session_ends() {
+    let mut h = live_in_a_with(&["p1"], Config::default());
+    let deadline = h.now + 10_000;
+    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.connected("B");
+    h.published("B");
+    h.arrives("p1", "B"); // never renders
+    h.advance_to(deadline);
+    assert_eq!(h.tile("p1"), Some(src("A", cam("p1", "A"))));
+    // The platform destroys A: the handoff completes on B with what B has.
+    let outs = h.input(Input::SessionDisconnected {
+        session: sid("A"),
+        reason: DisconnectReason::ServerRotation,
+    });
+    assert!(completed_by(&outs, LeaveCause::OldSessionLost));
+    assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
 }
 
 #[test]
@@ -254,4 +298,13 @@ fn a_b_stream_that_never_renders_is_shown_from_b_when_a_bound_forces_the_leave()
     h.advance(60_000);
     h.first_frame("p1", "B");
     assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
+}
+
+fn completed_by(outs: &[Output], cause: LeaveCause) -> bool {
+    outs.iter().any(|o| {
+        matches!(
+            o,
+            Output::Event(Event::HandoffCompleted { ended_by, .. }) if *ended_by == cause
+        )
+    })
 }

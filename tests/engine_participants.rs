@@ -198,6 +198,7 @@ fn assert_close(mut h: Harness, open: &[&str]) {
             session: sid("A"),
             connection: conn("me", "A"),
             server_time: None,
+            routed: None,
         },
         Input::Signal {
             session: sid("A"),

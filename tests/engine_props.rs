@@ -78,6 +78,7 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             session: s(i),
             connection: conn("me", SESSIONS[i]),
             server_time: Some(h.now.saturating_add_signed(h.server_skew)),
+            routed: None,
         },
         Step::ConnectFailed(i, c) => Input::ConnectFailed {
             session: s(i),
@@ -96,6 +97,7 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                     session,
                     connection: c,
                     server_time: Some(h.now.saturating_add_signed(h.server_skew)),
+                    routed: None,
                 }
             } else {
                 Input::ConnectFailed {

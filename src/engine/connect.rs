@@ -111,6 +111,7 @@ impl Engine {
         session: &SessionId,
         connection: ConnectionId,
         server_time: Option<Millis>,
+        routed: Option<bool>,
     ) {
         let Some(slot) = self.slot_of(session) else {
             return;
@@ -131,6 +132,7 @@ impl Engine {
         }
         s.link = Link::Connected { at: now };
         s.own = Some(connection);
+        s.routed = routed;
         s.backoff.reset();
         s.attempts = 0;
         s.first_attempt_at = None;

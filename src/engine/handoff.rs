@@ -6,8 +6,10 @@
 //! when we publish, said it shows everyone from B (so none of them still needs our stream in
 //! A). We say the same into B once we show everyone from B.
 //! Bounds end the overlap early: `max_overlap_ms` after B connected, the signal's
-//! `deadline - deadline_margin_ms`, or A being lost. When a bound ends it, every tile still
-//! showing A first shows the participant's B stream (rendered or not), or is hidden.
+//! `deadline - deadline_margin_ms`, or A being lost. At the deadline's margin a tile still
+//! showing A keeps showing it until its B stream renders or A ends (A's picture flows until
+//! the platform destroys it); the other bounds end the overlap at once, and every tile still
+//! showing A then shows the participant's B stream (rendered or not), or is hidden.
 
 use super::session::{Link, Session, Sub};
 use super::{
@@ -262,16 +264,27 @@ impl Engine {
             Some(LeaveCause::AllMoved)
         } else if self.now >= b_at.saturating_add(self.config.max_overlap_ms) {
             Some(LeaveCause::MaxOverlap)
-        } else if h.request.deadline.is_some_and(|d| {
+        } else if self.deadline_margin_reached(h) {
+            // The old session's pictures keep flowing until the platform ends it: a tile
+            // still showing A waits there for its B stream's first frame (then it swaps and
+            // this is asked again), or for A's end, or for the overlap bound. Forcing the
+            // swap here showed videos that had not rendered yet.
+            self.participants
+                .shown_from(&a.id)
+                .is_empty()
+                .then_some(LeaveCause::Deadline)
+        } else {
+            None
+        }
+    }
+
+    fn deadline_margin_reached(&self, h: &Handoff) -> bool {
+        h.request.deadline.is_some_and(|d| {
             self.now
                 >= self
                     .local_time(d)
                     .saturating_sub(self.config.deadline_margin_ms)
-        }) {
-            Some(LeaveCause::Deadline)
-        } else {
-            None
-        }
+        })
     }
 
     /// When a bound will end the overlap (for the timer).
@@ -282,10 +295,16 @@ impl Engine {
             .target
             .connected_at()?
             .saturating_add(self.config.max_overlap_ms);
-        let deadline = h.request.deadline.map(|d| {
-            self.local_time(d)
-                .saturating_sub(self.config.deadline_margin_ms)
-        });
+        // Once the deadline's margin has come, only a first frame, A's end or the overlap
+        // bound end the overlap: the margin is no timer any more.
+        let deadline = h
+            .request
+            .deadline
+            .map(|d| {
+                self.local_time(d)
+                    .saturating_sub(self.config.deadline_margin_ms)
+            })
+            .filter(|&d| d > self.now);
         Some(deadline.map_or(overlap, |d| d.min(overlap)))
     }
 

@@ -372,12 +372,17 @@ impl Engine {
     }
 
     /// Whether the new session's subscriptions waiting for a first frame use up
-    /// [`super::Config::max_pending_subscribes`] (see there), and when the first of them
-    /// stops counting.
+    /// [`super::Config::max_pending_subscribes`] (or `max_pending_subscribes_routed` for a
+    /// routed session; see there), and when the first of them stops counting.
     pub(super) fn subscribe_pace(&self) -> (bool, Option<Millis>) {
-        let max = self.config.max_pending_subscribes;
-        let target = self.handoff.as_ref().map(|h| &h.target);
-        match target.filter(|t| max > 0 && t.is_connected()) {
+        let Some(t) = self.handoff.as_ref().map(|h| &h.target) else {
+            return (false, None);
+        };
+        let max = match t.routed {
+            Some(true) => self.config.max_pending_subscribes_routed,
+            _ => self.config.max_pending_subscribes,
+        };
+        match Some(t).filter(|t| max > 0 && t.is_connected()) {
             Some(t) => {
                 let (n, next) = t.waiting_first_frames(self.now, self.config.subscribe_pace_ms);
                 (n >= max, next)

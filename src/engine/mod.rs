@@ -312,7 +312,8 @@ impl Engine {
                 session,
                 connection,
                 server_time,
-            } => self.on_connected(&session, connection, server_time),
+                routed,
+            } => self.on_connected(&session, connection, server_time, routed),
             Input::ConnectFailed {
                 session,
                 error,

@@ -88,6 +88,8 @@ pub(crate) struct Session {
     /// Connections seen before the connect completed, in the order they came.
     pub(crate) early: Vec<ConnectionId>,
     pub(crate) streams: SortedMap<StreamId, RemoteStream>,
+    /// The session's media goes through the platform's media servers (`None`: not known).
+    pub(crate) routed: Option<bool>,
 }
 
 impl Session {
@@ -107,6 +109,7 @@ impl Session {
             connections: SortedMap::default(),
             early: Vec::new(),
             streams: SortedMap::default(),
+            routed: None,
         }
     }
 

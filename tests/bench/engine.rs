@@ -79,6 +79,7 @@ fn live_call(n: usize) -> Engine {
             session: "A".into(),
             connection: "me@A".into(),
             server_time: None,
+            routed: None,
         },
     );
     input(
@@ -117,6 +118,7 @@ fn whole_handoff(e: &mut Engine, n: usize) -> usize {
             session: b.clone(),
             connection: "me@B".into(),
             server_time: None,
+            routed: None,
         },
     );
     outs += input(
@@ -240,6 +242,7 @@ fn main() {
                 session: b.clone(),
                 connection: "me@B".into(),
                 server_time: None,
+                routed: None,
             },
         );
         for p in 0..50 {

@@ -73,6 +73,26 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
   assert.deepEqual(ids, r.people.map((p) => p.id).sort(), 'the new session holds exactly the three participants');
   assert.equal(r.newSession.streams.length, 3, 'each participant publishes in the new session');
 
+  // The media mode held: routed, each page keeps one peer connection that sends and one that
+  // receives per remote participant (counted from the page's RTCPeerConnections that carried
+  // media), and the sandbox's media router carried the frames; relayed, one each way per
+  // remote participant, and the router carried nothing.
+  for (const page of r.pages) {
+    const steady = page.live?.pcs?.steady;
+    const want = stack.mode === 'routed' ? 1 + (NAMES.length - 1) : 2 * (NAMES.length - 1);
+    assert.equal(steady, want, `${page.p.name}: ${want} live peer connections in the steady ${stack.mode} call, got ${steady}`);
+  }
+  for (const [what, s] of [['old', r.oldSession], ['new', r.newSession]]) {
+    assert.equal(s.mediaMode, stack.mode, `the ${what} session is ${stack.mode}`);
+  }
+  if (stack.mode === 'routed') {
+    const media = r.newSession.media;
+    assert.ok(media && media.framesOut > 0 && media.framesIn > 0, `the new session's media went through the router: ${JSON.stringify(media)}`);
+    console.log(`e2e: new session's router: ${JSON.stringify(media)}`);
+  } else {
+    assert.equal(r.newSession.media, null, 'a relayed session has no router table');
+  }
+
   // The old session saw every connection leave by itself before it was destroyed.
   const { leftBy, problems } = departures(r.oldLog);
   assert.deepEqual(problems, [], 'old session log');

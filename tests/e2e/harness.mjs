@@ -32,6 +32,15 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const MEASURE_SCRIPT = path.join(here, 'measure.js');
 export const OT_TRACE_SCRIPT = path.join(here, 'ot-trace.js');
 export const APP_ID = 'e2e-app';
+/**
+ * The media mode the suite runs in (`E2E_MEDIA_MODE`): `routed`, the platform's default and
+ * where server rotations happen (media through the sandbox's media router), or `relayed`
+ * (peer to peer).
+ */
+export const MEDIA_MODE = process.env.E2E_MEDIA_MODE || 'routed';
+if (MEDIA_MODE !== 'routed' && MEDIA_MODE !== 'relayed') {
+  throw new Error(`E2E_MEDIA_MODE must be routed or relayed, got ${JSON.stringify(MEDIA_MODE)}`);
+}
 export const FPS = 30;
 /** One frame interval of the fake camera, rounded up (ms). */
 export const FRAME_MS = 33.4;
@@ -275,8 +284,8 @@ async function servePkgFrom(context, dir) {
  * Starts proxy, sandbox, app server and Chromium. Returns the `Stack`; call `stop()` in
  * `after` whatever happened.
  */
-export async function startStack({ echo = Boolean(process.env.E2E_LOG) } = {}) {
-  const stack = new Stack(echo);
+export async function startStack({ echo = Boolean(process.env.E2E_LOG), mode = MEDIA_MODE } = {}) {
+  const stack = new Stack(echo, mode);
   try {
     await stack.start();
   } catch (err) {
@@ -296,8 +305,10 @@ class Stack {
   sandbox = null;
   app = null;
 
-  constructor(echo) {
+  constructor(echo, mode) {
     this.echo = echo;
+    /** The media mode of every session the app server creates: `routed` or `relayed`. */
+    this.mode = mode;
     this.proxy = new Proxy();
   }
 
@@ -353,6 +364,7 @@ class Stack {
         SANDBOX_ADMIN_TOKEN: this.adminToken,
         HOST: '127.0.0.1',
         PORT: '0',
+        MEDIA_MODE: this.mode,
       },
     });
     keepLines(this.app, this.lines, '[app] ', this.echo);
@@ -363,6 +375,7 @@ class Stack {
     // The test's own server SDK client, straight to the sandbox (for signals the app never sends).
     this.video = new Video({ applicationId: APP_ID, privateKey }, { videoHost: this.sandboxUrl });
 
+    console.log(`e2e: media mode ${this.mode} (sessions the app server creates; E2E_MEDIA_MODE)`);
     this.browser = await launchBrowser(path.join(this.root, 'tmp'));
     this.cpu = await cpuSampler(this.browser);
   }

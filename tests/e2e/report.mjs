@@ -32,6 +32,25 @@ export function loadNote() {
 }
 
 /** Asserts-free summary of a run, for the test output. */
+/**
+ * Each peer connection a page made after the signal, step by step (ot-trace.js `pc`), in ms
+ * after the signal: where a publish's or a subscription's time goes (the probes the vendor's
+ * client makes first, its wait for ICE gathering, the server's answer, DTLS). Printed with
+ * E2E_PC_TRACE=1.
+ */
+export function pcTimeline(page) {
+  if (!page.started || !page.trace) return [];
+  const t0 = page.started.at;
+  const byPc = new Map();
+  for (const e of page.trace) {
+    if (e.what !== 'pc' || e.at < t0) continue;
+    const steps = byPc.get(e.id) ?? [];
+    steps.push(`${e.ev}${e.type ? ` ${e.type}` : ''} +${ms(e.at - t0)}`);
+    byPc.set(e.id, steps);
+  }
+  return [...byPc].map(([id, steps]) => `    ${page.p.name} pc${id}: ${steps.join(', ')}`);
+}
+
 export function printRun(label, r) {
   const lines = [`${label}: ${short(r.oldSid)} -> ${short(r.newSid)} (${loadNote()})`];
   for (const [sid, log] of Object.entries(r.logs ?? {})) {
@@ -62,6 +81,7 @@ export function printRun(label, r) {
   lines.push(describeTiles(r.tiles, r.people));
   lines.push(...costLines(r));
   lines.push(...phaseTimeline(r));
+  if (process.env.E2E_PC_TRACE === '1') for (const page of r.pages) lines.push(...pcTimeline(page));
   console.log(lines.join('\n'));
 }
 

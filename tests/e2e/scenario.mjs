@@ -219,6 +219,7 @@ export async function rotationRun(stack, room, people, opts = {}) {
     tiles.push(...page.tiles);
   }
   const newSession = await stack.session(newSid);
+  const oldSession = await stack.session(oldSid);
   // The browser's CPU across the handoff (the first page's start to 1 s after the last page's
   // completion: the old session's teardown counts), as cores busy, against the steady call just
   // before it (as long as the handoff when the steady call allows, never reaching back past the
@@ -227,7 +228,7 @@ export async function rotationRun(stack, room, people, opts = {}) {
   const handoffFrom = Math.min(...pages.map((pg) => pg.started?.at ?? ctx.rotatedAt));
   const handoffTo = Math.max(...pages.map((pg) => (pg.completed?.at ?? destroyedAt) + 1000));
   const cpu = cpuFigures(stack.cpu, handoffFrom, handoffTo, Math.min(handoffTo - handoffFrom, handoffFrom - ctx.steadyFrom - 500));
-  return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx, cpu };
+  return { room, people, oldSid, newSid, oldLog: logs[oldSid] ?? null, logs, newSession, oldSession, pages, tiles, rotatedAt: ctx.rotatedAt, destroyedAt, ctx, cpu };
 }
 
 /**

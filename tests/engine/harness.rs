@@ -63,6 +63,8 @@ pub struct Harness {
     pub log: Vec<Output>,
     /// The server's clock minus ours (ms), as the next `connected` reports it.
     pub server_skew: i64,
+    /// What `connected` says of the session's media (`Input::Connected::routed`).
+    pub routed: Option<bool>,
 }
 
 impl Harness {
@@ -80,6 +82,7 @@ impl Harness {
             closed: false,
             engine_now: 0,
             server_skew: 0,
+            routed: None,
             log: Vec::new(),
         }
     }
@@ -176,6 +179,7 @@ impl Harness {
             session: sid(s),
             connection: conn("me", s),
             server_time,
+            routed: self.routed,
         })
     }
 

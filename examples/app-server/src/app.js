@@ -53,7 +53,7 @@ export async function createAppServer({
   retry = {},
 }) {
   const api = retryingVideo(video, { log, ...retry });
-  const rooms = new Rooms({ video: api, store, log });
+  const rooms = new Rooms({ video: api, store, log, mediaMode: config.mediaMode });
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,

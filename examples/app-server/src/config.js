@@ -34,6 +34,8 @@ export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
  * ROOM_TTL_S             rooms and their records expire this long after their last change
  *                        (default 86400)
  * TRUST_PROXY            `1`: behind a reverse proxy (X-Forwarded-Proto decides Secure cookies)
+ * MEDIA_MODE             `routed` (default, the platform's: media through its media servers) or
+ *                        `relayed` (peer to peer) for every session the server creates
  */
 export function loadConfig(env = process.env) {
   const applicationId = (env.VONAGE_APPLICATION_ID ?? '').trim();
@@ -100,8 +102,13 @@ export function loadConfig(env = process.env) {
     }
     sandboxAdminUrl = null; // without the token the sandbox would refuse every admin call
   }
+  const mediaMode = env.MEDIA_MODE || 'routed';
+  if (mediaMode !== 'routed' && mediaMode !== 'relayed') {
+    throw new Error(`MEDIA_MODE must be routed or relayed, got ${JSON.stringify(env.MEDIA_MODE)}`);
+  }
   return {
     applicationId,
+    mediaMode,
     privateKey,
     videoHost,
     otScriptUrl,

@@ -23,6 +23,7 @@ export class Rooms {
   #log;
   #signalType;
   #now;
+  #mediaMode;
   /** room name -> Promise of its session, while this process creates it */
   #opening = new Map();
   #pending = new Set();
@@ -33,8 +34,10 @@ export class Rooms {
    * @param {object} options.store  a MemoryStore or RedisStore
    * @param {(line: string) => void} [options.log]
    * @param {string} [options.signalType] the handoff signal's type (default `handoff`)
+   * @param {'routed'|'relayed'} [options.mediaMode] of every session created (default routed)
    */
-  constructor({ video, store, log = () => {}, signalType = 'handoff', now = Date.now }) {
+  constructor({ video, store, log = () => {}, signalType = 'handoff', now = Date.now, mediaMode = 'routed' }) {
+    this.#mediaMode = mediaMode;
     this.#video = video;
     this.#store = store;
     this.#log = log;
@@ -140,7 +143,10 @@ export class Rooms {
   // ---- internals -----------------------------------------------------------------------
 
   async #createSession(roomName) {
-    const { sessionId } = await this.#video.createSession({});
+    // @vonage/video's MediaMode: ROUTED is p2p.preference `disabled`, RELAYED `enabled`.
+    const { sessionId } = await this.#video.createSession({
+      mediaMode: this.#mediaMode === 'relayed' ? 'enabled' : 'disabled',
+    });
     if (typeof sessionId !== 'string' || !sessionId) {
       throw new Error('the video API returned no session ID');
     }

@@ -29,6 +29,9 @@ pub struct Config {
     /// The bearer token the admin API requires (a per-run secret the app server and tests
     /// are given); none: the admin API is off.
     pub admin_token: Option<String>,
+    /// UDP port of the media router (routed sessions' media, on `host`); 0 picks a free one
+    /// (printed at start).
+    pub media_port: u16,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             callback_faults: CallbackFaults::default(),
             rotation_notice_ms: 3_600_000,
             admin_token: None,
+            media_port: 0,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A local emulator of the Vonage Video API for development, the demo and tests: the
 //! vendor's REST dialect (driven by `@vonage/video`), the vendor client's own protocol (the
 //! real `@vonage/client-sdk-video` connects through `OT.setProxyUrl`; PROTOCOL.md), relayed
-//! WebRTC negotiation, session-monitoring callbacks, rotation, and sandbox-only test hooks.
+//! WebRTC negotiation and a media router for routed sessions, session-monitoring callbacks, rotation, and sandbox-only test hooks.
 //! See README.md.
 
 pub mod admin;
@@ -13,6 +13,7 @@ pub mod ids;
 pub mod keygen;
 pub mod outbox;
 pub mod rest;
+pub mod router;
 pub mod server;
 pub mod state;
 pub mod vendor;

@@ -53,6 +53,10 @@ struct Cli {
     /// it the admin API (rotation on demand, test hooks) is off.
     #[arg(long, env = "SANDBOX_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// UDP port of the media router that routed sessions' media passes through; 0 picks a
+    /// free one.
+    #[arg(long, env = "SANDBOX_MEDIA_PORT", default_value_t = 0)]
+    media_port: u16,
 }
 
 #[derive(Subcommand)]
@@ -117,6 +121,7 @@ async fn main() -> ExitCode {
         },
         rotation_notice_ms: cli.rotation_notice_ms,
         admin_token: cli.admin_token,
+        media_port: cli.media_port,
     };
     if !config.callback_urls.is_empty() && config.signature_secret.is_none() {
         eprintln!("sandbox: callbacks are unsigned (no --signature-secret); signed-callback receivers will refuse them");
@@ -130,6 +135,10 @@ async fn main() -> ExitCode {
     };
     // Tests parse this line.
     println!("sandbox listening on {}", running.base_url());
+    println!(
+        "sandbox media router on udp {}",
+        running.sandbox.media_addr()
+    );
     tokio::select! {
         _ = running.task => ExitCode::FAILURE,
         _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,

@@ -47,8 +47,8 @@ async function closeAll() {
   while (opened.length) await opened.pop().context.close().catch(() => {});
 }
 
-async function newSession() {
-  const s = await video.createSession({ mediaMode: MediaMode.RELAYED });
+async function newSession(mode = 'relayed') {
+  const s = await video.createSession({ mediaMode: mode === 'routed' ? MediaMode.ROUTED : MediaMode.RELAYED });
   assert.match(s.sessionId, /^2_/);
   return s.sessionId;
 }
@@ -79,8 +79,10 @@ test('the vendor client loads from the app\'s origin and reaches nothing but the
   await closeAll();
 });
 
-test('two pages connect, publish, subscribe, exchange video, get a REST signal and are rotated out', { timeout: 60000 }, async (t) => {
-  const sid = await newSession();
+// Both media modes: routed (the platform's default; media through the sandbox's router) and
+// relayed (peer to peer).
+for (const mode of ['routed', 'relayed']) test(`${mode}: two pages connect, publish, subscribe, exchange video, get a REST signal and are rotated out`, { timeout: 60000 }, async (t) => {
+  const sid = await newSession(mode);
   const a = await open();
   const b = await open();
 
@@ -120,6 +122,16 @@ test('two pages connect, publish, subscribe, exchange video, get a REST signal a
     return { w: sub.videoWidth(), h: sub.videoHeight(), vol: sub.getAudioVolume() };
   }, pb.streamId);
   assert.ok(dims.w > 0 && dims.h > 0, `subscriber video dimensions ${JSON.stringify(dims)}`);
+
+  // The media went where the mode says: through the sandbox's router, or between the pages.
+  const state = await sandbox.admin('GET', '/admin/state');
+  const session = state.sessions.find((x) => x.sessionId === sid);
+  assert.equal(session.mediaMode, mode);
+  if (mode === 'routed') {
+    assert.ok(session.media?.framesOut > 0 && session.media.publishers === 2 && session.media.subscribers === 2, `router table: ${JSON.stringify(session.media)}`);
+  } else {
+    assert.equal(session.media, null, 'a relayed session has no router table');
+  }
 
   // Event shapes.
   const ea = await events(a);

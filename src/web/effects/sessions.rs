@@ -156,10 +156,17 @@ impl Sessions {
             .and_then(|t| t.as_f64())
             .filter(|t| t.is_finite() && *t > 0.0)
             .map(|t| t as Millis);
+        // The session info the client fetched says how media flows: `p2pEnabled` false is
+        // routed (not in the vendor's typings: read, never required).
+        let routed = ot::get(&io.session, "sessionInfo")
+            .and_then(|i| ot::get(&i, "p2pEnabled"))
+            .and_then(|p| p.as_bool())
+            .map(|p2p| !p2p);
         Some(Input::Connected {
             session: id,
             connection: ConnectionId::from(own_id.unwrap_or_default()),
             server_time,
+            routed,
         })
     }
 

@@ -172,11 +172,22 @@ impl Sandbox {
                     .send(&super::encode(cid, raptor::SYMPHONY, message));
             }
         };
-        drop_subscriptions_of(s, cid);
+        let ended = drop_subscriptions_of(s, cid);
         let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut s.streams)
             .into_iter()
             .partition(|st| st.info.connection.connection_id == cid);
         s.streams = kept;
+        // Its routed streams whose media never flowed were never announced: they just go.
+        let (unannounced, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut s.pending_streams)
+            .into_iter()
+            .partition(|st| st.info.connection.connection_id == cid);
+        s.pending_streams = pending;
+        let closed: Vec<String> = gone
+            .iter()
+            .chain(&unannounced)
+            .map(|st| st.info.stream_id.clone())
+            .collect();
+        self.close_legs(s, &closed, &ended);
         for st in gone {
             s.subscriptions.retain(|x| x.stream != st.info.stream_id);
             let m = s.scope.stream_deleted(&st.info.stream_id, reason);
@@ -256,17 +267,18 @@ impl Sandbox {
     }
 }
 
-/// A leaving connection's subscriptions end: each publisher it subscribed to closes that
-/// peer connection.
-fn drop_subscriptions_of(s: &mut Session, cid: &str) {
+/// A leaving connection's subscriptions end: in a relayed session each publisher it
+/// subscribed to closes that peer connection. Returns the subscriber IDs that ended.
+fn drop_subscriptions_of(s: &mut Session, cid: &str) -> Vec<String> {
     let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut s.subscriptions)
         .into_iter()
         .partition(|x| x.subscriber == cid);
     s.subscriptions = rest;
-    for x in mine {
-        if x.owner != cid {
+    for x in &mine {
+        if x.owner != cid && !s.routed {
             let m = s.scope.subscriber_deleted(&x.stream, &x.id);
             s.send_to(&x.owner, cid, &m);
         }
     }
+    mine.into_iter().map(|x| x.id).collect()
 }

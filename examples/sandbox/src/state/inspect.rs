@@ -75,11 +75,14 @@ impl Sandbox {
                     })).collect::<Vec<_>>(),
                     "streams": s.streams.iter().map(|st| &st.info).collect::<Vec<_>>(),
                     "subscriptions": s.subscriptions.len(),
+                    "mediaMode": if s.routed { "routed" } else { "relayed" },
+                    "media": s.routed.then(|| self.media.stats(&s.id)).flatten(),
                 })
             })
             .collect();
         json!({
             "applicationId": self.config.application_id,
+            "mediaRouter": self.media.addr().to_string(),
             "sessions": sessions,
             "hooks": g.hooks.to_json(self.latency_ms.load(Ordering::Relaxed)),
         })

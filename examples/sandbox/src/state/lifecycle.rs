@@ -96,6 +96,9 @@ impl Sandbox {
         let members = std::mem::take(&mut s.members);
         let streams = std::mem::take(&mut s.streams);
         s.subscriptions.clear();
+        s.pending_streams.clear();
+        // The session's media router stops with it, and only then.
+        self.close_session_media(s);
         for m in &members {
             let cid = m.info.connection_id.as_str();
             inner.where_is.remove(cid);
@@ -131,13 +134,19 @@ impl Sandbox {
     pub fn sweep(&self, now: u64) -> usize {
         let mut g = self.lock();
         let before = g.sessions.len();
-        g.sessions.retain(|_, s| match s.destroyed_at {
-            Some(at) => now.saturating_sub(at) < DESTROYED_KEPT_MS,
-            None => {
-                !s.members.is_empty()
-                    || s.rotation_ends_at.is_some()
-                    || now.saturating_sub(s.last_activity) < IDLE_SESSION_MS
+        g.sessions.retain(|_, s| {
+            let keep = match s.destroyed_at {
+                Some(at) => now.saturating_sub(at) < DESTROYED_KEPT_MS,
+                None => {
+                    !s.members.is_empty()
+                        || s.rotation_ends_at.is_some()
+                        || now.saturating_sub(s.last_activity) < IDLE_SESSION_MS
+                }
+            };
+            if !keep && s.destroyed_at.is_none() {
+                self.close_session_media(s);
             }
+            keep
         });
         before - g.sessions.len()
     }

@@ -1,6 +1,7 @@
-//! Streams and subscriptions. Media is relayed (the vendor's peer-to-peer mode): the sandbox
-//! carries no media, it asks a publisher to offer to each new subscriber (`generateoffer`)
-//! and relays the negotiation between the two.
+//! Streams and subscriptions. In a relayed session (the vendor's peer-to-peer mode) the
+//! sandbox carries no media: it asks a publisher to offer to each new subscriber
+//! (`generateoffer`) and relays the negotiation between the two. A routed session's media
+//! goes through the media router instead (`routed.rs`).
 
 use serde_json::{json, Value};
 
@@ -37,12 +38,19 @@ impl Sandbox {
         if !m.role.can_publish() {
             return Err(denied("this token's role cannot publish"));
         }
-        if stream_id.is_empty() || stream_id.len() > 128 || s.stream(stream_id).is_some() {
+        let taken = s.stream(stream_id).is_some()
+            || s.pending_streams
+                .iter()
+                .any(|st| st.info.stream_id == stream_id);
+        if stream_id.is_empty() || stream_id.len() > 128 || taken {
             return Err(invalid(
                 "the stream ID is empty, too long or already in use",
             ));
         }
         let stream = stream_from_publish(stream_id, &m.info, content, now_ms()).map_err(invalid)?;
+        if s.routed {
+            return self.publish_routed(s, cid, stream, ack);
+        }
         ack();
         s.broadcast(&s.scope.stream_created(&stream.raptor), None);
         let body = json!({"stream": wire::cb_stream(&stream.info)});
@@ -56,6 +64,14 @@ impl Sandbox {
         let mut g = self.lock();
         let s = member_session(&mut g, cid)?;
         let moderator = s.member(cid).is_some_and(|m| m.role.can_moderate());
+        // A routed stream whose media never flowed was never announced: it just goes.
+        if let Some(pos) = s.pending_streams.iter().position(|st| {
+            st.info.stream_id == stream_id && (moderator || st.info.connection.connection_id == cid)
+        }) {
+            s.pending_streams.remove(pos);
+            self.close_legs(s, &[stream_id.to_owned()], &[]);
+            return Ok(());
+        }
         let Some(pos) = s
             .streams
             .iter()
@@ -76,6 +92,7 @@ impl Sandbox {
         };
         let st = s.streams.remove(pos);
         s.subscriptions.retain(|x| x.stream != stream_id);
+        self.close_legs(s, &[stream_id.to_owned()], &[]);
         s.broadcast(&s.scope.stream_deleted(stream_id, reason), None);
         self.record(
             s,
@@ -132,8 +149,12 @@ impl Sandbox {
                 "the subscriber ID is empty, too long or already in use",
             ));
         }
-        let offer = s.scope.generate_offer(stream_id, subscriber, &ids::uuid());
-        s.send_to(&owner, cid, &offer);
+        if s.routed {
+            self.subscribe_routed(s, stream_id, subscriber)?;
+        } else {
+            let offer = s.scope.generate_offer(stream_id, subscriber, &ids::uuid());
+            s.send_to(&owner, cid, &offer);
+        }
         s.subscriptions.push(Subscription {
             id: subscriber.to_owned(),
             stream: stream_id.to_owned(),
@@ -156,8 +177,12 @@ impl Sandbox {
             return Ok(());
         };
         let x = s.subscriptions.remove(pos);
-        let m = s.scope.subscriber_deleted(stream_id, subscriber);
-        s.send_to(&x.owner, cid, &m);
+        if s.routed {
+            self.close_legs(s, &[], &[x.id]);
+        } else {
+            let m = s.scope.subscriber_deleted(stream_id, subscriber);
+            s.send_to(&x.owner, cid, &m);
+        }
         Ok(())
     }
 
@@ -174,6 +199,9 @@ impl Sandbox {
         let mut g = self.lock();
         let (to, message) = {
             let s = member_session(&mut g, cid)?;
+            if s.routed {
+                return self.subscriber_jsep(s, cid, method, subscriber, content);
+            }
             let Some(x) = s
                 .subscriptions
                 .iter()

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | `connections.rs` | session info checks, joining, leaving, force-disconnect, cut |
 //! | `media.rs` | publish, unpublish, channel updates, subscribe, the relayed WebRTC negotiation |
+//! | `routed.rs` | routed sessions: the media router's negotiation and its events |
 //! | `signals.rs` | signals from clients and from the REST API |
 //! | `lifecycle.rs` | rotation, destruction, and forgetting old sessions |
 //! | `inspect.rs` | hooks and the admin API's views |
@@ -17,11 +18,12 @@ mod connections;
 mod inspect;
 mod lifecycle;
 mod media;
+mod routed;
 mod signals;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -33,6 +35,7 @@ use crate::config::Config;
 use crate::hooks::Hooks;
 use crate::ids;
 use crate::outbox::Outbox;
+use crate::router::{self, MediaRouter};
 use crate::vendor::raptor::{self, Scope};
 use crate::wire::{ConnInfo, Stream};
 
@@ -99,12 +102,18 @@ struct Session {
     scope: Scope,
     created_at: u64,
     properties: Value,
+    /// Media through the sandbox's router (`p2p.preference` not `enabled`, the platform's
+    /// default), else relayed between the clients.
+    routed: bool,
     destroyed_at: Option<u64>,
     rotation_ends_at: Option<u64>,
     /// When a connection last joined or left (for forgetting idle sessions).
     last_activity: u64,
     members: Vec<Member>,
     streams: Vec<Stream>,
+    /// Routed streams whose publisher's media has not reached the router yet: announced
+    /// (`created stream`) only once it flows, as the platform does.
+    pending_streams: Vec<Stream>,
     subscriptions: Vec<Subscription>,
     events: VecDeque<Value>,
     events_dropped: u64,
@@ -158,6 +167,8 @@ pub struct Sandbox {
     pub latency_ms: Arc<AtomicU64>,
     inner: Mutex<Inner>,
     callbacks: Callbacks,
+    /// The media router of routed sessions (its own thread and UDP socket).
+    media: MediaRouter,
 }
 
 impl Sandbox {
@@ -165,13 +176,34 @@ impl Sandbox {
     pub fn new(config: Config) -> Result<Arc<Self>, String> {
         let verifier = Verifier::new(&config.application_id, &config.public_key_pem)?;
         let callbacks = Callbacks::start(&config);
+        // The router's events come from its own thread; they find the sandbox through a
+        // weak reference set once it exists (nothing is routed before).
+        let slot: Arc<OnceLock<Weak<Sandbox>>> = Arc::new(OnceLock::new());
+        let sink = Arc::clone(&slot);
+        let media_ip = if config.host.is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            config.host
+        };
+        let media = MediaRouter::start(
+            media_ip,
+            config.media_port,
+            Box::new(move |e| {
+                if let Some(sb) = sink.get().and_then(Weak::upgrade) {
+                    sb.on_media(e);
+                }
+            }),
+        )
+        .map_err(|e| format!("cannot start the media router: {e}"))?;
         let sandbox = Arc::new(Sandbox {
             config,
             verifier,
             latency_ms: Arc::new(AtomicU64::new(0)),
             inner: Mutex::new(Inner::default()),
             callbacks,
+            media,
         });
+        let _ = slot.set(Arc::downgrade(&sandbox));
         lifecycle::start_sweeper(&sandbox);
         Ok(sandbox)
     }
@@ -212,7 +244,9 @@ impl Sandbox {
                 "the sandbox holds its maximum number of sessions; try again later",
             ));
         }
+        let routed = properties.get("p2p.preference").and_then(Value::as_str) != Some("enabled");
         let session = Session {
+            routed,
             id: id.clone(),
             scope: Scope {
                 api_key: self.config.application_id.clone(),
@@ -225,12 +259,34 @@ impl Sandbox {
             last_activity: created_at,
             members: Vec::new(),
             streams: Vec::new(),
+            pending_streams: Vec::new(),
             subscriptions: Vec::new(),
             events: VecDeque::new(),
             events_dropped: 0,
         };
         g.sessions.insert(id.clone(), session);
         Ok((id, created_at))
+    }
+
+    /// The media router's UDP address.
+    pub fn media_addr(&self) -> std::net::SocketAddr {
+        self.media.addr()
+    }
+
+    /// Whether a session's media is routed (`None`: no such session).
+    pub fn is_routed(&self, sid: &str) -> Option<bool> {
+        self.lock().sessions.get(sid).map(|s| s.routed)
+    }
+
+    /// Asks the router; a full or stopped router refuses the request instead of blocking.
+    fn route(&self, command: router::Command) -> Result<(), Refusal> {
+        self.media.send(command).map_err(|_| {
+            Refusal::new(
+                503,
+                "OT_MEDIA_ROUTER_BUSY",
+                "the media router is busy; try again",
+            )
+        })
     }
 
     pub fn presence(&self, sid: &str) -> Presence {

@@ -72,9 +72,14 @@ fn error_element(status: u16, message: &str) -> Value {
     json!([{"error": {"code": status, "errorMessage": {"message": message}}}])
 }
 
-/// The session info (the client's `SessionInfo` reads these fields). Relayed media, no ICE
-/// servers (peers share the machine or the LAN), no reconnection or renegotiation.
+/// The session info (the client's `SessionInfo` reads these fields): the session's media mode
+/// (`p2p.preference` `enabled` for relayed; anything else, here `disabled`, is routed), no ICE
+/// servers (everything shares the machine), no reconnection or renegotiation.
 fn session_info_element(sb: &Sandbox, sid: &str) -> Value {
+    let p2p = match sb.is_routed(sid) {
+        Some(false) => "enabled",
+        _ => "disabled",
+    };
     json!([{
         "session_id": sid,
         "partner_id": sb.config.application_id,
@@ -85,7 +90,7 @@ fn session_info_element(sb: &Sandbox, sid: &str) -> Value {
         "symphony_address": raptor::SYMPHONY,
         "ice_servers": [],
         "properties": {
-            "p2p": {"preference": {"value": "enabled"}},
+            "p2p": {"preference": {"value": p2p}},
             "reconnection": false,
             "renegotiation": false,
             "simulcast": false,

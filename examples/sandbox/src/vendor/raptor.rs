@@ -35,7 +35,15 @@ pub enum Request {
     SubscriberCreate { stream: String, subscriber: String },
     /// `delete .../stream/ST/subscriber/SUB`.
     SubscriberDelete { stream: String, subscriber: String },
-    /// `offer`, `answer`, `pranswer` or `candidate` between a publisher and a subscriber.
+    /// `offer` or `candidate` from a publisher to the media router (routed sessions), on
+    /// `stream/ST` itself.
+    PublisherJsep {
+        method: String,
+        stream: String,
+        content: Value,
+    },
+    /// `offer`, `answer`, `pranswer` or `candidate` on a subscription: between a publisher and
+    /// a subscriber (relayed), or between a subscriber and the media router (routed).
     Jsep {
         method: String,
         stream: String,
@@ -128,6 +136,13 @@ impl Scope {
                 stream: own(st),
                 subscriber: own(sub),
             },
+            ("offer" | "answer" | "pranswer" | "candidate", ["stream", st]) => {
+                Request::PublisherJsep {
+                    method: method.to_owned(),
+                    stream: own(st),
+                    content,
+                }
+            }
             ("offer" | "answer" | "pranswer" | "candidate", ["stream", st, "subscriber", sub]) => {
                 Request::Jsep {
                     method: method.to_owned(),
@@ -146,7 +161,18 @@ impl Scope {
 
     // ---- what the server sends ----
 
-    fn message(&self, method: &str, path: &str, content: Value, reason: Option<&str>) -> Value {
+    /// A server message on `path` under the session's base URI.
+    pub fn message(&self, method: &str, path: &str, content: Value) -> Value {
+        self.message_with_reason(method, path, content, None)
+    }
+
+    fn message_with_reason(
+        &self,
+        method: &str,
+        path: &str,
+        content: Value,
+        reason: Option<&str>,
+    ) -> Value {
         let mut m = Map::new();
         m.insert("method".into(), json!(method));
         m.insert("uri".into(), json!(format!("{}{path}", self.base())));
@@ -159,7 +185,7 @@ impl Scope {
 
     pub fn connection_created(&self, connection: &Value) -> Value {
         let id = connection["id"].as_str().unwrap_or_default();
-        self.message(
+        self.message_with_reason(
             "created",
             &format!("/connection/{id}"),
             connection.clone(),
@@ -169,7 +195,7 @@ impl Scope {
 
     /// The reason is top-level (the client reads `message.reason`).
     pub fn connection_deleted(&self, id: &str, reason: &str) -> Value {
-        self.message(
+        self.message_with_reason(
             "deleted",
             &format!("/connection/{id}"),
             json!({}),
@@ -179,15 +205,15 @@ impl Scope {
 
     pub fn stream_created(&self, stream: &Value) -> Value {
         let id = stream["id"].as_str().unwrap_or_default();
-        self.message("created", &format!("/stream/{id}"), stream.clone(), None)
+        self.message_with_reason("created", &format!("/stream/{id}"), stream.clone(), None)
     }
 
     pub fn stream_deleted(&self, id: &str, reason: &str) -> Value {
-        self.message("deleted", &format!("/stream/{id}"), json!({}), Some(reason))
+        self.message_with_reason("deleted", &format!("/stream/{id}"), json!({}), Some(reason))
     }
 
     pub fn stream_channel_updated(&self, stream: &str, channel: &str, changes: &Value) -> Value {
-        self.message(
+        self.message_with_reason(
             "updated",
             &format!("/stream/{stream}/channel/{channel}"),
             changes.clone(),
@@ -197,7 +223,7 @@ impl Scope {
 
     /// Asks a publisher to offer to a new subscriber, relayed (peer to peer).
     pub fn generate_offer(&self, stream: &str, subscriber: &str, peer_id: &str) -> Value {
-        self.message(
+        self.message_with_reason(
             "generateoffer",
             &format!("/stream/{stream}/subscriber/{subscriber}"),
             json!({"sourceStreamId": "P2P", "peerId": peer_id}),
@@ -207,7 +233,7 @@ impl Scope {
 
     /// Tells a publisher that a subscriber is gone (it closes that peer connection).
     pub fn subscriber_deleted(&self, stream: &str, subscriber: &str) -> Value {
-        self.message(
+        self.message_with_reason(
             "deleted",
             &format!("/stream/{stream}/subscriber/{subscriber}"),
             json!({}),
@@ -220,7 +246,6 @@ impl Scope {
             method,
             &format!("/stream/{stream}/subscriber/{subscriber}"),
             content.clone(),
-            None,
         )
     }
 
@@ -229,7 +254,7 @@ impl Scope {
             Some(c) => format!("/connection/{c}/signal/{id}"),
             None => format!("/signal/{id}"),
         };
-        self.message(
+        self.message_with_reason(
             "signal",
             &path,
             json!({"type": signal_type, "data": data}),
@@ -337,6 +362,10 @@ mod tests {
         assert!(matches!(
             p("answer", "/stream/s1/subscriber/sub1", json!({"sdp": "v=0"})),
             Request::Jsep { method, .. } if method == "answer"
+        ));
+        assert!(matches!(
+            p("offer", "/stream/s1", json!({"sdp": "v=0", "peerId": "p"})),
+            Request::PublisherJsep { method, stream, .. } if method == "offer" && stream == "s1"
         ));
         assert_eq!(
             p(

@@ -233,6 +233,11 @@ impl Conn {
                 subscriber,
                 content,
             } => sb.relay(&cid, &method, &stream, &subscriber, &content),
+            Request::PublisherJsep {
+                method,
+                stream,
+                content,
+            } => sb.publisher_jsep(&cid, &method, &stream, &content),
             Request::Acknowledge => Ok(()),
             Request::Unsupported { signature } => Err(Refusal::new(
                 405,
