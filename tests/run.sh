@@ -79,6 +79,14 @@ types() {
   npx tsc -p tests/types --noEmit && npx tsc -p tests/types/tsconfig.strict.json --noEmit
 }
 
+# The end-to-end suite runs routed (the platform's default, where rotations happen); the
+# relayed (peer-to-peer) mode keeps its main rotation and one failure scenario.
+e2e_relayed() {
+  E2E_MEDIA_MODE=relayed node_tests \
+    --test-name-pattern 'SDK: three participants|connecting to the new session fails twice|no page made a request' \
+    tests/e2e/handoff.test.mjs tests/e2e/failures.test.mjs
+}
+
 node_tests() {
   # One test file at a time: the browser tests share two cores and must not overlap.
   node --test --test-concurrency=1 --test-reporter=tap "$@"
@@ -105,6 +113,7 @@ case "$mode" in
     stage wasm-build build_wasm
     stage sandbox-build build_sandbox
     stage e2e node_tests tests/e2e/*.test.mjs
+    stage e2e-relayed e2e_relayed
     ;;
   all)
     stage fmt cargo fmt --all -- --check
@@ -117,6 +126,7 @@ case "$mode" in
     stage sandbox-build build_sandbox
     stage node-tests node_tests examples/sandbox/tests/*.test.mjs examples/app-server/test/*.test.mjs tests/web/*.test.mjs tests/package/*.test.mjs
     stage e2e node_tests tests/e2e/*.test.mjs
+    stage e2e-relayed e2e_relayed
     stage size node tests/package/size.mjs
     ;;
   *)

@@ -2,9 +2,13 @@
 // 150 ms of signaling latency per hop, the room's session rotated N times in a row. Prints
 // figures; asserts nothing (the e2e tests hold the verdicts).
 //
-//   npm run bench:handoff                 # 10 rotations (builds first)
-//   node tests/e2e/bench.mjs [N]          # already built
+//   npm run bench:handoff                 # 10 rotations, routed (builds first)
+//   node tests/e2e/bench.mjs [N] [--mode=routed,relayed]   # already built; modes one after another
 //   BENCH_LATENCY_MS=0 node tests/e2e/bench.mjs 3
+//
+// `--mode` (or BENCH_MODE) names the media modes to measure, in order: `routed` (the platform's
+// default, media through the sandbox's media router) and/or `relayed` (peer to peer); with
+// both, a side-by-side table ends the output.
 //
 // Per rotation: the handoff's duration per page (signal to handoffCompleted, and to leaving
 // the old session), the phases, the live subscribers/publishers/peer connections per page
@@ -16,7 +20,6 @@ import { missing, sdkBuilt, startStack } from './harness.mjs';
 import { rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun } from './report.mjs';
 
-const N = Number(process.argv[2] ?? 10);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 150);
 const NOTICE_MS = Number(process.env.BENCH_NOTICE_MS ?? 20000);
 const NAMES = ['Ada', 'Ben', 'Cy'];
@@ -48,18 +51,21 @@ function phases(r, page) {
   };
 }
 
-async function main() {
-  const why = missing();
-  if (why) throw new Error(`cannot run: ${why}`);
-  if (!sdkBuilt()) throw new Error('the SDK is not built: npm run build');
-  const stack = await startStack();
+const args = process.argv.slice(2);
+const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
+const MODES = (args.find((a) => a.startsWith('--mode='))?.slice(7) ?? process.env.BENCH_MODE ?? 'routed').split(',');
+for (const m of MODES) if (m !== 'routed' && m !== 'relayed') throw new Error(`--mode: routed or relayed, got ${m}`);
+
+/** N rotations of one three-person call in `mode`; the rows the summary reads. */
+async function measure(mode) {
+  const stack = await startStack({ mode });
   const rows = [];
   try {
     await stack.hooks({ latencyMs: LATENCY_MS });
     const people = await stack.joinRoom('bench', NAMES);
     for (let i = 1; i <= N; i++) {
       const r = await rotationRun(stack, 'bench', people, { noticeMs: NOTICE_MS, steadyMs: 8000, beforeMinMs: 5000, afterMs: 2000 });
-      printRun(`rotation ${i}/${N}`, r);
+      printRun(`${mode} rotation ${i}/${N}`, r);
       for (const page of r.pages) rows.push({ run: i, name: page.p.name, ph: phases(r, page), live: page.live, cpu: r.cpu });
       rows.push({ run: i, tiles: r.tiles, cpu: r.cpu });
     }
@@ -67,26 +73,59 @@ async function main() {
   } finally {
     await stack.stop();
   }
+  return rows;
+}
 
+const KEYS = ['connected', 'published', 'lastSubscribed', 'lastVideo', 'lastSwap', 'leftOld', 'completed'];
+
+/** Prints one mode's figures; returns its row of the side-by-side table. */
+function summarize(mode, rows) {
   const pages = rows.filter((x) => x.ph);
   const runs = rows.filter((x) => x.tiles);
-  const key = ['connected', 'published', 'lastSubscribed', 'lastVideo', 'lastSwap', 'leftOld', 'completed'];
-  console.log(`\nbench: ${N} rotations, 3 pages, ${LATENCY_MS} ms per hop (${loadNote()})`);
-  console.log(`bench: median ms after the signal: ${key.map((k) => `${k} ${ms(median(pages.map((p) => p.ph[k])))}`).join(', ')}`);
+  console.log(`\nbench ${mode}: ${N} rotations, 3 pages, ${LATENCY_MS} ms per hop (${loadNote()})`);
+  console.log(`bench ${mode}: median ms after the signal: ${KEYS.map((k) => `${k} ${ms(median(pages.map((p) => p.ph[k])))}`).join(', ')}`);
   const extra = (k) => {
     const d = pages.filter((p) => p.live).map((p) => p.live[k].peak - p.live[k].steady);
     return `${k} +${Math.max(...d)} max, +${median(d)} median`;
   };
-  console.log(`bench: peak extra per page: ${['subscribers', 'publishers', 'pcs'].map(extra).join('; ')}`);
+  console.log(`bench ${mode}: peak extra per page: ${['subscribers', 'publishers', 'pcs'].map(extra).join('; ')}`);
   const cpus = runs.map((r) => r.cpu).filter((c) => c?.handoffCores != null && c?.steadyCores > 0);
   const ratios = cpus.map((c) => c.handoffCores / c.steadyCores);
-  console.log(`bench: browser CPU handoff/steady (cores busy): median ${median(ratios)?.toFixed(2) ?? '-'}, each ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`bench: steady call, cores busy of ${cpus[0]?.cores ?? '-'}: median ${median(cpus.map((c) => c.steadyCores))?.toFixed(2) ?? '-'}, each ${cpus.map((c) => c.steadyCores.toFixed(2)).join(' ')}; runs with headroom for the W3C verdict: ${runs.filter((r) => hadHeadroom(r.cpu)).length} of ${runs.length}`);
+  console.log(`bench ${mode}: browser CPU handoff/steady (cores busy): median ${median(ratios)?.toFixed(2) ?? '-'}, each ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`bench ${mode}: steady call, cores busy of ${cpus[0]?.cores ?? '-'}: median ${median(cpus.map((c) => c.steadyCores))?.toFixed(2) ?? '-'}, each ${cpus.map((c) => c.steadyCores.toFixed(2)).join(' ')}; runs with headroom for the W3C verdict: ${runs.filter((r) => hadHeadroom(r.cpu)).length} of ${runs.length}`);
   const tiles = runs.flatMap((r) => r.tiles);
   const frozen = tiles.filter((t) => t.freezes?.length);
   const freezeCount = frozen.reduce((s, t) => s + t.freezes.length, 0);
-  console.log(`bench: W3C freezes: ${freezeCount} in ${frozen.length} of ${tiles.length} tiles; runs with none: ${runs.filter((r) => !r.tiles.some((t) => t.freezes?.length)).length} of ${runs.length}`);
-  console.log(`bench: largest gap across per run (ms): ${runs.map((r) => ms(Math.max(...r.tiles.map((t) => t.across)))).join(' ')}`);
+  console.log(`bench ${mode}: W3C freezes: ${freezeCount} in ${frozen.length} of ${tiles.length} tiles; runs with none: ${runs.filter((r) => !r.tiles.some((t) => t.freezes?.length)).length} of ${runs.length}`);
+  console.log(`bench ${mode}: largest gap across per run (ms): ${runs.map((r) => ms(Math.max(...r.tiles.map((t) => t.across)))).join(' ')}`);
+  const live = pages.filter((p) => p.live);
+  return {
+    mode,
+    pcs: `${median(live.map((p) => p.live.pcs.steady))} -> ${Math.max(...live.map((p) => p.live.pcs.peak))}`,
+    cores: `${median(cpus.map((c) => c.steadyCores))?.toFixed(2) ?? '-'} / ${median(cpus.map((c) => c.handoffCores))?.toFixed(2) ?? '-'}`,
+    freezes: `${frozen.length} of ${tiles.length}`,
+    gap: ms(median(runs.map((r) => Math.max(...r.tiles.map((t) => t.across))))),
+    phases: Object.fromEntries(KEYS.map((k) => [k, ms(median(pages.map((p) => p.ph[k])))])),
+  };
+}
+
+async function main() {
+  const why = missing();
+  if (why) throw new Error(`cannot run: ${why}`);
+  if (!sdkBuilt()) throw new Error('the SDK is not built: npm run build');
+  const table = [];
+  for (const mode of MODES) table.push(summarize(mode, await measure(mode)));
+  if (table.length < 2) return;
+  console.log('\nbench: side by side (medians; peer connections per page steady -> peak; browser cores busy steady / handoff; tiles with a W3C freeze; largest gap per run)');
+  const cols = ['', ...table.map((t) => t.mode)];
+  const line = (cells) => console.log(`bench: | ${cells.join(' | ')} |`);
+  line(cols);
+  line(cols.map(() => '---'));
+  line(['peer connections', ...table.map((t) => t.pcs)]);
+  line(['cores busy', ...table.map((t) => t.cores)]);
+  line(['tiles frozen', ...table.map((t) => t.freezes)]);
+  line(['largest gap (ms)', ...table.map((t) => t.gap)]);
+  for (const k of KEYS) line([`${k} (ms)`, ...table.map((t) => t.phases[k])]);
 }
 
 main().catch((err) => {
