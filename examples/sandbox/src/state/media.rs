@@ -42,6 +42,7 @@ impl Sandbox {
                 "the stream ID is empty, too long or already in use",
             ));
         }
+        super::connections::check_stream_cap(s, cid)?;
         let stream = stream_from_publish(stream_id, &m.info, content, now_ms()).map_err(invalid)?;
         ack();
         s.broadcast(&s.scope.stream_created(&stream.raptor), None);
@@ -132,6 +133,7 @@ impl Sandbox {
                 "the subscriber ID is empty, too long or already in use",
             ));
         }
+        super::connections::check_subscription_cap(s, cid, stream_id)?;
         let offer = s.scope.generate_offer(stream_id, subscriber, &ids::uuid());
         s.send_to(&owner, cid, &offer);
         s.subscriptions.push(Subscription {
