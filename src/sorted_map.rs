@@ -32,6 +32,10 @@ impl<K: Ord, V> SortedMap<K, V> {
         Some(&mut self.entries[i].1)
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn contains_key(&self, key: &K) -> bool {
         self.find(key).is_ok()
     }

@@ -252,14 +252,15 @@ async function rotate(noticeMs = Number($('notice-ms').value)) {
   if (!room) throw new Error('join a room first');
   const r = await api(`/api/rooms/${encodeURIComponent(room)}/rotate`, {
     method: 'POST',
-    body: JSON.stringify({ noticeMs }),
+    body: JSON.stringify({ noticeMs, id: identity?.id }),
   });
   timeline.add('rotationRequested', { sessionId: r.sessionId, noticeMs });
   return r;
 }
 
 async function setLatency(latencyMs) {
-  const r = await api('/api/sandbox/latency', { method: 'POST', body: JSON.stringify({ latencyMs }) });
+  if (!room || !identity) throw new Error('join a room first');
+  const r = await api('/api/sandbox/latency', { method: 'POST', body: JSON.stringify({ latencyMs, room, id: identity.id }) });
   timeline.add('latencySet', { latencyMs });
   return r;
 }
@@ -271,7 +272,7 @@ function setBusy(busy) {
   $('room').disabled = busy || inCall;
   $('leave').disabled = busy || !inCall;
   $('rotate').disabled = busy || !inCall || !config?.sandbox;
-  $('latency').disabled = !config?.sandbox;
+  $('latency').disabled = !inCall || !config?.sandbox;
 }
 
 // Caption figures: each tile's largest frame gap, and the largest of all. The DOM is written

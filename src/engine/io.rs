@@ -511,6 +511,16 @@ pub enum Event {
         connection: ConnectionId,
         shown_as: ParticipantKey,
     },
+    /// `session` has as many remote connections or streams as the engine tracks per session
+    /// ([`MAX_CONNECTIONS`], [`MAX_STREAMS`]): this one (`what`: `"connections"` or
+    /// `"streams"`) is ignored, neither shown nor subscribed to.
+    ///
+    /// [`MAX_CONNECTIONS`]: super::MAX_CONNECTIONS
+    /// [`MAX_STREAMS`]: super::MAX_STREAMS
+    TrackingCapped {
+        session: SessionId,
+        what: &'static str,
+    },
     /// A participant appeared for the first time (never re-emitted when they move sessions).
     ParticipantJoined {
         key: ParticipantKey,

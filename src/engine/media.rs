@@ -9,7 +9,7 @@
 //! shown at once (a new-session stream even before its first frame), else the tile is
 //! hidden; so at any moment a participant with a subscribed stream has a shown source.
 
-use super::session::{RemoteStream, Sub};
+use super::session::{RemoteStream, Sub, MAX_CONNECTIONS, MAX_STREAMS};
 use super::{
     Command, ConnectionId, Engine, Event, Millis, ParticipantKey, SessionId, Slot, StreamId,
 };
@@ -65,14 +65,20 @@ impl Engine {
         if s.own.as_ref() == Some(&connection) || s.connections.contains_key(&connection) {
             return;
         }
+        if s.connections.len() >= MAX_CONNECTIONS {
+            let session = s.id.clone();
+            return self.event(Event::TrackingCapped {
+                session,
+                what: "connections",
+            });
+        }
         // Another live connection here already has this key (one user on two devices, or a
         // page claiming another's identity): this one gets a tile of its own, never the
         // other's, and the app is told.
         let wanted = key;
         let mut key = wanted.clone();
-        let mut n = 1;
-        while s.has_key(&key) {
-            n += 1;
+        let n = s.free_key_number(&wanted);
+        if n > 1 {
             // Concatenated, not `format!`: keeps `core::fmt` out of the shipped wasm.
             let mut k = String::from(wanted.as_str());
             k.push('#');
@@ -139,6 +145,13 @@ impl Engine {
         let Some(s) = self.slot_mut(slot) else { return };
         if s.own.as_ref() == Some(&connection) || s.streams.contains_key(&stream) {
             return;
+        }
+        if s.streams.len() >= MAX_STREAMS {
+            let session = s.id.clone();
+            return self.event(Event::TrackingCapped {
+                session,
+                what: "streams",
+            });
         }
         let key = s.connections.get(&connection).cloned();
         let connected = s.is_connected();

@@ -114,7 +114,7 @@ mod timers;
 pub use errors::{HandoffError, Hook, RejectCode, RejectReason};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
-pub use session::MAX_PUBLISH_ATTEMPTS;
+pub use session::{MAX_CONNECTIONS, MAX_PUBLISH_ATTEMPTS, MAX_STREAMS};
 pub use signal::{
     check_signal_text, Field, MoveFields, MAX_DEPTH, MAX_ID_BYTES, MAX_REASON_BYTES,
     MAX_SESSION_ID_BYTES, MAX_SIGNAL_BYTES, MAX_SPREAD_MS, MAX_TOKEN_BYTES,

@@ -92,6 +92,14 @@ pub(crate) struct Session {
     pub(crate) routed: Option<bool>,
 }
 
+/// The most remote connections tracked per session (the platform's limit of simultaneous
+/// connections per session): one more is ignored and reported ([`Event::TrackingCapped`]).
+///
+/// [`Event::TrackingCapped`]: super::Event::TrackingCapped
+pub const MAX_CONNECTIONS: usize = 3000;
+/// The most remote streams tracked per session (the platform's limit of streams per session).
+pub const MAX_STREAMS: usize = 3000;
+
 impl Session {
     pub(crate) fn new(id: SessionId, token: Option<String>, link: Link) -> Self {
         Self {
@@ -141,6 +149,27 @@ impl Session {
 
     pub(crate) fn has_key(&self, key: &ParticipantKey) -> bool {
         self.connections.values().any(|k| k == key)
+    }
+
+    /// The smallest `n` such that no connection here has the key `wanted` (`n` = 1) or
+    /// `wanted#n`: one pass over the connections (at most `len + 1` numbers can be taken).
+    pub(crate) fn free_key_number(&self, wanted: &ParticipantKey) -> u32 {
+        let mut taken = vec![false; self.connections.len() + 2];
+        let w = wanted.as_str();
+        for k in self.connections.values() {
+            let k = k.as_str();
+            let n = if k == w {
+                Some(1)
+            } else {
+                k.strip_prefix(w)
+                    .and_then(|r| r.strip_prefix('#'))
+                    .and_then(|r| r.parse::<usize>().ok())
+            };
+            if let Some(slot) = n.and_then(|n| taken.get_mut(n)) {
+                *slot = true;
+            }
+        }
+        (1..taken.len()).find(|&n| !taken[n]).unwrap_or(1) as u32
     }
 
     /// The participant's stream we subscribe to here (at most one per participant).

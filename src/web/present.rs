@@ -159,6 +159,10 @@ impl Present {
                 connection_id: connection.0,
                 shown_as: shown_as.0,
             },
+            Event::TrackingCapped { session, what } => AppEvent::TrackingCapped {
+                session_id: session.0,
+                what,
+            },
             Event::SubscribeFailed {
                 key,
                 session,

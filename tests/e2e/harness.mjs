@@ -365,6 +365,9 @@ class Stack {
         HOST: '127.0.0.1',
         PORT: '0',
         MEDIA_MODE: this.mode,
+        // Every page of every scenario comes from 127.0.0.1: one client address for the limits.
+        JOIN_LIMIT_PER_MIN: '0',
+        NEW_ROOM_LIMIT_PER_MIN: '0',
       },
     });
     keepLines(this.app, this.lines, '[app] ', this.echo);
@@ -446,12 +449,24 @@ class Stack {
     return (await r.json()).sessionId;
   }
 
-  /** Rotates the room's session the way the demo's button does (app server -> sandbox admin). */
+  /**
+   * Rotates the room's session the way the demo's button does (app server -> sandbox admin).
+   * The button is for the room's members only, so the harness joins the room once as a
+   * member of its own (a participant ID and cookie, no connection).
+   */
   async rotateRoom(room, noticeMs) {
-    const r = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/rotate`, {
+    const id = `e2e-harness-${room}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+    const joined = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/join`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ noticeMs }),
+      body: JSON.stringify({ name: 'e2e harness', id }),
+    });
+    if (!joined.ok) throw new Error(`rotate ${room}: join as a member: HTTP ${joined.status}`);
+    const cookie = joined.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const r = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/rotate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ noticeMs, id }),
     });
     const body = await r.json();
     if (!r.ok) throw new Error(`rotate ${room}: HTTP ${r.status} ${JSON.stringify(body)}`);

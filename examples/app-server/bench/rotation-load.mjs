@@ -136,6 +136,9 @@ try {
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: PREFIX,
     APP_COOKIE_SECRET: randomBytes(32).toString('base64url'),
+    // Every simulated browser comes from 127.0.0.1: no per-client join limits here.
+    JOIN_LIMIT_PER_MIN: '0',
+    NEW_ROOM_LIMIT_PER_MIN: '0',
   };
   const apps = ports.map((port) => {
     const lines = [];

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
+import fastifyRateLimit from '@fastify/rate-limit';
+import { Redis as IORedis } from 'ioredis';
 import { Rooms } from './rooms.js';
 import { retryingVideo } from './video-retry.js';
 import { HttpError } from './http-error.js';
@@ -86,6 +88,24 @@ export async function createAppServer({
   });
 
   await app.register(fastifyCookie, { secret: config.cookieSecret });
+
+  // Rate limits per client address (joins, and rooms created), counted in Redis when the
+  // instances share one, so a client gets the same allowance whichever instance it reaches.
+  // @fastify/rate-limit's Redis store speaks ioredis, so it gets a connection of its own.
+  let limiterRedis = null;
+  if (config.redisUrl) {
+    limiterRedis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000, enableOfflineQueue: true });
+    limiterRedis.on('error', (err) => log(`redis (rate limits): ${err.message}`));
+    app.addHook('onClose', async () => {
+      await limiterRedis.quit().catch(() => limiterRedis.disconnect());
+    });
+  }
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(limiterRedis ? { redis: limiterRedis, nameSpace: `${config.redisPrefix}rate:` } : {}),
+    errorResponseBuilder: (request, context) =>
+      new HttpError(429, 'rateLimited', `too many requests: retry in ${context.after}`, { retryAfterMs: context.ttl }),
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const e = toHttpError(err);

@@ -31,8 +31,11 @@ export const VENDOR_CLIENT_PATH = '/vendor/opentok.js';
  * REDIS_KEY_PREFIX       prefix of every key (default `video-handoff:`)
  * APP_COOKIE_SECRET      signs the browser cookie; the same on every instance (required with
  *                        REDIS_URL, at least 32 characters; default: random per process)
- * ROOM_TTL_S             rooms and their records expire this long after their last change
- *                        (default 86400)
+ * ROOM_TTL_S             rooms, sessions and participant IDs expire this long after their last
+ *                        use (default 86400), never while a connection of theirs is live
+ * JOIN_LIMIT_PER_MIN     joins per client address per minute, across instances (default 30; 0: off)
+ * NEW_ROOM_LIMIT_PER_MIN rooms created (joins that open a session) per client address per
+ *                        minute, across instances (default 10; 0: off)
  * TRUST_PROXY            `1`: behind a reverse proxy (X-Forwarded-Proto decides Secure cookies)
  * MEDIA_MODE             `routed` (default, the platform's: media through its media servers) or
  *                        `relayed` (peer to peer) for every session the server creates
@@ -91,6 +94,9 @@ export function loadConfig(env = process.env) {
     throw new Error(`ROOM_TTL_S must be an integer of at least 60, got ${JSON.stringify(env.ROOM_TTL_S)}`);
   }
 
+  const joinLimitPerMin = limit(env, 'JOIN_LIMIT_PER_MIN', 30);
+  const newRoomLimitPerMin = limit(env, 'NEW_ROOM_LIMIT_PER_MIN', 10);
+
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
@@ -122,8 +128,19 @@ export function loadConfig(env = process.env) {
     redisPrefix: env.REDIS_KEY_PREFIX || 'video-handoff:',
     cookieSecret,
     roomTtlS,
+    joinLimitPerMin,
+    newRoomLimitPerMin,
     trustProxy: env.TRUST_PROXY === '1',
   };
+}
+
+function limit(env, name, fallback) {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer (0: no limit), got ${JSON.stringify(raw)}`);
+  }
+  return value;
 }
 
 function readPrivateKey(value) {

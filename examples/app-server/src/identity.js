@@ -12,6 +12,8 @@
 import { randomUUID } from 'node:crypto';
 
 export const BROWSER_COOKIE = 'vh_browser';
+/** The browser cookie lives at least this long (and at least ROOM_TTL_S), renewed at each join. */
+export const BROWSER_COOKIE_MIN_AGE_S = 30 * 86_400;
 const BROWSER_ID = /^[0-9a-f-]{36}$/;
 
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -85,18 +87,12 @@ export function parseIdentityData(data) {
 }
 
 /**
- * This browser's ID from its signed cookie, or a new one set on `reply` (Fastify with
- * @fastify/cookie). A cookie whose signature fails is replaced, never trusted.
+ * This browser's ID from its signed cookie, or a new one; either way the cookie is (re)set on
+ * `reply` (Fastify with @fastify/cookie), so it lives `maxAgeS` from this join. A cookie whose
+ * signature fails is replaced, never trusted.
  */
 export function browserOf(request, reply, maxAgeS) {
-  const raw = request.cookies?.[BROWSER_COOKIE];
-  if (raw) {
-    const { valid, value } = request.unsignCookie(raw);
-    if (valid && BROWSER_ID.test(value)) {
-      return value;
-    }
-  }
-  const id = randomUUID();
+  const id = browserFromCookie(request) ?? randomUUID();
   reply.setCookie(BROWSER_COOKIE, id, {
     signed: true,
     httpOnly: true,

@@ -113,7 +113,11 @@ export class Rooms {
     const sid = event.sessionId;
     switch (event.type) {
       case 'connectionCreated': {
-        const added = await this.#store.addConnection(sid, event.connection.id, event.connection.data);
+        // A live connection pins its room, session and participant ID until it is destroyed.
+        const added = await this.#store.addConnection(sid, event.connection.id, event.connection.data, {
+          room: s.room,
+          participant: parseIdentityData(event.connection.data)?.id,
+        });
         if (added === 'gone') {
           return 'staleConnection'; // its connectionDestroyed arrived first
         }
@@ -125,9 +129,17 @@ export class Rooms {
         }
         return 'connectionAdded';
       }
-      case 'connectionDestroyed':
-        await this.#store.removeConnection(sid, event.connection.id);
+      case 'connectionDestroyed': {
+        let data = event.connection.data;
+        if (!data) {
+          data = (await this.#store.connections(sid)).get(event.connection.id);
+        }
+        await this.#store.removeConnection(sid, event.connection.id, {
+          room: s.room,
+          participant: parseIdentityData(data)?.id,
+        });
         return 'connectionRemoved';
+      }
       case 'sessionNotification':
         if (event.reason !== 'serverRotation') {
           return 'ignored';
@@ -225,6 +237,10 @@ export class Rooms {
   }
 
   async #forget(sid, room, reason) {
+    // Whoever the platform did not report leaving is gone with the session: unpin them.
+    for (const [cid, data] of await this.#store.connections(sid)) {
+      await this.#store.removeConnection(sid, cid, { room, participant: parseIdentityData(data)?.id });
+    }
     const move = await this.#store.getMove(sid);
     if (reason !== 'serverRotation' && !move) {
       // Everyone left; the platform lets clients reconnect to the same session later.

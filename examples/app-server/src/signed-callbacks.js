@@ -3,13 +3,18 @@
 // `payload_hash` is the SHA-256 of the exact body bytes received.
 //
 // The claims checked (our assumption of the platform's, written down in the sandbox README):
-// `iat` (not in the future), `exp` (not past), `iss` "Vonage" when present, `application_id`
-// this application's when present, `payload_hash` (required), `jti` (for replays). A token
-// without `exp` is accepted up to MAX_AGE_S after its `iat`. Clock skew: SKEW_S either way.
+// `iat` (not in the future), `exp` (not past, and at most MAX_LIFETIME_S after `iat`: the
+// platform's tokens live minutes), `iss` "Vonage" when present, `application_id` this
+// application's when present, `payload_hash` (required), `jti` (required, a string: each
+// delivery is applied once). A token without `exp` is taken to expire MAX_AGE_S after its
+// `iat` (the answer's `claims.exp` says so). Clock skew: SKEW_S either way.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SKEW_S = 30;
 export const MAX_AGE_S = 300;
+/** The longest `exp - iat` accepted. */
+export const MAX_LIFETIME_S = 600;
+const MAX_JTI = 256;
 
 /**
  * @param {object} p
@@ -45,12 +50,15 @@ export function verifyCallback({ authorization, rawBody, secret, applicationId, 
   if (claims.iat > nowS + SKEW_S) {
     return fail('the JWT was issued in the future');
   }
-  if (claims.exp !== undefined) {
-    if (!Number.isFinite(claims.exp) || claims.exp < nowS - SKEW_S) {
-      return fail('the JWT has expired');
-    }
-  } else if (claims.iat < nowS - MAX_AGE_S - SKEW_S) {
-    return fail('the JWT is too old');
+  const exp = claims.exp === undefined ? claims.iat + MAX_AGE_S : claims.exp;
+  if (!Number.isFinite(exp) || exp < nowS - SKEW_S) {
+    return fail(claims.exp === undefined ? 'the JWT is too old' : 'the JWT has expired');
+  }
+  if (exp - claims.iat > MAX_LIFETIME_S) {
+    return fail(`the JWT lives longer than ${MAX_LIFETIME_S} s (exp - iat)`);
+  }
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI) {
+    return fail('the JWT has no jti (a string)');
   }
   if (claims.iss !== undefined && claims.iss !== 'Vonage') {
     return fail('the JWT was not issued by Vonage');
@@ -62,7 +70,7 @@ export function verifyCallback({ authorization, rawBody, secret, applicationId, 
   if (typeof claims.payload_hash !== 'string' || claims.payload_hash.toLowerCase() !== hash) {
     return fail('the body is not the one that was signed (payload_hash)');
   }
-  return { ok: true, claims };
+  return { ok: true, claims: { ...claims, exp } };
 }
 
 /** Signs a body the way the sandbox does (for tests and tools). */

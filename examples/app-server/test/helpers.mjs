@@ -25,6 +25,7 @@ export function newSecret() {
  * @param {string} [o.redisUrl]   share rooms through this Redis (else the memory store)
  * @param {string} [o.prefix]     Redis key prefix (one per test, so tests never see each other's keys)
  * @param {object} [o.retry]      REST retry policy overrides (video-retry.js)
+ * @param {number} [o.storeTtlS]  the store's record TTL, below ROOM_TTL_S's floor of 60 s (tests only)
  */
 export async function startApp({
   videoHost,
@@ -38,6 +39,7 @@ export async function startApp({
   staticRoots,
   port = 0,
   retry = { baseMs: 10, capMs: 50 },
+  storeTtlS,
 }) {
   const config = loadConfig({
     VONAGE_APPLICATION_ID: applicationId,
@@ -51,7 +53,7 @@ export async function startApp({
   });
   const lines = [];
   const log = (l) => lines.push(l);
-  const store = await openStore(config, log);
+  const store = await openStore(storeTtlS === undefined ? config : { ...config, roomTtlS: storeTtlS }, log);
   const video = new Video({ applicationId, privateKey: config.privateKey }, { videoHost: config.videoHost });
   const { app, rooms, video: api } = await createAppServer({ config, video, store, log, staticRoots, retry });
   await app.listen({ port, host: '127.0.0.1' });

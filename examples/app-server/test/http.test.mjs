@@ -103,7 +103,7 @@ test('rotate without a sandbox is a 404, and so is a wrong method', async () => 
     privateKey: devKeys().privateKey,
   });
   try {
-    const r = await hosted.post('/api/rooms/r/rotate', { noticeMs: 5000 });
+    const r = await hosted.post('/api/rooms/r/rotate', { noticeMs: 5000, id: 'tab-ada-0001' });
     assert.equal(r.status, 404);
     assert.equal(r.body.error, 'notSandbox');
     assert.equal((await hosted.get('/api/config')).body.sandbox, false);
@@ -133,10 +133,12 @@ test('schemas answer 400 with the field at fault; bodies over 64 kB get a 413', 
     ['/api/rooms/r/join', { name: 7 }, 'badName'],
     ['/api/rooms/r/join', { name: 'ada', id: 'short' }, 'badId'],
     ['/api/rooms/a%20b/join', { name: 'ada' }, 'badRoom'],
-    ['/api/rooms/r/rotate', { noticeMs: 'soon' }, 'badNotice'],
-    ['/api/rooms/r/rotate', { noticeMs: -1 }, 'badNotice'],
-    ['/api/sandbox/latency', { latencyMs: 1.5 }, 'badLatency'],
-    ['/api/sandbox/latency', {}, 'badLatency'],
+    ['/api/rooms/r/rotate', { noticeMs: 'soon', id: 'tab-ada-0001' }, 'badNotice'],
+    ['/api/rooms/r/rotate', { noticeMs: -1, id: 'tab-ada-0001' }, 'badNotice'],
+    ['/api/rooms/r/rotate', { noticeMs: 1 }, 'badId'],
+    ['/api/sandbox/latency', { latencyMs: 1.5, room: 'r', id: 'tab-ada-0001' }, 'badLatency'],
+    ['/api/sandbox/latency', { room: 'r', id: 'tab-ada-0001' }, 'badLatency'],
+    ['/api/sandbox/latency', { latencyMs: 1, id: 'tab-ada-0001' }, 'badRoom'],
   ];
   for (const [path, body, code] of cases) {
     const r = await app.post(path, body);
@@ -161,7 +163,9 @@ test('a browser gets one signed, HttpOnly, SameSite=Strict cookie; a forged one 
   assert.match(set, /SameSite=Strict/);
   assert.match(set, /Path=\/api\//);
   const again = await browser.post('/api/rooms/r/join', { name: 'ada', id: 'tab-ada-0001' });
-  assert.equal(again.headers.get('set-cookie'), null, 'the same browser keeps its cookie');
+  const browserId = (c) => /^vh_browser=([^.;]+)\./.exec(c ?? '')?.[1];
+  assert.equal(browserId(again.headers.get('set-cookie')), browserId(set), 'the same browser keeps its ID (the cookie renewed)');
+  assert.match(set, /Max-Age=2592000/, 'the cookie outlives ROOM_TTL_S (30 days, renewed at each join)');
   // A page that rewrites the cookie to another browser's ID (signature not matching) is a new
   // browser: ada's ID is not its to take.
   const [value] = browser.jar.get('vh_browser').split('.');

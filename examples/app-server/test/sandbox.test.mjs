@@ -66,9 +66,10 @@ const handoffs = (client) => client.signals.filter((s) => s.type === 'handoff');
 
 /** Joins through `instance` (a browser of its own) and connects to the sandbox. */
 async function join(instance, room, name) {
-  const r = await instance.browser().post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-${room}` });
+  const browser = instance.browser();
+  const r = await browser.post(`/api/rooms/${room}/join`, { name, id: `tab-${name}-${room}` });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  return { ...r.body, client: await connect(r.body.sessionId, r.body.token) };
+  return { ...r.body, browser, client: await connect(r.body.sessionId, r.body.token) };
 }
 
 async function sessionCount() {
@@ -86,7 +87,7 @@ test('a rotation through two instances on Redis, with every callback twice and o
   const sessionsBefore = await sessionCount();
 
   const started = Date.now();
-  const r = await b.post('/api/rooms/sbx1/rotate', { noticeMs: 3000 });
+  const r = await people[1].browser.post('/api/rooms/sbx1/rotate', { noticeMs: 3000, id: people[1].identity.id });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   for (const p of people) await waitFor(() => handoffs(p.client).length === 1);
   const next = await a.rooms.currentSession('sbx1');

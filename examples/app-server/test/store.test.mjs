@@ -47,9 +47,14 @@ test('both stores: one room session, one move, one signal per connection, even w
     assert.equal(await store.addConnection('s1', 'c2', 'd'), 'gone', kind);
     assert.equal(await store.addConnection('s1', 'c3', 'd3'), 'added', kind);
     assert.deepEqual([...(await store.connections('s1'))], [['c3', 'd3']], kind);
-    assert.equal(await store.bindParticipant('p1', 'b1', 'Ada'), 'ok', kind);
-    assert.equal(await store.bindParticipant('p1', 'b2', 'Eve'), 'taken', kind);
-    assert.deepEqual(await store.participant('p1'), { browser: 'b1', name: 'Ada' }, kind);
+    assert.equal(await store.bindParticipant('p1', 'b1', 'Ada', 'room'), 'ok', kind);
+    assert.equal(await store.bindParticipant('p1', 'b2', 'Eve', 'room'), 'taken', kind);
+    assert.deepEqual(await store.participant('p1'), { browser: 'b1', name: 'Ada', room: 'room' }, kind);
+    // An ID held by a live connection is taken even with no binding recorded.
+    await store.addConnection('s1', 'c4', 'd4', { room: 'room', participant: 'p2' });
+    assert.equal(await store.bindParticipant('p2', 'b2', 'Eve', 'room'), 'taken', kind);
+    await store.removeConnection('s1', 'c4', { room: 'room', participant: 'p2' });
+    assert.equal(await store.bindParticipant('p2', 'b2', 'Eve', 'room'), 'ok', `${kind}: free once the connection left`);
     assert.equal(await store.claimDelivery('j1', 1000), true, kind);
     assert.equal(await store.claimDelivery('j1', 1000), false, kind);
     await store.forgetSession('s1', 'room');
@@ -59,11 +64,23 @@ test('both stores: one room session, one move, one signal per connection, even w
   }
 });
 
-test('every Redis key expires', async () => {
+test('every Redis key expires once no connection is live; while one is, its records are pinned', async () => {
   const [, [, store, prefix]] = await stores();
   await store.openRoom('r', 's1');
   await store.addSession('s1', 'r');
-  await store.addConnection('s1', 'c1', 'd');
+  await store.bindParticipant('p', 'b', 'n', 'r');
+  await store.addConnection('s1', 'c1', 'd', { room: 'r', participant: 'p' });
+  {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    for (const k of ['room:r', 'session:s1', 'conns:s1', 'participant:p', 'live:room:r', 'live:participant:p']) {
+      assert.equal(await client.pTTL(`${prefix}${k}`), -1, `${k} is pinned while c1 is live`);
+    }
+    await client.close();
+  }
+  await store.removeConnection('s1', 'c1', { room: 'r', participant: 'p' });
+  await store.addConnection('s1', 'c2', 'd');
+  await store.removeConnection('s1', 'c2');
   await store.removeConnection('s1', 'c0');
   await store.claimMove('s1', { id: 'm' }, 5000);
   await store.finishMove('s1', 'm', 's2', 'r');
@@ -74,7 +91,7 @@ test('every Redis key expires', async () => {
   const client = createClient({ url: redis.url });
   await client.connect();
   const keys = await client.keys(`${prefix}*`);
-  assert.equal(keys.length, 9, keys.join(' '));
+  assert.equal(keys.length, 8, keys.join(' '));
   for (const key of keys) {
     const ttl = await client.pTTL(key);
     assert.ok(ttl > 0 && ttl <= TTL_MS, `${key}: ${ttl}`);

@@ -3,8 +3,33 @@
 //! client token (`generateClientToken`: plus `scope`, `session_id`, `role`,
 //! `connection_data`, …).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use jsonwebtoken::{decode, errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+
+/// The furthest a REST bearer token's `exp` may be from now (`@vonage/auth` signs them for
+/// 15 minutes; the platform's application JWTs live at most a day).
+pub const MAX_REST_TOKEN_S: u64 = 24 * 3600;
+/// The furthest a client token's `exp` may be from now (the platform: 30 days).
+pub const MAX_CLIENT_TOKEN_S: u64 = 30 * 24 * 3600;
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Refuses an `exp` further than `max_s` from now.
+fn check_exp_cap(exp: u64, max_s: u64) -> Result<(), String> {
+    if exp > now_s().saturating_add(max_s) {
+        return Err(format!(
+            "token expires too far ahead (exp more than {max_s} s from now)"
+        ));
+    }
+    Ok(())
+}
 
 /// What a client token allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +107,7 @@ pub struct ClientGrant {
 
 #[derive(Deserialize)]
 struct RestClaims {
+    exp: u64,
     application_id: Option<String>,
     /// Present only in client tokens (`session.connect`): never a server credential.
     scope: Option<serde_json::Value>,
@@ -90,6 +116,7 @@ struct RestClaims {
 
 #[derive(Deserialize)]
 struct ClientClaims {
+    exp: u64,
     application_id: Option<String>,
     scope: Option<String>,
     session_id: Option<String>,
@@ -118,6 +145,7 @@ impl Verifier {
         let mut v = Validation::new(Algorithm::RS256);
         v.leeway = 0;
         v.validate_aud = false;
+        v.validate_nbf = true;
         v.set_required_spec_claims(&["exp"]);
         v
     }
@@ -143,6 +171,8 @@ impl Verifier {
         if claims.scope.is_some() || claims.session_id.is_some() {
             return Err(RestRefusal::NotServerCredential);
         }
+        // After the check above: a client token (which may live 30 days) is named as such.
+        check_exp_cap(claims.exp, MAX_REST_TOKEN_S).map_err(RestRefusal::Unauthenticated)?;
         Ok(())
     }
 
@@ -151,6 +181,7 @@ impl Verifier {
         let claims = decode::<ClientClaims>(token.trim(), &self.key, &Self::validation())
             .map_err(|e| describe(&e))?
             .claims;
+        check_exp_cap(claims.exp, MAX_CLIENT_TOKEN_S)?;
         if claims.application_id.as_deref() != Some(self.application_id.as_str()) {
             return Err("token is for another application (application_id)".into());
         }

@@ -1,5 +1,7 @@
-//! Session-monitoring callbacks: POSTed as JSON, one at a time and in order, each retried
-//! with exponential backoff while the receiver fails (non-2xx or no answer).
+//! Session-monitoring callbacks: POSTed as JSON, each retried with exponential backoff while
+//! the receiver fails (non-2xx or no answer). Each session has its own bounded queue,
+//! delivered one at a time and in order; sessions are delivered concurrently, so one
+//! session's churn (or a receiver slow on it) never delays another's notices.
 //!
 //! Like the platform's secure callbacks, each delivery attempt carries a JWT in
 //! `Authorization: Bearer`, HS256 with the application's signature secret. The platform's
@@ -10,13 +12,15 @@
 //! Several URLs take turns (round robin per attempt, as a load balancer in front of several
 //! app-server instances would), and a test can turn on duplicate and out-of-order delivery.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError, Receiver, Sender};
 
 use crate::config::{CallbackFaults, Config};
 use crate::ids;
@@ -30,8 +34,22 @@ pub const TOKEN_LIFETIME_S: u64 = 300;
 /// How long the reorder fault holds a callback waiting for the next one to overtake it.
 const REORDER_HOLD: Duration = Duration::from_millis(200);
 
+/// Callbacks waiting in one session's queue; one more is dropped (with a line on stderr).
+pub const QUEUE_PER_SESSION: usize = 1024;
+/// Delivery attempts in flight at once, all sessions together.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// A session's delivery task ends after this long with nothing to deliver.
+const IDLE_WORKER: Duration = Duration::from_secs(30);
+
 pub struct Callbacks {
-    tx: Option<UnboundedSender<Value>>,
+    inner: Option<Arc<Queues>>,
+}
+
+/// The sessions' queues: session ID -> the sender of its delivery task.
+struct Queues {
+    delivery: Delivery,
+    faults: CallbackFaults,
+    by_session: Mutex<HashMap<String, Sender<Value>>>,
 }
 
 /// Signs callback bodies: the application's ID and signature secret.
@@ -84,13 +102,14 @@ impl Callbacks {
     /// Starts the delivery task when a URL is configured (needs a Tokio runtime).
     pub fn start(config: &Config) -> Self {
         if config.callback_urls.is_empty() {
-            return Callbacks { tx: None };
+            return Callbacks { inner: None };
         }
         let signer = config
             .signature_secret
             .as_deref()
             .map(|secret| Signer::new(&config.application_id, secret));
         let delivery = Delivery {
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             urls: config.callback_urls.clone(),
             next_url: AtomicUsize::new(0),
             signer,
@@ -99,43 +118,99 @@ impl Callbacks {
                 .build()
                 .expect("HTTP client"),
         };
-        let (tx, rx) = unbounded_channel();
-        tokio::spawn(deliver_all(delivery, config.callback_faults, rx));
-        Callbacks { tx: Some(tx) }
+        Callbacks {
+            inner: Some(Arc::new(Queues {
+                delivery,
+                faults: config.callback_faults,
+                by_session: Mutex::new(HashMap::new()),
+            })),
+        }
     }
 
+    /// Queues `body` on its session's queue (started on first use). Needs a Tokio runtime.
     pub fn send(&self, body: Value) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(body);
+        let Some(q) = &self.inner else { return };
+        let sid = body
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let mut map = q.by_session.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = map.entry(sid.clone()).or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(QUEUE_PER_SESSION);
+            tokio::spawn(deliver_session(Arc::clone(q), sid.clone(), rx));
+            tx
+        });
+        match tx.try_send(body) {
+            Ok(()) => {}
+            Err(TrySendError::Full(body)) => {
+                let event = body.get("event").and_then(Value::as_str).unwrap_or("?");
+                eprintln!(
+                    "sandbox: callback {event} dropped: the session's queue holds {QUEUE_PER_SESSION}"
+                );
+            }
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Sessions with a delivery task (tests).
+    pub fn active_queues(&self) -> usize {
+        self.inner.as_ref().map_or(0, |q| {
+            q.by_session.lock().unwrap_or_else(|e| e.into_inner()).len()
+        })
+    }
+}
+
+/// One session's deliveries, in order. Ends once idle for `IDLE_WORKER`: under the map's
+/// lock, so a callback queued meanwhile is either taken here or starts a new task.
+async fn deliver_session(q: Arc<Queues>, sid: String, mut rx: Receiver<Value>) {
+    loop {
+        deliver_all(&q.delivery, q.faults, &mut rx).await;
+        let mut map = q.by_session.lock().unwrap_or_else(|e| e.into_inner());
+        match rx.try_recv() {
+            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => {
+                map.remove(&sid);
+                return;
+            }
+            Ok(body) => {
+                drop(map);
+                q.delivery.deliver_with_faults(&body, q.faults).await;
+            }
         }
     }
 }
 
 struct Delivery {
+    /// Attempts in flight at once, across sessions.
+    in_flight: tokio::sync::Semaphore,
     urls: Vec<String>,
     next_url: AtomicUsize,
     signer: Option<Signer>,
     client: reqwest::Client,
 }
 
-/// Takes callbacks in the order they happened and delivers them, applying the test faults:
-/// `reorder` holds every other callback until the next one has been delivered (or
-/// `REORDER_HOLD` passes), `duplicate` delivers each one twice at once (to two receivers in
-/// turn, so two instances may race on it).
-async fn deliver_all(d: Delivery, faults: CallbackFaults, mut rx: UnboundedReceiver<Value>) {
+/// Takes one session's callbacks in the order they happened and delivers them, applying the
+/// test faults: `reorder` holds every other callback until the next one has been delivered
+/// (or `REORDER_HOLD` passes), `duplicate` delivers each one twice at once (to two receivers
+/// in turn, so two instances may race on it). Returns once nothing came for `IDLE_WORKER`.
+async fn deliver_all(d: &Delivery, faults: CallbackFaults, rx: &mut Receiver<Value>) {
     let mut held: Option<Value> = None;
     loop {
-        let next = match (&held, faults.reorder) {
-            (Some(_), true) => match tokio::time::timeout(REORDER_HOLD, rx.recv()).await {
-                Ok(v) => v,
-                Err(_) => {
-                    // Nothing came to overtake it: deliver it now.
-                    let body = held.take().expect("held");
+        let wait = if held.is_some() && faults.reorder {
+            REORDER_HOLD
+        } else {
+            IDLE_WORKER
+        };
+        let next = match tokio::time::timeout(wait, rx.recv()).await {
+            Ok(v) => v,
+            Err(_) => match held.take() {
+                // Nothing came to overtake it: deliver it now.
+                Some(body) => {
                     d.deliver_with_faults(&body, faults).await;
                     continue;
                 }
+                None => return,
             },
-            _ => rx.recv().await,
         };
         let Some(body) = next else { break };
         if faults.reorder {
@@ -180,7 +255,10 @@ impl Delivery {
             if let Some(signer) = &self.signer {
                 req = req.header("authorization", signer.authorization(&bytes, now_s()));
             }
-            let failure = match req.send().await {
+            let permit = self.in_flight.acquire().await;
+            let answer = req.send().await;
+            drop(permit);
+            let failure = match answer {
                 Ok(r) if r.status().is_success() => None,
                 Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
                 Err(e) => Some(format!("{}", e.without_url())),

@@ -60,3 +60,16 @@ pub struct CallbackFaults {
     pub duplicate: bool,
     pub reorder: bool,
 }
+
+// ---- Limits per connection (issue 19; see README.md, "Limits") ----
+
+/// Streams one connection may publish at once (a camera and a screen share, and room to
+/// spare); one more is refused.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 8;
+/// Subscriptions one connection may hold at once: the platform's streams per session, so
+/// a client can still subscribe to every stream.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 3000;
+/// Subscriptions one connection may hold to the same stream.
+pub const MAX_SUBSCRIPTIONS_PER_STREAM: usize = 4;
+/// The longest connection ID accepted.
+pub const MAX_CONNECTION_ID: usize = 64;

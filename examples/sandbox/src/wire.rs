@@ -63,8 +63,54 @@ pub struct Stream {
     pub raptor: Value,
 }
 
+/// The fields of a publisher's `create stream` content that the vendor client sends (its
+/// `Message.streams.create`); anything else is dropped, never stored or relayed.
+const STREAM_FIELDS: &[&str] = &[
+    "publisherAudioFallbackEnabled",
+    "subscriberAudioFallbackEnabled",
+    "e2ee",
+    "minBitrate",
+    "maxBitrate",
+    "sourceStreamId",
+];
+/// The fields of a channel (`Message.streams.channelFromOTChannel`).
+const CHANNEL_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "active",
+    "width",
+    "height",
+    "orientation",
+    "frameRate",
+    "source",
+    "fitMode",
+];
+/// At most this many attributes in a channel (channel updates add none past it).
+const MAX_CHANNEL_ATTRIBUTES: usize = 16;
+/// The largest string or `customProperties` kept from a stream's content, in bytes.
+const MAX_FIELD_BYTES: usize = 1024;
+
+/// Keeps the listed fields whose values are scalars (a string at most `MAX_FIELD_BYTES`).
+fn known_fields(from: &Map<String, Value>, names: &[&str]) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for name in names {
+        let Some(v) = from.get(*name) else { continue };
+        let ok = match v {
+            Value::String(s) => s.len() <= MAX_FIELD_BYTES,
+            Value::Bool(_) | Value::Number(_) | Value::Null => true,
+            _ => false,
+        };
+        if ok {
+            kept.insert((*name).to_owned(), v.clone());
+        }
+    }
+    kept
+}
+
 /// What a publisher may put in a stream: a `channel` list of objects with string `id` and
-/// `type`, and a string `name` if any. Everything else it sends is passed through unread.
+/// `type`, and a string `name` if any; of the rest only the vendor client's own fields are
+/// kept (`customProperties` only when its JSON is at most `MAX_FIELD_BYTES`), so a client
+/// cannot make every later joiner download what it made up.
 pub fn stream_from_publish(
     stream_id: &str,
     owner: &ConnInfo,
@@ -93,7 +139,18 @@ pub fn stream_from_publish(
             return Err("each channel needs a string id and a type audio, video, data or caption");
         }
     }
-    let mut raptor: Map<String, Value> = obj.clone();
+    let mut raptor = known_fields(obj, STREAM_FIELDS);
+    if let Some(custom) = obj.get("customProperties") {
+        if custom.is_object() && custom.to_string().len() <= MAX_FIELD_BYTES {
+            raptor.insert("customProperties".into(), custom.clone());
+        }
+    }
+    let channel: Vec<Value> = channels
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|c| Value::Object(known_fields(c, CHANNEL_FIELDS)))
+        .collect();
+    raptor.insert("channel".into(), Value::Array(channel));
     raptor.insert("id".into(), json!(stream_id));
     raptor.insert("name".into(), json!(name));
     raptor.insert("creationTime".into(), json!(now));
@@ -158,7 +215,13 @@ impl Stream {
             .as_object_mut()?;
         let mut applied = Map::new();
         for (k, v) in changes {
-            if matches!(k.as_str(), "id" | "type") || !(v.is_boolean() || v.is_number()) {
+            // Flags and numbers only; an attribute the channel lacks is added only while the
+            // channel has fewer than MAX_CHANNEL_ATTRIBUTES (the vendor's are about ten).
+            let new_key = !ch.contains_key(k);
+            if matches!(k.as_str(), "id" | "type")
+                || !(v.is_boolean() || v.is_number())
+                || (new_key && (ch.len() >= MAX_CHANNEL_ATTRIBUTES || k.len() > 64))
+            {
                 continue;
             }
             if ch.get(k) != Some(v) {

@@ -116,6 +116,13 @@ app_events! {
         connection_id: String,
         shown_as: String,
     }
+    /// `sessionId` has as many remote connections or streams as the SDK tracks per session
+    /// (3,000 of each, the platform's own limits): this one (`what`: `connections` or
+    /// `streams`) is ignored, neither shown nor subscribed to.
+    TrackingCapped {
+        session_id: String,
+        what: &'static str,
+    }
     /// A participant appeared for the first time (never again when they move sessions).
     ParticipantJoined {
         #[serde(serialize_with = "serde_wasm_bindgen::preserve::serialize")]

@@ -2,6 +2,7 @@
 // `tokenProvider`.
 import { HttpError } from '../http-error.js';
 import {
+  BROWSER_COOKIE_MIN_AGE_S,
   ROOM_NAME,
   browserFromCookie,
   browserOf,
@@ -17,7 +18,18 @@ const roomParams = {
 };
 const participantId = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' };
 
+const MINUTE_MS = 60_000;
+
 export async function roomRoutes(app, { config, rooms, store, log }) {
+  // The cookie outlives the records it points at: a call may last longer than ROOM_TTL_S.
+  const cookieAgeS = Math.max(config.roomTtlS, BROWSER_COOKIE_MIN_AGE_S);
+  const clientKey = (prefix) => (request) => `${prefix}:${request.ip}`;
+  // Rooms created per client: checked only when a join would open a session.
+  const newRoomLimit =
+    config.newRoomLimitPerMin > 0
+      ? app.createRateLimit({ max: config.newRoomLimitPerMin, timeWindow: MINUTE_MS, keyGenerator: clientKey('newRoom') })
+      : null;
+
   app.get('/api/config', async () => ({
     applicationId: config.applicationId,
     otScriptUrl: config.otScriptUrl,
@@ -34,6 +46,10 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
   app.post(
     '/api/rooms/:room/join',
     {
+      config:
+        config.joinLimitPerMin > 0
+          ? { rateLimit: { max: config.joinLimitPerMin, timeWindow: MINUTE_MS, keyGenerator: clientKey('join') } }
+          : {},
       schema: {
         params: roomParams,
         body: {
@@ -46,8 +62,15 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
     async (request, reply) => {
       const { room } = request.params;
       const identity = identityFrom(request.body.name, request.body.id);
-      const browser = browserOf(request, reply, config.roomTtlS);
-      if ((await store.bindParticipant(identity.id, browser, identity.name)) === 'taken') {
+      const browser = browserOf(request, reply, cookieAgeS);
+      if (newRoomLimit && (await rooms.currentSession(room)) === null) {
+        const limit = await newRoomLimit(request);
+        if (limit.isExceeded) {
+          reply.header('retry-after', String(limit.ttlInSeconds));
+          throw new HttpError(429, 'tooManyRooms', 'too many new rooms from this client: retry later', { retryAfterMs: limit.ttl });
+        }
+      }
+      if ((await store.bindParticipant(identity.id, browser, identity.name, room)) === 'taken') {
         throw new HttpError(403, 'idTaken', 'that participant id belongs to another browser');
       }
       let sessionId;
@@ -57,6 +80,8 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
         log(`room ${room}: creating its session failed: ${err?.response?.status ? `HTTP ${err.response.status}` : err?.message}`);
         throw new HttpError(502, 'videoApiFailed', 'the video API did not create a session');
       }
+      // In use: the room, its session and the participant ID live another ROOM_TTL_S.
+      await store.touch({ room, sessionId, participant: identity.id });
       const data = identityData(identity);
       log(`room ${room}: ${identity.id} joins`);
       return { room, applicationId: config.applicationId, sessionId, token: rooms.token(sessionId, data), identity, data };
@@ -99,6 +124,7 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
         }
         throw new HttpError(403, 'notCurrentSession', "that is not the room's current session", { currentSessionId: current });
       }
+      await store.touch({ room, sessionId, participant: id });
       // The name recorded at join, so the token data (the participant's key) stays the same.
       return { sessionId, token: rooms.token(sessionId, identityData({ id, name: held.name })) };
     },

@@ -1,7 +1,9 @@
 // The embedded store: one process's memory, the same operations and answers as the Redis
 // store (store/redis.js), so the rooms logic cannot tell them apart. Each operation is atomic
 // because it runs to completion on the event loop. Records expire `ttlMs` after their last
-// write; expired ones read as absent and are swept once a minute.
+// write or use, except while a live connection pins them (as in the Redis store: a room, a
+// session with its finished move and signalled set, and a participant ID never expire while a
+// connection of theirs is live); expired ones read as absent and are swept once a minute.
 
 export class MemoryStore {
   kind = 'memory';
@@ -40,23 +42,54 @@ export class MemoryStore {
   async openRoom(room, sessionId) {
     const current = this.#get(`room:${room}`);
     this.#set(`room:${room}`, current ?? sessionId);
+    this.#keep(`room:${room}`, this.#live(`live:room:${room}`));
     return current ?? sessionId;
+  }
+
+  /** Refreshes the expiry of these records (those pinned by a live connection stay pinned). */
+  async touch({ room, sessionId, participant }) {
+    for (const key of [room && `room:${room}`, sessionId && `session:${sessionId}`, participant && `participant:${participant}`]) {
+      const e = key && this.#entry(key);
+      if (e && e.expiresAt !== Infinity) {
+        e.expiresAt = this.#now() + this.#ttlMs;
+      }
+    }
   }
 
   // ---- connections ----
 
   /** `'added'`, or `'gone'` when that connection was already reported destroyed. */
-  async addConnection(sessionId, connectionId, data) {
+  async addConnection(sessionId, connectionId, data, { room = '', participant } = {}) {
     if (this.#get(`gone:${sessionId}`)?.has(connectionId)) {
       return 'gone';
     }
-    this.#update(`conns:${sessionId}`, () => new Map()).set(connectionId, data);
+    this.#pinned(`conns:${sessionId}`, () => new Map()).set(connectionId, data);
+    this.#pinSession(sessionId, true);
+    const member = `${sessionId} ${connectionId}`;
+    this.#pinned(`live:room:${room}`, () => new Set()).add(member);
+    this.#keep(`room:${room}`, true);
+    if (participant) {
+      this.#pinned(`live:participant:${participant}`, () => new Set()).add(member);
+      this.#keep(`participant:${participant}`, true);
+    }
     return 'added';
   }
 
-  async removeConnection(sessionId, connectionId) {
-    this.#get(`conns:${sessionId}`)?.delete(connectionId);
+  async removeConnection(sessionId, connectionId, { room = '', participant } = {}) {
+    const conns = this.#get(`conns:${sessionId}`);
+    conns?.delete(connectionId);
+    if (conns?.size === 0) {
+      this.#map.delete(`conns:${sessionId}`);
+    }
     this.#update(`gone:${sessionId}`, () => new Set()).add(connectionId);
+    if (!this.#live(`conns:${sessionId}`)) {
+      this.#pinSession(sessionId, false);
+    }
+    const member = `${sessionId} ${connectionId}`;
+    this.#unlive(`live:room:${room}`, member, `room:${room}`);
+    if (participant) {
+      this.#unlive(`live:participant:${participant}`, member, `participant:${participant}`);
+    }
   }
 
   /** Map connection ID -> token data. */
@@ -66,6 +99,7 @@ export class MemoryStore {
 
   async clearConnections(sessionId) {
     this.#map.delete(`conns:${sessionId}`);
+    this.#pinSession(sessionId, false);
   }
 
   // ---- moves ----
@@ -94,11 +128,14 @@ export class MemoryStore {
       return false;
     }
     this.#set(`move:${sessionId}`, { ...move, to });
+    this.#keep(`move:${sessionId}`, this.#live(`conns:${sessionId}`));
     this.#set(`session:${to}`, { room });
+    this.#keep(`session:${to}`, this.#live(`conns:${to}`));
     const current = this.#get(`room:${room}`);
     if (current === undefined || current === sessionId) {
       this.#set(`room:${room}`, to);
     }
+    this.#keep(`room:${room}`, this.#live(`live:room:${room}`));
     return true;
   }
 
@@ -117,6 +154,7 @@ export class MemoryStore {
       return false;
     }
     set.add(connectionId);
+    this.#keep(`signaled:${sessionId}`, this.#live(`conns:${sessionId}`));
     return true;
   }
 
@@ -141,20 +179,27 @@ export class MemoryStore {
     if (this.#get(`jti:${jti}`)) {
       return false;
     }
-    this.#set(`jti:${jti}`, true, ttlMs);
+    this.#set(`jti:${jti}`, true, Math.max(1, Math.ceil(ttlMs)));
     return true;
+  }
+
+  /** Forgets a claimed delivery that was not handled (a 5xx), so the platform's retry is applied. */
+  async releaseDelivery(jti) {
+    this.#map.delete(`jti:${jti}`);
   }
 
   /**
    * Binds a participant ID to a browser: `'ok'` (new, or already this browser's, name
    * refreshed) or `'taken'` (another browser's).
    */
-  async bindParticipant(id, browser, name) {
+  async bindParticipant(id, browser, name, room = '') {
     const held = this.#get(`participant:${id}`);
-    if (held && held.browser !== browser) {
-      return 'taken';
+    const live = this.#live(`live:participant:${id}`);
+    if ((held && held.browser !== browser) || (!held && live)) {
+      return 'taken'; // another browser's, or a live connection's whose binding is unknown
     }
-    this.#set(`participant:${id}`, { browser, name });
+    this.#set(`participant:${id}`, { browser, name, room });
+    this.#keep(`participant:${id}`, live);
     return 'ok';
   }
 
@@ -163,6 +208,41 @@ export class MemoryStore {
   }
 
   // ---- internals ----
+
+  /** A live entry, or undefined. */
+  #entry(key) {
+    return this.#get(key) === undefined ? undefined : this.#map.get(key);
+  }
+
+  /** An existing record pinned, or expiring `ttlMs` from now. */
+  #keep(key, pinned) {
+    const e = this.#entry(key);
+    if (e) {
+      e.expiresAt = pinned ? Infinity : this.#now() + this.#ttlMs;
+    }
+  }
+
+  /** True when the set or map at `key` has members. */
+  #live(key) {
+    return (this.#get(key)?.size ?? 0) > 0;
+  }
+
+  #unlive(setKey, member, recordKey) {
+    const set = this.#get(setKey);
+    set?.delete(member);
+    if (!set || set.size === 0) {
+      this.#map.delete(setKey);
+      this.#keep(recordKey, false);
+    }
+  }
+
+  #pinSession(sessionId, pinned) {
+    this.#keep(`session:${sessionId}`, pinned);
+    if (this.#get(`move:${sessionId}`)?.to) {
+      this.#keep(`move:${sessionId}`, pinned);
+    }
+    this.#keep(`signaled:${sessionId}`, pinned);
+  }
 
   #get(key) {
     const e = this.#map.get(key);
@@ -184,6 +264,13 @@ export class MemoryStore {
   #update(key, init) {
     const value = this.#get(key) ?? init();
     this.#set(key, value);
+    return value;
+  }
+
+  /** The value at `key` (made by `init` when absent), never expiring. */
+  #pinned(key, init) {
+    const value = this.#get(key) ?? init();
+    this.#map.set(key, { value, expiresAt: Infinity });
     return value;
   }
 

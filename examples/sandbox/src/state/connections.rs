@@ -6,10 +6,59 @@ use serde_json::{json, Value};
 
 use super::{member_session, now_ms, Member, Refusal, Sandbox, Session};
 use crate::auth::{ClientGrant, Role};
+use crate::config::{
+    MAX_CONNECTION_ID, MAX_STREAMS_PER_CONNECTION, MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    MAX_SUBSCRIPTIONS_PER_STREAM,
+};
 use crate::hooks::ConnectFault;
 use crate::outbox::Outbox;
 use crate::vendor::raptor;
 use crate::wire::{self, ConnInfo};
+
+/// A connection ID in the vendor's character set: the client names its connection with a
+/// UUID, so letters, digits and `-`, at most `MAX_CONNECTION_ID` of them.
+pub fn valid_connection_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CONNECTION_ID
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn limit(why: &str) -> Refusal {
+    Refusal::new(429, "OT_LIMIT_EXCEEDED", why)
+}
+
+/// Refuses a `create stream` past the connection's cap.
+pub(super) fn check_stream_cap(s: &Session, cid: &str) -> Result<(), Refusal> {
+    let mine = s
+        .streams
+        .iter()
+        .chain(&s.pending_streams)
+        .filter(|st| st.info.connection.connection_id == cid)
+        .count();
+    if mine >= MAX_STREAMS_PER_CONNECTION {
+        return Err(limit("this connection publishes the most streams allowed"));
+    }
+    Ok(())
+}
+
+/// Refuses a `create stream/ST/subscriber` past the connection's caps.
+pub(super) fn check_subscription_cap(
+    s: &Session,
+    cid: &str,
+    stream_id: &str,
+) -> Result<(), Refusal> {
+    let (mut all, mut this) = (0, 0);
+    for x in s.subscriptions.iter().filter(|x| x.subscriber == cid) {
+        all += 1;
+        this += usize::from(x.stream == stream_id);
+    }
+    if all >= MAX_SUBSCRIPTIONS_PER_CONNECTION || this >= MAX_SUBSCRIPTIONS_PER_STREAM {
+        return Err(limit(
+            "this connection holds the most subscriptions allowed",
+        ));
+    }
+    Ok(())
+}
 
 /// Why a connection leaves its session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +106,9 @@ impl Sandbox {
             code,
             why: why.to_owned(),
         };
+        if !valid_connection_id(connection_id) {
+            return refuse(2001, "the connection ID is not 1-64 letters, digits or -");
+        }
         let mut g = self.lock();
         match g.sessions.get(sid) {
             None => return refuse(1005, "no such session"),
@@ -88,6 +140,13 @@ impl Sandbox {
         out: Outbox,
         transaction: &str,
     ) -> Result<Joined, Refusal> {
+        if !valid_connection_id(connection_id) {
+            return Err(Refusal::new(
+                400,
+                "OT_INVALID_PARAMETER",
+                "the connection ID is not 1-64 letters, digits or -",
+            ));
+        }
         let grant: ClientGrant = self
             .verifier
             .check_client(token, sid)

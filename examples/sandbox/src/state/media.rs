@@ -47,6 +47,7 @@ impl Sandbox {
                 "the stream ID is empty, too long or already in use",
             ));
         }
+        super::connections::check_stream_cap(s, cid)?;
         let stream = stream_from_publish(stream_id, &m.info, content, now_ms()).map_err(invalid)?;
         if s.routed {
             return self.publish_routed(s, cid, stream, ack);
@@ -149,6 +150,7 @@ impl Sandbox {
                 "the subscriber ID is empty, too long or already in use",
             ));
         }
+        super::connections::check_subscription_cap(s, cid, stream_id)?;
         if s.routed {
             self.subscribe_routed(s, stream_id, subscriber)?;
         } else {
