@@ -1,5 +1,5 @@
 //! The one validated move request: what a handoff signal, `moveTo` and `resolveSession` say,
-//! and the checks that turn it into a [`HandoffRequest`] (DESIGN.md, "Wire contract").
+//! and the checks that turn it into a [`HandoffRequest`] (docs/wire-contract.md).
 //!
 //! ```json
 //! { "v": 1, "sessionId": "2_MX4...", "token": "optional JWT", "reason": "serverRotation",
