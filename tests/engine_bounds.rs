@@ -389,7 +389,6 @@ fn two_connections_with_one_key_get_two_tiles_and_the_app_is_told() {
         stream: StreamId::from("phone-cam"),
         connection: ConnectionId::from("ada-phone@A"),
         has_video: true,
-        has_audio: true,
     });
     // Two tiles: the first device's is not taken over.
     assert_eq!(h.tile("ada"), Some(src("A", cam("ada", "A"))));
@@ -471,7 +470,7 @@ fn a_client_clock_minutes_ahead_does_not_reject_a_genuine_move_as_stale() {
     assert!(has_event(
         &outs,
         &Event::SignalRejected {
-            reason: RejectReason::Stale
+            rejection: RejectReason::Stale.into()
         }
     ));
 }

@@ -200,7 +200,6 @@ fn assert_close(mut h: Harness, open: &[&str]) {
             server_time: None,
         },
         Input::Signal {
-            session: sid("A"),
             from: None,
             body: wire(&handoff_to("Z", "")),
         },

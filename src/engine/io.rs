@@ -9,7 +9,7 @@ use core::fmt;
 
 use serde::Serialize;
 
-use super::{HandoffError, MoveFields, RejectReason};
+use super::{HandoffError, MoveFields, Rejection};
 
 /// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
 pub type Millis = u64;
@@ -249,7 +249,6 @@ pub enum Input {
         stream: StreamId,
         connection: ConnectionId,
         has_video: bool,
-        has_audio: bool,
     },
     /// A remote stream ended in `session`.
     StreamDestroyed {
@@ -269,21 +268,18 @@ pub enum Input {
         error: String,
     },
     /// This client's own stream is live in `session`.
-    Published {
-        session: SessionId,
-        stream: StreamId,
-    },
+    Published { session: SessionId },
     /// Publishing into `session` failed.
     PublishFailed { session: SessionId, error: String },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
-    /// A handoff signal ([`Config::signal_type`]) arrived in `session`; `from` is `None` for
-    /// server-originated signals. `body` is its `data` read as a move request, or why it
-    /// could not be read ([`crate::engine::check_signal_text`], not a JSON object).
+    /// A handoff signal ([`Config::signal_type`]) arrived in a session this client is in;
+    /// `from` is `None` for server-originated signals. `body` is its `data` read as a move
+    /// request, or why it could not be read ([`crate::engine::check_signal_text`], not a JSON
+    /// object). Which session carried it does not matter: only the server can send one.
     Signal {
-        session: SessionId,
         from: Option<ConnectionId>,
-        body: Result<MoveFields, RejectReason>,
+        body: Result<MoveFields, Rejection>,
     },
     /// A peer's moved signal ([`Config::moved_signal_type`]) arrived in `session`; `data` is
     /// the session it says it moved from.
@@ -475,7 +471,7 @@ pub enum Event {
         reason: DisconnectReason,
     },
     SignalRejected {
-        reason: RejectReason,
+        rejection: Rejection,
     },
     /// Subscribing to `key`'s stream in `session` failed (the vendor's error in `detail`).
     /// The participant stays shown from the other session where they have a stream there.

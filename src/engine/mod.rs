@@ -8,7 +8,7 @@
 //! | file | holds |
 //! | --- | --- |
 //! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`] |
-//! | `errors.rs` | refusals and failures: [`RejectReason`], [`RejectCode`], [`HandoffError`] |
+//! | `errors.rs` | refusals and failures: [`Rejection`] with its [`RejectReason`], [`HandoffError`] |
 //! | `signal.rs` | the one move request (signal, `moveTo`, `resolveSession`) and its checks |
 //! | `connect.rs` | joining one session: token, connect, timeout, retries, publishing |
 //! | `handoff.rs` | moving from the live session to another: start, supersede, leave rule |
@@ -111,7 +111,7 @@ mod session;
 mod signal;
 mod timers;
 
-pub use errors::{HandoffError, Hook, RejectCode, RejectReason};
+pub use errors::{HandoffError, Hook, RejectReason, Rejection};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
 pub use session::MAX_PUBLISH_ATTEMPTS;
@@ -260,10 +260,6 @@ impl Engine {
 
     // ----- getters -----
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The call's state as last announced.
     pub fn state(&self) -> State {
         self.state
@@ -298,11 +294,7 @@ impl Engine {
         match input {
             Input::Join { session, token } => self.on_join(session, token),
             Input::Move(request) => self.on_move(request, false),
-            Input::Signal {
-                session: _,
-                from,
-                body,
-            } => self.on_signal(from, body),
+            Input::Signal { from, body } => self.on_signal(from, body),
             Input::Moved {
                 session,
                 from,
@@ -323,7 +315,7 @@ impl Engine {
                 self.on_session_disconnected(&session, reason)
             }
             Input::Resolved { old, result } => self.on_resolved(&old, result),
-            Input::Published { session, stream: _ } => self.on_published(&session),
+            Input::Published { session } => self.on_published(&session),
             Input::PublishFailed { session, error } => self.on_publish_failed(&session, error),
             Input::AnnounceFailed { session, error } => self.on_announce_failed(session, error),
             Input::ConnectionCreated {
@@ -344,7 +336,6 @@ impl Engine {
                 stream,
                 connection,
                 has_video,
-                has_audio: _,
             } => self.on_stream_created(&session, stream, connection, has_video),
             Input::StreamDestroyed { session, stream } => {
                 self.on_stream_destroyed(&session, &stream)

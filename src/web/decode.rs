@@ -15,7 +15,7 @@ use super::listener::{Route, SessionEvent};
 use super::ot::{callback_error, error_code, flag, get, hook_error, text};
 use crate::engine::{
     check_signal_text, ConnectionId, DisconnectReason, HookError, MoveFields, RejectReason,
-    SessionId, StreamId,
+    Rejection, SessionId, StreamId,
 };
 
 const NOT_A_MOVE: &str = "resolveSession must return null or { sessionId, token?, ... }";
@@ -60,7 +60,6 @@ pub enum Heard {
     },
     OwnStream {
         session: SessionId,
-        stream: Option<String>,
     },
     Token {
         session: SessionId,
@@ -91,12 +90,11 @@ pub enum SessionHeard {
         object: JsValue,
         connection: ConnectionId,
         has_video: bool,
-        has_audio: bool,
     },
     StreamGone(StreamId),
     Signal {
         from: Option<ConnectionId>,
-        body: Result<MoveFields, RejectReason>,
+        body: Result<MoveFields, Rejection>,
     },
     Moved {
         from: Option<ConnectionId>,
@@ -145,10 +143,7 @@ pub fn read(route: Route, a: JsValue) -> Heard {
             session,
             error: callback_error(&a),
         },
-        Route::OwnStream(session) => Heard::OwnStream {
-            session,
-            stream: get(&a, "stream").and_then(|s| text(&s, "streamId")),
-        },
+        Route::OwnStream(session) => Heard::OwnStream { session },
         Route::Token(session, fulfilled) => Heard::Token {
             session,
             result: match (fulfilled, a.as_string()) {
@@ -203,7 +198,6 @@ fn session_event(ev: SessionEvent, e: &JsValue) -> Option<SessionHeard> {
                 id: StreamId::from(text(&object, "streamId")?),
                 connection: connection_id(&get(&object, "connection")?)?,
                 has_video: flag(&object, "hasVideo"),
-                has_audio: flag(&object, "hasAudio"),
                 object,
             }
         }
@@ -214,7 +208,7 @@ fn session_event(ev: SessionEvent, e: &JsValue) -> Option<SessionHeard> {
         SessionEvent::Signal => SessionHeard::Signal {
             from: sender(e),
             body: text(e, "data")
-                .ok_or(RejectReason::NotJson)
+                .ok_or(Rejection::from(RejectReason::NotJson))
                 .and_then(|data| handoff_body(&data)),
         },
         SessionEvent::Moved => SessionHeard::Moved {
@@ -239,13 +233,14 @@ fn sender(e: &JsValue) -> Option<ConnectionId> {
 
 /// A handoff signal's `data` as a move request: checked for size and nesting, parsed with
 /// `JSON.parse`, and a JSON object read into [`MoveFields`].
-fn handoff_body(data: &str) -> Result<MoveFields, RejectReason> {
+fn handoff_body(data: &str) -> Result<MoveFields, Rejection> {
     check_signal_text(data)?;
-    let value = js_sys::JSON::parse(data).map_err(|_| RejectReason::NotJson)?;
+    let not_json = |_| Rejection::from(RejectReason::NotJson);
+    let value = js_sys::JSON::parse(data).map_err(not_json)?;
     if !value.is_object() || Array::is_array(&value) {
-        return Err(RejectReason::NotJson);
+        return Err(RejectReason::NotJson.into());
     }
-    serde_wasm_bindgen::from_value(value).map_err(|_| RejectReason::NotJson)
+    serde_wasm_bindgen::from_value(value).map_err(|_| RejectReason::NotJson.into())
 }
 
 fn disconnect_reason(s: &str) -> DisconnectReason {

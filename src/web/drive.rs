@@ -26,11 +26,11 @@ use web_sys::Document;
 use super::contract::options::Options;
 use super::decode::{self, Heard, SessionHeard};
 use super::effects::{perf_now, Back, Effects};
-use super::hooks::{Hook, HookCall, Hooks};
+use super::hooks::{HookCall, Hooks};
 use super::listener::{Route, Sink};
 use super::present::Present;
 use super::schedule::{Alarm, Schedule, Wake};
-use crate::engine::{Engine, HandoffRequest, Input, Millis, Output, State};
+use crate::engine::{Engine, HandoffRequest, Hook, Input, Millis, Output, State};
 
 fn now() -> Millis {
     js_sys::Date::now() as Millis
@@ -255,13 +255,13 @@ impl Core {
             }
             Heard::Token { session, result } => {
                 self.with(|p| {
-                    p.hooks.settled(Hook::Token, &session);
+                    p.hooks.settled(Hook::TokenProvider, &session);
                     self.feed(p, Input::Token { session, result });
                 });
             }
             Heard::Resolved { old, result } => {
                 self.with(|p| {
-                    p.hooks.settled(Hook::Resolve, &old);
+                    p.hooks.settled(Hook::ResolveSession, &old);
                     self.feed(p, Input::Resolved { old, result });
                 });
             }
@@ -288,8 +288,8 @@ impl Core {
         let returned = match f {
             Some(f) => f.call1(&JsValue::NULL, &JsValue::from_str(call.session.as_str())),
             None => Err(JsValue::from_str(match call.hook {
-                Hook::Token => "no tokenProvider",
-                Hook::Resolve => "no resolveSession",
+                Hook::TokenProvider => "no tokenProvider",
+                Hook::ResolveSession => "no resolveSession",
             })),
         };
         let sink = self.sink();

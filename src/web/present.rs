@@ -18,7 +18,7 @@ use super::contract::events::{self, AppEvent};
 use crate::engine::{Event, LeaveCause, Millis, ParticipantKey, SessionId, State};
 
 /// An event on its way out; swaps and completions still need figures of the tiles.
-enum Pending {
+enum Outgoing {
     Ready(AppEvent),
     Swapped {
         key: ParticipantKey,
@@ -39,7 +39,7 @@ enum Pending {
 
 pub struct Present {
     /// Oldest first (a few events at most: a `Vec` is smaller code than a `VecDeque`).
-    queue: RefCell<Vec<Pending>>,
+    queue: RefCell<Vec<Outgoing>>,
     delivering: Cell<bool>,
     /// The app's `emit`, until `closed` has been delivered.
     emit: RefCell<Option<Function>>,
@@ -111,7 +111,7 @@ impl Present {
                 }
             }
             Event::ParticipantSwapped { key, from, to } => {
-                return self.queue(Pending::Swapped {
+                return self.queue(Outgoing::Swapped {
                     key,
                     from,
                     to,
@@ -127,7 +127,7 @@ impl Present {
             } => {
                 self.handoffs_completed
                     .set(self.handoffs_completed.get().saturating_add(1));
-                return self.queue(Pending::Completed {
+                return self.queue(Outgoing::Completed {
                     from,
                     to,
                     duration_ms,
@@ -192,12 +192,12 @@ impl Present {
                 session_id: session.0,
                 reason,
             },
-            Event::SignalRejected { reason } => {
+            Event::SignalRejected { rejection } => {
                 let mut message = String::from("handoff signal ignored: ");
-                message.push_str(reason.problem());
+                message.push_str(rejection.problem());
                 AppEvent::SignalRejected {
-                    reason: reason.code(),
-                    field: reason.field(),
+                    reason: rejection.reason,
+                    field: rejection.field,
                     message,
                 }
             }
@@ -207,7 +207,7 @@ impl Present {
             },
             Event::ParticipantLeft { key } => AppEvent::ParticipantLeft { key: key.0 },
         };
-        self.queue(Pending::Ready(ready));
+        self.queue(Outgoing::Ready(ready));
     }
 
     /// `closed`, if the engine did not say it (the call was torn down without it).
@@ -222,7 +222,7 @@ impl Present {
         }
     }
 
-    fn queue(&self, pending: Pending) {
+    fn queue(&self, pending: Outgoing) {
         self.queue.borrow_mut().push(pending);
     }
 
@@ -231,7 +231,7 @@ impl Present {
     pub fn settle_swaps(&self, mut measure: impl FnMut(&ParticipantKey) -> Option<Option<f64>>) {
         let mut asked: Vec<ParticipantKey> = Vec::new();
         for pending in self.queue.borrow_mut().iter_mut() {
-            if let Pending::Swapped {
+            if let Outgoing::Swapped {
                 key,
                 gap: gap @ None,
                 ..
@@ -275,21 +275,21 @@ impl Present {
     /// The next deliverable event, unless the head still waits for a measurement.
     fn pop(&self) -> Option<AppEvent> {
         let mut queue = self.queue.borrow_mut();
-        if let Some(Pending::Swapped { gap: None, .. }) = queue.first() {
+        if let Some(Outgoing::Swapped { gap: None, .. }) = queue.first() {
             return None;
         }
         if queue.is_empty() {
             return None;
         }
         Some(match queue.remove(0) {
-            Pending::Ready(event) => event,
-            Pending::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
+            Outgoing::Ready(event) => event,
+            Outgoing::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
                 key: key.0,
                 from: from.0,
                 to: to.0,
                 frame_gap_ms: gap.flatten().map(events::round),
             },
-            Pending::Completed {
+            Outgoing::Completed {
                 from,
                 to,
                 duration_ms,

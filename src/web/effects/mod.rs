@@ -25,13 +25,15 @@ use web_sys::{Document, MediaStreamTrack};
 
 use super::contract::options::Options;
 use super::decode::{Heard, SessionHeard};
-use super::hooks::{Hook, HookCall};
+use super::hooks::HookCall;
 use super::listener::Sink;
 use super::ot::Ot;
-use crate::engine::{Command, DisconnectReason, Event, Input, ParticipantKey, SessionId, StreamId};
+use crate::engine::{
+    Command, DisconnectReason, Event, Hook, Input, ParticipantKey, SessionId, StreamId,
+};
 use publishers::Publishers;
 use sessions::Sessions;
-use subscribers::{Sub, Subscribers};
+use subscribers::{Subscribers, Subscription};
 use teardown::{Step, Teardown};
 use tiles::Tiles;
 
@@ -61,7 +63,7 @@ pub fn perf_now() -> f64 {
 }
 
 /// Takes a subscriber's video out of its tile and stops watching it.
-fn detach(tiles: &mut Tiles, session: &SessionId, stream: &StreamId, sub: &mut Sub) {
+fn detach(tiles: &mut Tiles, session: &SessionId, stream: &StreamId, sub: &mut Subscription) {
     if let Some(tile) = tiles.showing(session, stream) {
         tile.active = None;
         tile.meter.blank();
@@ -185,11 +187,11 @@ impl Effects {
             } => self.show(&key, session, stream, replaces),
             Command::Hide { key } => self.hide(&key),
             Command::RequestToken { session } => back.push(Back::Hook(HookCall {
-                hook: Hook::Token,
+                hook: Hook::TokenProvider,
                 session,
             })),
             Command::ResolveSession { old } => back.push(Back::Hook(HookCall {
-                hook: Hook::Resolve,
+                hook: Hook::ResolveSession,
                 session: old,
             })),
             Command::Signal {
@@ -242,7 +244,7 @@ impl Effects {
             }
             Heard::Loaded { session, stream } => self.subs.loaded(session, stream),
             Heard::PublishDone { session, error } => self.publishers.done(session, error),
-            Heard::OwnStream { session, stream } => self.publishers.own_stream(session, stream),
+            Heard::OwnStream { session } => self.publishers.own_stream(session),
             Heard::Announced { session, error } => self.sessions.announced(session, error),
             // The drive loop answers these with the hooks.
             Heard::Token { .. } | Heard::Resolved { .. } => None,
@@ -263,7 +265,6 @@ impl Effects {
                 object,
                 connection,
                 has_video,
-                has_audio,
             } => {
                 self.sessions
                     .record_stream(&session, id.clone(), object, has_video);
@@ -272,7 +273,6 @@ impl Effects {
                     stream: id,
                     connection,
                     has_video,
-                    has_audio,
                 }
             }
             SessionHeard::StreamGone(id) => {
@@ -284,11 +284,7 @@ impl Effects {
                     stream: id,
                 }
             }
-            SessionHeard::Signal { from, body } => Input::Signal {
-                session,
-                from,
-                body,
-            },
+            SessionHeard::Signal { from, body } => Input::Signal { from, body },
             SessionHeard::Moved { from, data } => Input::Moved {
                 session,
                 from,

@@ -13,9 +13,9 @@ use super::tiles::{self, Tiles};
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
-use crate::web::ot::{describe, FrameVideo, Session, Subscriber};
+use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
 
-pub struct Sub {
+pub struct Subscription {
     pub key: ParticipantKey,
     pub subscriber: Subscriber,
     pub has_video: bool,
@@ -28,7 +28,7 @@ pub struct Sub {
     _loaded: Option<DomListener>,
 }
 
-impl Sub {
+impl Subscription {
     /// Stops watching its frames and silences it (hidden below, muted, volume 0); its video
     /// stays where it is.
     pub fn unwatch(&mut self) {
@@ -87,7 +87,7 @@ impl Sub {
 
 #[derive(Default)]
 pub struct Subscribers {
-    map: SortedMap<(SessionId, StreamId), Sub>,
+    map: SortedMap<(SessionId, StreamId), Subscription>,
 }
 
 fn set(o: &Object, key: &str, value: &JsValue) {
@@ -99,16 +99,16 @@ impl Subscribers {
         self.map.contains_key(&(session.clone(), stream.clone()))
     }
 
-    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Sub> {
+    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Subscription> {
         self.map.get(&(session.clone(), stream.clone()))
     }
 
-    pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Sub> {
+    pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Subscription> {
         self.map.remove(&(session.clone(), stream.clone()))
     }
 
     /// Every subscriber of `session`.
-    pub fn take_session(&mut self, session: &SessionId) -> Vec<(StreamId, Sub)> {
+    pub fn take_session(&mut self, session: &SessionId) -> Vec<(StreamId, Subscription)> {
         let keys: Vec<_> = self
             .map
             .keys()
@@ -125,7 +125,7 @@ impl Subscribers {
     pub fn subscribe(
         &mut self,
         sink: &Weak<dyn Sink>,
-        ot_session: &Session,
+        ot_session: &OtSession,
         session: SessionId,
         id: StreamId,
         stream: &JsValue,
@@ -155,7 +155,7 @@ impl Subscribers {
         );
         self.map.insert(
             (session, id),
-            Sub {
+            Subscription {
                 key,
                 subscriber,
                 has_video,
