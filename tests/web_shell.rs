@@ -398,3 +398,26 @@ fn given_bad_options_when_creating_a_call_then_an_invalid_options_error_names_th
     }
     world.dispose();
 }
+
+/// The vendored serde-wasm-bindgen's `preserve` (PATCH.md, change 2): a value comes back from
+/// its own deserializer, and another deserializer's number is refused before the `unsafe`
+/// cast instead of being taken for a value's index.
+#[wasm_bindgen_test]
+fn preserved_values_come_back_only_from_serde_wasm_bindgens_own_deserializer() {
+    use serde::de::IntoDeserializer;
+    use serde_wasm_bindgen::preserve;
+
+    let value = JsValue::from_str("kept");
+    let back: JsValue =
+        preserve::deserialize(serde_wasm_bindgen::Deserializer::from(value.clone())).unwrap();
+    assert_eq!(back, value);
+
+    for forged in [5u64, (0x1234_5678u64 << 32) | 5] {
+        let de: serde::de::value::U64Deserializer<serde::de::value::Error> =
+            forged.into_deserializer();
+        assert!(
+            preserve::deserialize::<_, JsValue>(de).is_err(),
+            "{forged:#x}"
+        );
+    }
+}
