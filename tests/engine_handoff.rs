@@ -15,13 +15,10 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
     let t_signal = h.now;
 
     // When the server signals a move to B with a 1 s spread...
-    let outs = h.signal(
-        "A",
-        &handoff_to(
-            "B",
-            r#""reason":"serverRotation","spreadMs":1000,"id":"m1""#,
-        ),
-    );
+    let outs = h.signal(&handoff_to(
+        "B",
+        r#""reason":"serverRotation","spreadMs":1000,"id":"m1""#,
+    ));
     assert_eq!(
         events(&outs),
         vec![
@@ -186,7 +183,7 @@ fn the_spread_delay_is_uniform_in_zero_to_spread() {
         let mut h = Harness::with_seed(Config::default(), seed);
         h.live_in("A");
         let t = h.now;
-        h.signal("A", &handoff_to("B", r#""spreadMs":1000"#));
+        h.signal(&handoff_to("B", r#""spreadMs":1000"#));
         let connect_at = h
             .engine
             .poll_timeout()
@@ -215,7 +212,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
             ..Config::default()
         },
     );
-    let outs = h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert_eq!(
         commands(&outs),
         vec![Command::RequestToken { session: sid("B") }]
@@ -239,7 +236,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
 #[test]
 fn without_a_token_or_provider_the_handoff_fails_and_a_stays_live() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert!(has_event(
         &outs,
         &Event::HandoffFailed {
@@ -294,7 +291,7 @@ fn a_destroyed_mid_handoff_promotes_whatever_b_has_at_once() {
 #[test]
 fn a_destroyed_before_b_connects_recovers_into_b() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", r#""spreadMs":5000"#));
+    h.signal(&handoff_to("B", r#""spreadMs":5000"#));
     // Still waiting out the spread when A is destroyed: connect B at once.
     let outs = h.lost("A", DisconnectReason::ServerRotation);
     assert!(has_command(&outs, &Command::Hide { key: key("p1") }));

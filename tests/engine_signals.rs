@@ -11,7 +11,7 @@ use video_handoff::engine::*;
 /// Given live in A, when `data` arrives from the server, then only `SignalRejected{reason}`.
 fn assert_rejected(data: &str, rejection: Rejection) {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", data);
+    let outs = h.signal(data);
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected { rejection }],
@@ -268,7 +268,7 @@ fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
 #[test]
 fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_nothing() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", &handoff_to("A", ""));
+    let outs = h.signal(&handoff_to("A", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
@@ -276,13 +276,13 @@ fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_not
         }]
     );
 
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     let timer = h.engine.poll_timeout();
-    let outs = h.signal(
-        "A",
-        &handoff_to("B", r#""spreadMs":9000,"deadline":9999999999999"#),
-    );
+    let outs = h.signal(&handoff_to(
+        "B",
+        r#""spreadMs":9000,"deadline":9999999999999"#,
+    ));
     assert_eq!(
         outs,
         vec![Output::Event(Event::SignalRejected {
@@ -296,7 +296,7 @@ fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_not
 #[test]
 fn a_signal_whose_deadline_has_passed_is_stale() {
     let mut h = live_in_a_with(&[], Config::default());
-    let outs = h.signal("A", &handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
+    let outs = h.signal(&handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
@@ -308,11 +308,11 @@ fn a_signal_whose_deadline_has_passed_is_stale() {
 #[test]
 fn a_signal_naming_a_session_already_left_is_stale() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B"); // A left
     assert_eq!(h.engine.live_session(), Some(&sid("B")));
-    let outs = h.signal("B", &handoff_to("A", ""));
+    let outs = h.signal(&handoff_to("A", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
@@ -341,7 +341,7 @@ fn a_signal_naming_a_session_already_left_is_stale() {
 fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     // Given a move A -> B where p1 has already swapped to B and p2 has not.
     let mut h = live_in_a_with(&["p1", "p2"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
     h.arrives("p2", "B");
@@ -349,7 +349,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
 
     // When the server names C instead...
-    let outs = h.signal("A", &handoff_to("C", ""));
+    let outs = h.signal(&handoff_to("C", ""));
     // ...then p1 goes back to A (resubscribed), B's subscribers go, B is left, and C is joined.
     assert_eq!(
         commands(&outs),
@@ -393,7 +393,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     assert_eq!(h.tile("p2"), Some(src("A", cam("p2", "A"))));
     assert_eq!(h.engine.state(), State::Handoff);
     // B is now stale.
-    let outs = h.signal("A", &handoff_to("B", ""));
+    let outs = h.signal(&handoff_to("B", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
@@ -420,8 +420,8 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
 #[test]
 fn superseding_while_still_waiting_out_the_spread_needs_no_disconnect() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
-    let outs = h.signal("A", &handoff_to("C", ""));
+    h.signal(&handoff_to("B", r#""spreadMs":60000"#));
+    let outs = h.signal(&handoff_to("C", ""));
     assert!(!touches_session(&outs, "B"));
     assert!(has_command(
         &outs,

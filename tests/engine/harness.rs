@@ -245,8 +245,8 @@ impl Harness {
         })
     }
 
-    /// A handoff signal from the server, sent in session `in_s`.
-    pub fn signal(&mut self, in_s: &str, data: &str) -> Vec<Output> {
+    /// A handoff signal from the server (which session carried it does not matter).
+    pub fn signal(&mut self, data: &str) -> Vec<Output> {
         self.input(Input::Signal {
             from: None,
             body: wire(data),
@@ -352,7 +352,7 @@ pub fn live_in_a_with(participants: &[&str], config: Config) -> Harness {
 /// Given a handoff A -> B under way with B connected and our stream published there.
 pub fn moving_to_b(participants: &[&str], config: Config) -> Harness {
     let mut h = live_in_a_with(participants, config);
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B");
     h
