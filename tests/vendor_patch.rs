@@ -41,11 +41,9 @@ fn made_against() -> (String, String) {
         .expect("PATCH.md has a `Made against: ...` line");
     let version = |crate_name: &str| {
         line.split(", ")
-            .find_map(|part| {
-                part.trim_end_matches(|c| c == '.' || c == ' ')
-                    .strip_prefix(crate_name)
-            })
-            .map(|v| v.trim().split_whitespace().next().unwrap_or("").to_owned())
+            .find_map(|part| part.strip_prefix(crate_name))
+            .and_then(|v| v.split_whitespace().next())
+            .map(str::to_owned)
             .unwrap_or_else(|| panic!("PATCH.md names the {crate_name} version"))
     };
     (version("serde-wasm-bindgen "), version("tsify "))
