@@ -2,8 +2,11 @@
 //!
 //! This file is the contract between the engine (pure policy) and the web shell (all I/O).
 //! The shell turns OT events into [`Input`]s, carries out every [`Command`] and hands every
-//! [`Event`] to the app. All times are epoch milliseconds passed in by the caller, so that a
-//! signal's `deadline` (epoch ms on the wire) compares directly with `now`.
+//! [`Event`] to the app. All times are milliseconds passed in by the caller from a monotonic
+//! clock (the shell's: `performance.now()`, shifted once to read as epoch ms), so durations
+//! and timers never jump with the wall clock. A signal's `deadline` is epoch ms on the
+//! server's clock: the engine reads it through the server's time at connect
+//! ([`Input::Connected`]'s `server_time`).
 
 use core::fmt;
 
@@ -11,7 +14,8 @@ use serde::Serialize;
 
 use super::{HandoffError, MoveFields, Rejection};
 
-/// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
+/// Milliseconds on the caller's monotonic clock (read as epoch ms), always supplied by the
+/// caller; the engine never reads a clock.
 pub type Millis = u64;
 
 macro_rules! id_type {

@@ -44,11 +44,14 @@ pub enum Heard {
         stream: StreamId,
         video: HtmlVideoElement,
     },
-    /// A presented frame at `t` (performance.now() ms).
+    /// A `requestVideoFrameCallback`: the video's latest frame was presented at `t` (its
+    /// metadata's `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and
+    /// the video has presented `presented` frames in all (`presentedFrames`), when given.
     Frame {
         session: SessionId,
         stream: StreamId,
         t: f64,
+        presented: Option<u32>,
     },
     Loaded {
         session: SessionId,
@@ -103,7 +106,8 @@ pub enum SessionHeard {
     Disconnected(DisconnectReason),
 }
 
-/// Reads what `route`'s callback was called with (`a`: its first argument).
+/// Reads what `route`'s callback was called with (`a`: its first argument; for a frame, the
+/// `requestVideoFrameCallback` metadata, its second).
 pub fn read(route: Route, a: JsValue) -> Heard {
     match route {
         Route::Connected(session, gen) => Heard::Connected {
@@ -134,10 +138,20 @@ pub fn read(route: Route, a: JsValue) -> Heard {
                 None => Heard::Nothing,
             }
         }
-        Route::Frame(session, stream) => match a.as_f64() {
-            Some(t) => Heard::Frame { session, stream, t },
-            None => Heard::Nothing,
-        },
+        // Timed by presentation, as the end-to-end tests measure (tests/e2e/measure.js): the
+        // callback's own `now` is when the main thread got to it, which a busy page delays.
+        Route::Frame(session, stream) => {
+            let number = |key| get(&a, key).and_then(|v| v.as_f64());
+            match number("presentationTime").or_else(|| number("expectedDisplayTime")) {
+                Some(t) => Heard::Frame {
+                    session,
+                    stream,
+                    t,
+                    presented: number("presentedFrames").map(|n| n as u32),
+                },
+                None => Heard::Nothing,
+            }
+        }
         Route::Loaded(session, stream) => Heard::Loaded { session, stream },
         Route::PublishDone(session) => Heard::PublishDone {
             session,

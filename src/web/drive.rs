@@ -30,11 +30,7 @@ use super::hooks::{HookCall, Hooks};
 use super::listener::{Route, Sink};
 use super::present::Present;
 use super::schedule::{Alarm, Schedule, Wake};
-use crate::engine::{Engine, HandoffRequest, Hook, Input, Millis, Output, State};
-
-fn now() -> Millis {
-    js_sys::Date::now() as Millis
-}
+use crate::engine::{Engine, HandoffRequest, Hook, Input, Output, State};
 
 pub enum Msg {
     Input(Input),
@@ -112,16 +108,13 @@ impl Core {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.closing.get() || self.present.state() == State::Closed
+        self.closing.get() || self.present.queued_state() == State::Closed
     }
 
-    /// The state the app sees: `closed` as soon as `close()` was asked for.
+    /// The state the app sees: that of the last `stateChanged` delivered to it (`closed`
+    /// once `close()` has delivered it).
     pub fn state(&self) -> State {
-        if self.closing.get() {
-            State::Closed
-        } else {
-            self.present.state()
-        }
+        self.present.state()
     }
 
     /// Starts the call with the local media (no tracks: publish nothing): joins the first
@@ -193,8 +186,9 @@ impl Core {
             Msg::Hook(call) => self.call_hook(call),
             Msg::Timer => {
                 let gap = self.with(|p| {
-                    if p.engine.poll_timeout().is_some_and(|t| t <= now()) {
-                        p.engine.handle_timeout(now());
+                    let now = self.schedule.clock.now();
+                    if p.engine.poll_timeout().is_some_and(|t| t <= now) {
+                        p.engine.handle_timeout(now);
                         self.pump(p);
                     }
                     p.effects.tiles.expire(perf_now())
@@ -208,7 +202,7 @@ impl Core {
             }
             Msg::Close => {
                 self.with(|p| {
-                    p.engine.handle(now(), Input::Close);
+                    p.engine.handle(self.schedule.clock.now(), Input::Close);
                     self.pump(p);
                     p.effects.close();
                 });
@@ -305,7 +299,7 @@ impl Core {
     }
 
     fn feed(&self, p: &mut Parts, input: Input) {
-        p.engine.handle(now(), input);
+        p.engine.handle(self.schedule.clock.now(), input);
         self.pump(p);
     }
 
@@ -340,11 +334,11 @@ impl Core {
         let due = self.with(|p| {
             let tiles = &mut p.effects.tiles;
             self.present.settle_swaps(|key| tiles.swap_gap(key));
-            // The meters' windows in epoch ms, so one timer serves both.
-            let offset = js_sys::Date::now() - perf_now();
+            // The meters' windows on the engine's clock, so one timer serves both.
+            let clock = self.schedule.clock;
             let at = match (
                 p.engine.poll_timeout().map(|t| t as f64),
-                tiles.next_deadline().map(|m| m + offset),
+                tiles.next_deadline().map(|m| clock.from_perf(m)),
             ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -375,7 +369,13 @@ impl Wake for Core {
 }
 
 impl Sink for Core {
-    fn on_route(self: Rc<Self>, route: Route, a: JsValue, _b: JsValue) {
+    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue) {
+        // A frame is read from its `requestVideoFrameCallback` metadata, the second argument.
+        let a = if matches!(route, Route::Frame(..)) {
+            b
+        } else {
+            a
+        };
         // Frames come at 30-60 Hz per video and never re-enter; they are only recorded here.
         // What they cause (a first frame swapping a tile, and what the swap makes unneeded)
         // runs in a task of its own: inside a frame callback it would hold up this very frame.

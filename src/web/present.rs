@@ -43,7 +43,11 @@ pub struct Present {
     delivering: Cell<bool>,
     /// The app's `emit`, until `closed` has been delivered.
     emit: RefCell<Option<Function>>,
-    state: Cell<State>,
+    /// The state of the last `stateChanged` delivered to the app: what `call.state` reads,
+    /// so the app never reads a state its handlers have not been told of yet.
+    delivered: Cell<State>,
+    /// The state of the last `stateChanged` queued (the engine's latest).
+    queued: Cell<State>,
     session_id: RefCell<Option<String>>,
     handoffs_completed: Cell<u32>,
     /// Largest swap figure of the handoff under way.
@@ -56,15 +60,22 @@ impl Present {
             queue: RefCell::default(),
             delivering: Cell::new(false),
             emit: RefCell::new(Some(emit)),
-            state: Cell::new(State::Idle),
+            delivered: Cell::new(State::Idle),
+            queued: Cell::new(State::Idle),
             session_id: RefCell::default(),
             handoffs_completed: Cell::new(0),
             handoff_gap: Cell::new(None),
         }
     }
 
+    /// The state the app has been told (the last `stateChanged` delivered).
     pub fn state(&self) -> State {
-        self.state.get()
+        self.delivered.get()
+    }
+
+    /// The state the engine announced last (delivered or still queued).
+    pub fn queued_state(&self) -> State {
+        self.queued.get()
     }
 
     pub fn session_id(&self) -> Option<String> {
@@ -93,7 +104,7 @@ impl Present {
     pub fn push(&self, event: Event, participant: Option<JsValue>) {
         let ready = match event {
             Event::StateChanged { state } => {
-                self.state.set(state);
+                self.queued.set(state);
                 AppEvent::StateChanged { state }
             }
             Event::HandoffStarted {
@@ -212,7 +223,7 @@ impl Present {
 
     /// `closed`, if the engine did not say it (the call was torn down without it).
     pub fn closed(&self) {
-        if self.state.get() != State::Closed {
+        if self.queued.get() != State::Closed {
             self.push(
                 Event::StateChanged {
                     state: State::Closed,
@@ -252,12 +263,10 @@ impl Present {
             return;
         }
         while let Some(event) = self.pop() {
-            let closed = matches!(
-                event,
-                AppEvent::StateChanged {
-                    state: State::Closed
-                }
-            );
+            if let AppEvent::StateChanged { state } = event {
+                self.delivered.set(state);
+            }
+            let closed = self.delivered.get() == State::Closed;
             let emit = self.emit.borrow().clone();
             if let Some(emit) = emit {
                 // The app's handler errors are its own; js/index.js reports them, never rethrows.

@@ -239,8 +239,15 @@ impl Effects {
             } => self
                 .subs
                 .video_element(sink, &mut self.tiles, session, stream, video),
-            Heard::Frame { session, stream, t } => {
-                return self.subs.frame(&mut self.tiles, &session, &stream, t)
+            Heard::Frame {
+                session,
+                stream,
+                t,
+                presented,
+            } => {
+                return self
+                    .subs
+                    .frame(&mut self.tiles, &session, &stream, t, presented)
             }
             Heard::Loaded { session, stream } => self.subs.loaded(session, stream),
             Heard::PublishDone { session, error } => self.publishers.done(session, error),

@@ -20,6 +20,8 @@ pub struct Subscription {
     pub subscriber: Subscriber,
     pub has_video: bool,
     pub video: Option<HtmlVideoElement>,
+    /// The video's `presentedFrames` at its previous frame callback.
+    presented: Option<u32>,
     first_frame: bool,
     frame_callback: Option<Callback>,
     frame_handle: Option<u32>,
@@ -160,6 +162,7 @@ impl Subscribers {
                 subscriber,
                 has_video,
                 video: None,
+                presented: None,
                 first_frame: false,
                 frame_callback: None,
                 frame_handle: None,
@@ -240,15 +243,18 @@ impl Subscribers {
         None
     }
 
-    /// A frame of a subscriber's video at `t` (performance.now() ms): watched for the next,
-    /// and counted by the meter of the tile that shows it. The first frame is the engine's;
-    /// a finished swap measurement is the returned figure.
+    /// A frame callback of a subscriber's video, its latest frame presented at `t`
+    /// (performance.now() ms) and `presented` frames in all: watched for the next, and
+    /// counted by the meter of the tile that shows it with the frames presented since the
+    /// previous callback. The first frame is the engine's; a finished swap measurement is the
+    /// returned figure.
     pub fn frame(
         &mut self,
         tiles: &mut Tiles,
         session: &SessionId,
         stream: &StreamId,
         t: f64,
+        presented: Option<u32>,
     ) -> (Option<Input>, Option<f64>) {
         let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
             return (None, None);
@@ -257,10 +263,15 @@ impl Subscribers {
             return (None, None);
         };
         sub.watch_frames(&video);
+        let since = match (sub.presented, presented) {
+            (Some(before), Some(now)) => now.saturating_sub(before).max(1),
+            _ => 1,
+        };
+        sub.presented = presented.or(sub.presented);
         let first = sub.first(session, stream);
         let gap = tiles
             .showing(session, stream)
-            .and_then(|tile| tile.meter.frame(t));
+            .and_then(|tile| tile.meter.frame(t, since));
         (first, gap)
     }
 
