@@ -344,3 +344,96 @@ fn a_move_requested_by_the_app_works_like_a_signal() {
     ));
     assert_eq!(h.engine.target_session(), Some(&sid("breakout")));
 }
+
+/// With `swap_figure_wait_ms`, a swap's event waits for its frame gap and every event behind
+/// it waits too; its commands do not.
+fn swapping_p1(wait: Millis) -> Harness {
+    let config = Config {
+        swap_figure_wait_ms: wait,
+        max_pending_subscribes: 0,
+        ..Config::default()
+    };
+    let mut h = moving_to_b(&["p1", "p2"], config);
+    h.arrives("p1", "B");
+    h.arrives("p2", "B");
+    h
+}
+
+fn swapped(outs: &[Output]) -> Vec<String> {
+    events(outs)
+        .iter()
+        .filter_map(|e| match e {
+            Event::ParticipantSwapped { key, .. } => Some(key.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_swaps_event_waits_for_its_figure_and_the_events_behind_it_wait_too() {
+    let mut h = swapping_p1(1_500);
+    let outs = h.first_frame("p1", "B");
+    assert!(has_command(
+        &outs,
+        &Command::Unsubscribe {
+            session: sid("A"),
+            stream: cam("p1", "A")
+        }
+    ));
+    assert_eq!(swapped(&outs), Vec::<String>::new(), "p1's event waits");
+    let outs = h.first_frame("p2", "B");
+    assert!(
+        !commands(&outs).is_empty(),
+        "p2's swap is carried out at once"
+    );
+    assert!(events(&outs).is_empty(), "behind p1's, p2's event waits");
+
+    // p2's figure first: still behind p1's.
+    let outs = h.input(Input::SwapMeasured { key: key("p2") });
+    assert!(events(&outs).is_empty());
+    let outs = h.input(Input::SwapMeasured { key: key("p1") });
+    assert_eq!(
+        swapped(&outs),
+        vec!["p1", "p2"],
+        "in the order they happened"
+    );
+}
+
+#[test]
+fn a_swaps_event_waits_for_its_figure_no_longer_than_the_bound() {
+    let mut h = swapping_p1(1_500);
+    let swap_at = h.now;
+    assert_eq!(swapped(&h.first_frame("p1", "B")), Vec::<String>::new());
+    assert_eq!(h.engine.poll_timeout(), Some(swap_at + 1_500));
+    let outs = h.advance(1_499);
+    assert!(swapped(&outs).is_empty());
+    let outs = h.advance(1);
+    assert_eq!(swapped(&outs), vec!["p1"]);
+    // A figure for a swap nobody waits for changes nothing.
+    assert!(h.input(Input::SwapMeasured { key: key("p1") }).is_empty());
+}
+
+#[test]
+fn closing_lets_the_waiting_events_out_before_closed() {
+    let mut h = swapping_p1(1_500);
+    h.first_frame("p1", "B");
+    let outs = h.input(Input::Close);
+    let evs = events(&outs);
+    let swap = evs
+        .iter()
+        .position(|e| matches!(e, Event::ParticipantSwapped { .. }))
+        .expect("the swap's event");
+    assert_eq!(
+        evs.last(),
+        Some(&Event::StateChanged {
+            state: State::Closed
+        })
+    );
+    assert!(swap < evs.len() - 1);
+}
+
+#[test]
+fn without_a_wait_a_swaps_event_goes_out_at_once() {
+    let mut h = swapping_p1(0);
+    assert_eq!(swapped(&h.first_frame("p1", "B")), vec!["p1"]);
+}

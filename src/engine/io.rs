@@ -107,6 +107,10 @@ pub struct Config {
     /// A subscription stops counting as waiting this long after it was made, so one that
     /// never renders cannot hold the others back for longer.
     pub subscribe_pace_ms: Millis,
+    /// How long a `participantSwapped` may wait for its frame gap ([`Input::SwapMeasured`]),
+    /// counted from the swap; every event behind it waits with it, so the app's events stay
+    /// in order. `0`: events are never held (the figure is the shell's business).
+    pub swap_figure_wait_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -147,6 +151,7 @@ impl Default for Config {
             hook_timeout_ms: 10_000,
             max_pending_subscribes: 1,
             subscribe_pace_ms: 3_000,
+            swap_figure_wait_ms: 0,
             has_token_provider: false,
             has_resolve_session: false,
         }
@@ -275,6 +280,9 @@ pub enum Input {
     Published { session: SessionId },
     /// Publishing into `session` failed.
     PublishFailed { session: SessionId, error: String },
+    /// The shell has measured the frame gap of `key`'s latest swap, or has nothing to measure
+    /// (see [`Config::swap_figure_wait_ms`]).
+    SwapMeasured { key: ParticipantKey },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
     /// A handoff signal ([`Config::signal_type`]) arrived in a session this client is in;

@@ -15,6 +15,7 @@
 //! | `media.rs` | remote connections and streams: what is subscribed, what each tile shows |
 //! | `recovery.rs` | the live session lost without a handoff: resolve or rejoin |
 //! | `participants.rs` | who is in the call across sessions (joined/left) |
+//! | `figures.rs` | app events held back until a swap's frame gap is measured |
 //! | `timers.rs` | the one timer: [`Engine::poll_timeout`] and what fires when it runs out |
 //! | `backoff.rs`, `rng.rs` | retry delays with full jitter from a seeded generator |
 //! | `sorted_map.rs` | the small sorted map behind connections, streams and participants |
@@ -101,6 +102,7 @@
 mod backoff;
 mod connect;
 mod errors;
+mod figures;
 mod handoff;
 mod io;
 mod media;
@@ -167,6 +169,8 @@ pub struct Engine {
     /// own connection at the latest connect: deadlines (server epoch ms) are read with it.
     clock_offset: Option<i64>,
     out: Vec<Output>,
+    /// App events waiting for a swap's figure (`figures.rs`).
+    held: figures::Held,
     /// How many of `out` were already polled (a `Vec` and a cursor: smaller wasm than a
     /// `VecDeque`).
     polled: usize,
@@ -254,6 +258,7 @@ impl Engine {
             abandoned: None,
             clock_offset: None,
             out: Vec::new(),
+            held: figures::Held::default(),
             polled: 0,
         }
     }
@@ -346,6 +351,7 @@ impl Engine {
                 stream,
                 error,
             } => self.on_subscribe_failed(&session, &stream, error),
+            Input::SwapMeasured { key } => self.on_swap_measured(&key),
             Input::Close => self.close(),
         }
         self.settle();
@@ -398,14 +404,11 @@ impl Engine {
         self.out.push(Output::Command(command));
     }
 
-    fn event(&mut self, event: Event) {
-        self.out.push(Output::Event(event));
-    }
-
     /// Moves time forward and runs whatever fell due.
     fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.fire_due();
+        self.release_held(false);
     }
 
     /// After every input: apply the leave rule, announce a state change.

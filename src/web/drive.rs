@@ -30,7 +30,7 @@ use super::hooks::{HookCall, Hooks};
 use super::listener::{Route, Sink};
 use super::present::Present;
 use super::schedule::{Alarm, Schedule, Wake};
-use crate::engine::{Engine, HandoffRequest, Hook, Input, Output, State};
+use crate::engine::{Engine, Event, HandoffRequest, Hook, Input, Output, State};
 
 pub enum Msg {
     Input(Input),
@@ -185,17 +185,17 @@ impl Core {
             Msg::Route(route, a) => self.heard(decode::read(route, a)),
             Msg::Hook(call) => self.call_hook(call),
             Msg::Timer => {
-                let gap = self.with(|p| {
+                self.with(|p| {
+                    for (key, gap) in p.effects.tiles.expire(perf_now()) {
+                        self.present.note_gap(gap);
+                        self.feed(p, Input::SwapMeasured { key });
+                    }
                     let now = self.schedule.clock.now();
                     if p.engine.poll_timeout().is_some_and(|t| t <= now) {
                         p.engine.handle_timeout(now);
                         self.pump(p);
                     }
-                    p.effects.tiles.expire(perf_now())
                 });
-                if let Some(Some(gap)) = gap {
-                    self.present.note_gap(gap);
-                }
             }
             Msg::Teardown => {
                 self.with(|p| p.effects.teardown.run_one());
@@ -260,16 +260,16 @@ impl Core {
                 });
             }
             heard => {
-                let done = self.with(|p| {
-                    let (input, gap) = p.effects.heard(&sink, heard);
+                self.with(|p| {
+                    let (input, measured) = p.effects.heard(&sink, heard);
                     if let Some(input) = input {
                         self.feed(p, input);
                     }
-                    gap
+                    if let Some((key, gap)) = measured {
+                        self.present.note_gap(gap);
+                        self.feed(p, Input::SwapMeasured { key });
+                    }
                 });
-                if let Some(Some(gap)) = done {
-                    self.present.note_gap(gap);
-                }
             }
         }
     }
@@ -312,7 +312,14 @@ impl Core {
                 Output::Command(c) => p.effects.execute(&sink, c, &mut back),
                 Output::Event(e) => {
                     let participant = p.effects.on_event(&e);
-                    self.present.push(e, participant);
+                    // A swap's figure, measured by now unless the engine stopped waiting.
+                    let gap = match &e {
+                        Event::ParticipantSwapped { key, .. } => {
+                            p.effects.tiles.swap_gap(key).flatten()
+                        }
+                        _ => None,
+                    };
+                    self.present.push(e, participant, gap);
                 }
             }
         }
@@ -333,7 +340,6 @@ impl Core {
     fn after(&self) {
         let due = self.with(|p| {
             let tiles = &mut p.effects.tiles;
-            self.present.settle_swaps(|key| tiles.swap_gap(key));
             // The meters' windows on the engine's clock, so one timer serves both.
             let clock = self.schedule.clock;
             let at = match (
@@ -383,10 +389,11 @@ impl Sink for Core {
             let heard = decode::read(route, a);
             let sink = self.sink();
             let done = self.with(|p| p.effects.heard(&sink, heard));
-            if let Some((input, gap)) = done {
-                if let Some(gap) = gap {
-                    // A swap's figure is ready: its event can go out.
+            if let Some((input, measured)) = done {
+                if let Some((key, gap)) = measured {
+                    // A swap's figure is ready: the engine may let its event out.
                     self.present.note_gap(gap);
+                    self.push(Msg::Input(Input::SwapMeasured { key }));
                     self.schedule.soon(&self.waker());
                 }
                 if let Some(input) = input {

@@ -3,10 +3,10 @@
 //!
 //! Delivery never nests: an app handler that calls back into the call (`moveTo`, `close`)
 //! makes new events, but a delivery already under way hands them out after the current one,
-//! so every handler sees every event in the order it happened. A `participantSwapped` waits
-//! in the queue until its tile's frame gap is measured (a few frames after the swap), and
-//! everything behind it waits too. The state the getters read is kept here, so it can be read
-//! at any moment, also while the engine is busy.
+//! so every handler sees every event in the order it happened. (A `participantSwapped` comes
+//! from the engine once its tile's frame gap is measured, everything behind it waiting with
+//! it: the engine's policy, `Config::swap_figure_wait_ms`.) The state the getters read is
+//! kept here, so it can be read at any moment, also while the engine is busy.
 
 use std::cell::{Cell, RefCell};
 
@@ -15,31 +15,12 @@ use wasm_bindgen::prelude::*;
 
 use super::contract::errors::{ErrorCode, Failure};
 use super::contract::events::{self, AppEvent};
-use crate::engine::{Event, LeaveCause, Millis, ParticipantKey, SessionId, State};
+use crate::engine::{Event, SessionId, State};
 
-/// An event on its way out; swaps and completions still need figures of the tiles.
-enum Outgoing {
-    Ready(AppEvent),
-    Swapped {
-        key: ParticipantKey,
-        from: SessionId,
-        to: SessionId,
-        /// `None` while measuring; then the figure, if there was one.
-        gap: Option<Option<f64>>,
-    },
-    /// Serialized when delivered: `largestFrameGapMs` covers the swaps queued before it.
-    Completed {
-        from: SessionId,
-        to: SessionId,
-        duration_ms: Millis,
-        overlap_ms: Millis,
-        ended_by: LeaveCause,
-    },
-}
-
+/// The app's events on their way out, in order.
 pub struct Present {
     /// Oldest first (a few events at most: a `Vec` is smaller code than a `VecDeque`).
-    queue: RefCell<Vec<Outgoing>>,
+    queue: RefCell<Vec<AppEvent>>,
     delivering: Cell<bool>,
     /// The app's `emit`, until `closed` has been delivered.
     emit: RefCell<Option<Function>>,
@@ -100,8 +81,9 @@ impl Present {
         self.handoff_gap.set(Some(g.map_or(gap, |g| g.max(gap))));
     }
 
-    /// Queues an engine event (`participant`: the joining participant's object).
-    pub fn push(&self, event: Event, participant: Option<JsValue>) {
+    /// Queues an engine event (`participant`: the joining participant's object; `gap`: a
+    /// swap's measured figure).
+    pub fn push(&self, event: Event, participant: Option<JsValue>, gap: Option<f64>) {
         let ready = match event {
             Event::StateChanged { state } => {
                 self.queued.set(state);
@@ -121,14 +103,12 @@ impl Present {
                     id,
                 }
             }
-            Event::ParticipantSwapped { key, from, to } => {
-                return self.queue(Outgoing::Swapped {
-                    key,
-                    from,
-                    to,
-                    gap: None,
-                })
-            }
+            Event::ParticipantSwapped { key, from, to } => AppEvent::ParticipantSwapped {
+                key: key.0,
+                from: from.0,
+                to: to.0,
+                frame_gap_ms: gap.map(events::round),
+            },
             Event::HandoffCompleted {
                 from,
                 to,
@@ -138,13 +118,15 @@ impl Present {
             } => {
                 self.handoffs_completed
                     .set(self.handoffs_completed.get().saturating_add(1));
-                return self.queue(Outgoing::Completed {
-                    from,
-                    to,
-                    duration_ms,
-                    overlap_ms,
+                // The engine lets it out behind the handoff's swaps: their figures are in.
+                AppEvent::HandoffCompleted {
+                    from: from.0,
+                    to: to.0,
+                    duration_ms: duration_ms as f64,
+                    overlap_ms: overlap_ms as f64,
                     ended_by,
-                });
+                    largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
+                }
             }
             Event::HandoffFailed {
                 to,
@@ -218,7 +200,7 @@ impl Present {
             },
             Event::ParticipantLeft { key } => AppEvent::ParticipantLeft { key: key.0 },
         };
-        self.queue(Outgoing::Ready(ready));
+        self.queue.borrow_mut().push(ready);
     }
 
     /// `closed`, if the engine did not say it (the call was torn down without it).
@@ -229,31 +211,8 @@ impl Present {
                     state: State::Closed,
                 },
                 None,
+                None,
             );
-        }
-    }
-
-    fn queue(&self, pending: Outgoing) {
-        self.queue.borrow_mut().push(pending);
-    }
-
-    /// Gives the swaps still waiting their figure: `measure(key)` is `None` while the
-    /// tile is still measuring (each key's oldest swap first).
-    pub fn settle_swaps(&self, mut measure: impl FnMut(&ParticipantKey) -> Option<Option<f64>>) {
-        let mut asked: Vec<ParticipantKey> = Vec::new();
-        for pending in self.queue.borrow_mut().iter_mut() {
-            if let Outgoing::Swapped {
-                key,
-                gap: gap @ None,
-                ..
-            } = pending
-            {
-                if asked.contains(key) {
-                    continue;
-                }
-                asked.push(key.clone());
-                *gap = measure(key);
-            }
         }
     }
 
@@ -281,37 +240,12 @@ impl Present {
         self.delivering.set(false);
     }
 
-    /// The next deliverable event, unless the head still waits for a measurement.
+    /// The next event to deliver.
     fn pop(&self) -> Option<AppEvent> {
         let mut queue = self.queue.borrow_mut();
-        if let Some(Outgoing::Swapped { gap: None, .. }) = queue.first() {
-            return None;
-        }
         if queue.is_empty() {
             return None;
         }
-        Some(match queue.remove(0) {
-            Outgoing::Ready(event) => event,
-            Outgoing::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
-                key: key.0,
-                from: from.0,
-                to: to.0,
-                frame_gap_ms: gap.flatten().map(events::round),
-            },
-            Outgoing::Completed {
-                from,
-                to,
-                duration_ms,
-                overlap_ms,
-                ended_by,
-            } => AppEvent::HandoffCompleted {
-                from: from.0,
-                to: to.0,
-                duration_ms: duration_ms as f64,
-                overlap_ms: overlap_ms as f64,
-                ended_by,
-                largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
-            },
-        })
+        Some(queue.remove(0))
     }
 }

@@ -184,7 +184,18 @@ impl Effects {
                 session,
                 stream,
                 replaces,
-            } => self.show(&key, session, stream, replaces),
+            } => {
+                self.show(&key, session, stream, replaces);
+                // Nothing to measure (the tile showed nothing before): the swap's event, if
+                // the engine holds one, need not wait for a figure.
+                if !self
+                    .tiles
+                    .get_mut(&key)
+                    .is_some_and(|t| t.meter.measuring())
+                {
+                    back.push(Back::Input(Input::SwapMeasured { key }));
+                }
+            }
             Command::Hide { key } => self.hide(&key),
             Command::RequestToken { session } => back.push(Back::Hook(HookCall {
                 hook: Hook::TokenProvider,
@@ -208,7 +219,11 @@ impl Effects {
 
     /// What a decoded callback means here; the engine's input, if it has one, and a swap
     /// measurement it finished.
-    pub fn heard(&mut self, sink: &Weak<dyn Sink>, heard: Heard) -> (Option<Input>, Option<f64>) {
+    pub fn heard(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        heard: Heard,
+    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
         let input = match heard {
             Heard::Connected {
                 session,

@@ -255,7 +255,7 @@ impl Subscribers {
         stream: &StreamId,
         t: f64,
         presented: Option<u32>,
-    ) -> (Option<Input>, Option<f64>) {
+    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
         let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
             return (None, None);
         };
@@ -269,9 +269,10 @@ impl Subscribers {
         };
         sub.presented = presented.or(sub.presented);
         let first = sub.first(session, stream);
-        let gap = tiles
-            .showing(session, stream)
-            .and_then(|tile| tile.meter.frame(t, since));
+        let gap = tiles.showing(session, stream).and_then(|tile| {
+            let gap = tile.meter.frame(t, since)?;
+            Some((tile.key.clone(), gap))
+        });
         (first, gap)
     }
 
