@@ -542,3 +542,19 @@ fn the_frame_meter_measures_gaps_as_the_end_to_end_tests_do() {
         .expect("three frames after the swap close it");
     assert!((figure - 40.0).abs() < 1e-9, "swap figure {figure}");
 }
+
+/// Frames a late callback stands for count as presented (`framesPresented`), and close a
+/// swap's window as the frames they are.
+#[wasm_bindgen_test]
+fn the_frame_meter_counts_every_presented_frame() {
+    use video_handoff::web::effects::meter::Meter;
+
+    let mut m = Meter::default();
+    m.frame(0.0, 1);
+    m.frame(100.0, 3);
+    assert_eq!(m.frames, 4);
+    m.swapped(110.0);
+    assert_eq!(m.frame(120.0, 9), None, "one frame of the new video so far");
+    assert!(m.frame(190.0, 2).is_some(), "three frames after the swap");
+    assert_eq!(m.frames, 7);
+}

@@ -46,9 +46,16 @@ impl Meter {
     /// video just swapped in counts as one frame). Returns the swap figure when this frame
     /// completes one.
     pub fn frame(&mut self, t: f64, frames: u32) -> Option<f64> {
+        // The frames a person saw: a video just swapped in shows one so far, whatever it
+        // presented underneath before.
+        let frames = if self.measuring_first_frame() {
+            1
+        } else {
+            frames.max(1)
+        };
         if let Some(last) = self.last_frame {
             let span = (t - last).max(0.0);
-            let gap = if frames > 1 && !self.measuring_first_frame() {
+            let gap = if frames > 1 {
                 let k = f64::from(frames);
                 (span / k).max(span - (k - 1.0) * VSYNC_MS)
             } else {
@@ -60,10 +67,10 @@ impl Meter {
             }
         }
         self.last_frame = Some(t);
-        self.frames += 1;
+        self.frames = self.frames.saturating_add(frames);
         match &mut self.swap {
             Some(s) => {
-                s.frames_after += 1;
+                s.frames_after = s.frames_after.saturating_add(frames);
                 if s.frames_after >= FRAMES_AFTER_SWAP {
                     return Some(self.finish());
                 }
