@@ -100,6 +100,7 @@ export class HandoffError extends Error {
 }
 
 export interface HandoffCall {
+  /** The state of the last `stateChanged` delivered to the handlers (never ahead of them). */
   readonly state: CallState;
   /** The live session's ID. */
   readonly sessionId: string | null;

@@ -56,7 +56,7 @@ fn fail_until_given_up(h: &mut Harness, s: &str) -> (Vec<Output>, u32) {
 fn the_vendors_permanent_errors_give_up_at_once_and_the_call_stays_untouched() {
     for code in [1004, 1005] {
         let mut h = live_in_a_with(&["p1"], Config::default());
-        let mut all = h.signal("A", &handoff_to("B", ""));
+        let mut all = h.signal(&handoff_to("B", ""));
         let outs = connect_failed(&mut h, "B", Some(code));
         assert_eq!(
             failed(&outs),
@@ -83,7 +83,7 @@ fn the_vendors_permanent_errors_give_up_at_once_and_the_call_stays_untouched() {
 #[test]
 fn transient_failures_stop_after_max_attempts_without_a_deadline() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", "")); // no deadline
+    h.signal(&handoff_to("B", "")); // no deadline
     let (all, attempts) = fail_until_given_up(&mut h, "B");
     assert_eq!(attempts, Config::default().max_attempts);
     let last = failed(&all).pop().unwrap();
@@ -103,7 +103,7 @@ fn an_attempt_sequence_stops_at_its_maximum_duration() {
         },
     );
     let started = h.now;
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     let mut stopped = None;
     for _ in 0..100 {
         let outs = h.fire_timer();
@@ -129,7 +129,7 @@ fn a_token_provider_that_never_answers_times_out_and_is_bounded() {
         },
     );
     let asked_at = h.now;
-    let outs = h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert!(has_command(
         &outs,
         &Command::RequestToken { session: sid("B") }
@@ -173,7 +173,7 @@ fn a_token_provider_saying_the_session_is_unknown_gives_up_at_once() {
             ..Config::default()
         },
     );
-    h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    h.signal(r#"{"v":1,"sessionId":"B"}"#);
     let outs = h.input(Input::Token {
         session: sid("B"),
         result: Err(HookError::permanent("unknownSession")),
@@ -188,7 +188,7 @@ fn a_token_provider_saying_the_session_is_unknown_gives_up_at_once() {
 #[test]
 fn participants_who_left_during_a_failing_move_are_reported_once_it_is_given_up() {
     let mut h = live_in_a_with(&["p1", "p2"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.leaves("p2", "A");
     // The move fails for good, long after p2's grace.
     h.advance(LEFT_GRACE_MS * 2);
@@ -213,7 +213,7 @@ fn a_lost_call_falls_back_in_order_then_ends_with_the_reason() {
     );
     // A move to B given up at its deadline (no time for a retry).
     let deadline = h.now + 2_000;
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     connect_failed(&mut h, "B", Some(1006));
     h.advance_to(deadline);
     // A is destroyed: 1. resolveSession.
@@ -325,7 +325,7 @@ fn the_old_session_dying_while_a_bad_move_is_retried_asks_resolve_session() {
             ..Config::default()
         },
     );
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     connect_failed(&mut h, "B", Some(1006)); // waiting to retry B
     h.lost("A", DisconnectReason::ServerRotation);
     assert_eq!(h.engine.state(), State::Recovering);
@@ -389,7 +389,6 @@ fn two_connections_with_one_key_get_two_tiles_and_the_app_is_told() {
         stream: StreamId::from("phone-cam"),
         connection: ConnectionId::from("ada-phone@A"),
         has_video: true,
-        has_audio: true,
     });
     // Two tiles: the first device's is not taken over.
     assert_eq!(h.tile("ada"), Some(src("A", cam("ada", "A"))));
@@ -416,7 +415,7 @@ fn a_client_clock_minutes_behind_neither_calls_a_genuine_move_stale_nor_retries_
     // The server says: destroyed in 10 s (its clock). On ours that is 5 minutes and 10 s
     // away; read as ours, retries would go on for minutes after the real deadline.
     let deadline = server_now + 10_000;
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     let mut last_attempt = h.now;
     let mut gave_up = false;
     for _ in 0..200 {
@@ -449,10 +448,10 @@ fn a_client_clock_minutes_ahead_does_not_reject_a_genuine_move_as_stale() {
     h.server_skew = skew;
     h.live_in("A");
     let server_now = h.now - 5 * 60_000;
-    let outs = h.signal(
-        "A",
-        &handoff_to("B", &format!(r#""deadline":{}"#, server_now + 60_000)),
-    );
+    let outs = h.signal(&handoff_to(
+        "B",
+        &format!(r#""deadline":{}"#, server_now + 60_000),
+    ));
     assert!(
         !events(&outs)
             .iter()
@@ -464,14 +463,14 @@ fn a_client_clock_minutes_ahead_does_not_reject_a_genuine_move_as_stale() {
     let mut h = Harness::new(Config::default());
     h.server_skew = skew;
     h.live_in("A");
-    let outs = h.signal(
-        "A",
-        &handoff_to("C", &format!(r#""deadline":{}"#, server_now - 1)),
-    );
+    let outs = h.signal(&handoff_to(
+        "C",
+        &format!(r#""deadline":{}"#, server_now - 1),
+    ));
     assert!(has_event(
         &outs,
         &Event::SignalRejected {
-            reason: RejectReason::Stale
+            rejection: RejectReason::Stale.into()
         }
     ));
 }

@@ -18,7 +18,7 @@ fn connected_to_b(participants: &[&str], config: Config) -> Harness {
         h.arrives(p, "A");
         h.first_frame(p, "A");
     }
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h
 }
@@ -67,7 +67,7 @@ fn connected_to_b_in(participants: &[&str], routed: Option<bool>) -> Harness {
         h.arrives(p, "A");
         h.first_frame(p, "A");
     }
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.routed = routed;
     h.connected("B");
     h
@@ -111,7 +111,7 @@ fn the_routed_bound_is_its_own_knob() {
         h.arrives(p, "A");
         h.first_frame(p, "A");
     }
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.routed = Some(true);
     h.connected("B");
     let mut made = subscribes_in(&h.arrives("p1", "B"), "B");
@@ -194,7 +194,7 @@ fn joining_is_not_paced() {
 fn the_publisher_is_prepared_with_each_connect_and_published_on_connect() {
     let mut h = Harness::new(Config::default());
     h.live_in("A");
-    let outs = h.signal("A", &handoff_to("B", ""));
+    let outs = h.signal(&handoff_to("B", ""));
     assert_eq!(
         commands(&outs),
         vec![
@@ -234,7 +234,7 @@ fn watch_only_prepares_nothing() {
     };
     let mut h = Harness::new(config);
     h.live_in("A");
-    let outs = h.signal("A", &handoff_to("B", ""));
+    let outs = h.signal(&handoff_to("B", ""));
     assert!(!commands(&outs)
         .iter()
         .any(|c| matches!(c, Command::PreparePublish { .. } | Command::Publish { .. })));

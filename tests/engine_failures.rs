@@ -27,7 +27,7 @@ fn failed(outs: &[Output]) -> Vec<(HandoffError, bool, Option<Millis>)> {
 #[test]
 fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let mut all = h.signal("A", &handoff_to("B", ""));
+    let mut all = h.signal(&handoff_to("B", ""));
     let mut bounds = Vec::new();
     // The first attempt and four retries (max_attempts 5): each retry waits a jittered,
     // doubling delay.
@@ -87,7 +87,7 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
 #[test]
 fn b_timing_out_is_disconnected_and_retried() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     let outs = h.advance(14_999);
     assert!(outs.is_empty());
     let outs = h.advance(1);
@@ -120,7 +120,7 @@ fn a_failing_token_provider_is_retried_with_backoff() {
             ..Config::default()
         },
     );
-    h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    h.signal(r#"{"v":1,"sessionId":"B"}"#);
     let outs = h.input(Input::Token {
         session: sid("B"),
         result: Err("HTTP 503".into()),
@@ -166,7 +166,7 @@ fn a_failing_token_provider_is_retried_with_backoff() {
 fn retries_stop_at_the_deadline_and_a_stays_live() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let deadline = h.now + 6_000; // retries until deadline - 2 s margin
-    let mut all = h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    let mut all = h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     let mut last = None;
     for _ in 0..50 {
         let outs = h.input(Input::ConnectFailed {
@@ -201,7 +201,7 @@ fn retries_stop_at_the_deadline_and_a_stays_live() {
 fn a_move_given_up_at_its_deadline_is_where_recovery_goes_when_a_dies() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let deadline = h.now + 2_000; // deadline - margin is now: no time for any retry
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     let outs = h.input(Input::ConnectFailed {
         session: sid("B"),
         error: "E".into(),
@@ -223,7 +223,7 @@ fn a_move_given_up_at_its_deadline_is_where_recovery_goes_when_a_dies() {
 #[test]
 fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
     h.first_frame("p1", "B"); // p1 now shown from B, A's subscriber gone
@@ -267,7 +267,7 @@ fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
 #[test]
 fn publishing_into_b_failing_is_retried_and_a_is_left_only_by_a_bound() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     let outs = h.input(Input::PublishFailed {
         session: sid("B"),
@@ -307,7 +307,7 @@ fn publishing_into_b_failing_is_retried_and_a_is_left_only_by_a_bound() {
 #[test]
 fn a_failed_subscribe_is_reported_and_the_participant_stays_shown_from_a() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B");
     h.arrives("p1", "B");

@@ -15,13 +15,10 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
     let t_signal = h.now;
 
     // When the server signals a move to B with a 1 s spread...
-    let outs = h.signal(
-        "A",
-        &handoff_to(
-            "B",
-            r#""reason":"serverRotation","spreadMs":1000,"id":"m1""#,
-        ),
-    );
+    let outs = h.signal(&handoff_to(
+        "B",
+        r#""reason":"serverRotation","spreadMs":1000,"id":"m1""#,
+    ));
     assert_eq!(
         events(&outs),
         vec![
@@ -186,7 +183,7 @@ fn the_spread_delay_is_uniform_in_zero_to_spread() {
         let mut h = Harness::with_seed(Config::default(), seed);
         h.live_in("A");
         let t = h.now;
-        h.signal("A", &handoff_to("B", r#""spreadMs":1000"#));
+        h.signal(&handoff_to("B", r#""spreadMs":1000"#));
         let connect_at = h
             .engine
             .poll_timeout()
@@ -215,7 +212,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
             ..Config::default()
         },
     );
-    let outs = h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert_eq!(
         commands(&outs),
         vec![Command::RequestToken { session: sid("B") }]
@@ -239,7 +236,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
 #[test]
 fn without_a_token_or_provider_the_handoff_fails_and_a_stays_live() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", r#"{"v":1,"sessionId":"B"}"#);
+    let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert!(has_event(
         &outs,
         &Event::HandoffFailed {
@@ -294,7 +291,7 @@ fn a_destroyed_mid_handoff_promotes_whatever_b_has_at_once() {
 #[test]
 fn a_destroyed_before_b_connects_recovers_into_b() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", r#""spreadMs":5000"#));
+    h.signal(&handoff_to("B", r#""spreadMs":5000"#));
     // Still waiting out the spread when A is destroyed: connect B at once.
     let outs = h.lost("A", DisconnectReason::ServerRotation);
     assert!(has_command(&outs, &Command::Hide { key: key("p1") }));
@@ -346,4 +343,97 @@ fn a_move_requested_by_the_app_works_like_a_signal() {
         }
     ));
     assert_eq!(h.engine.target_session(), Some(&sid("breakout")));
+}
+
+/// With `swap_figure_wait_ms`, a swap's event waits for its frame gap and every event behind
+/// it waits too; its commands do not.
+fn swapping_p1(wait: Millis) -> Harness {
+    let config = Config {
+        swap_figure_wait_ms: wait,
+        max_pending_subscribes: 0,
+        ..Config::default()
+    };
+    let mut h = moving_to_b(&["p1", "p2"], config);
+    h.arrives("p1", "B");
+    h.arrives("p2", "B");
+    h
+}
+
+fn swapped(outs: &[Output]) -> Vec<String> {
+    events(outs)
+        .iter()
+        .filter_map(|e| match e {
+            Event::ParticipantSwapped { key, .. } => Some(key.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_swaps_event_waits_for_its_figure_and_the_events_behind_it_wait_too() {
+    let mut h = swapping_p1(1_500);
+    let outs = h.first_frame("p1", "B");
+    assert!(has_command(
+        &outs,
+        &Command::Unsubscribe {
+            session: sid("A"),
+            stream: cam("p1", "A")
+        }
+    ));
+    assert_eq!(swapped(&outs), Vec::<String>::new(), "p1's event waits");
+    let outs = h.first_frame("p2", "B");
+    assert!(
+        !commands(&outs).is_empty(),
+        "p2's swap is carried out at once"
+    );
+    assert!(events(&outs).is_empty(), "behind p1's, p2's event waits");
+
+    // p2's figure first: still behind p1's.
+    let outs = h.input(Input::SwapMeasured { key: key("p2") });
+    assert!(events(&outs).is_empty());
+    let outs = h.input(Input::SwapMeasured { key: key("p1") });
+    assert_eq!(
+        swapped(&outs),
+        vec!["p1", "p2"],
+        "in the order they happened"
+    );
+}
+
+#[test]
+fn a_swaps_event_waits_for_its_figure_no_longer_than_the_bound() {
+    let mut h = swapping_p1(1_500);
+    let swap_at = h.now;
+    assert_eq!(swapped(&h.first_frame("p1", "B")), Vec::<String>::new());
+    assert_eq!(h.engine.poll_timeout(), Some(swap_at + 1_500));
+    let outs = h.advance(1_499);
+    assert!(swapped(&outs).is_empty());
+    let outs = h.advance(1);
+    assert_eq!(swapped(&outs), vec!["p1"]);
+    // A figure for a swap nobody waits for changes nothing.
+    assert!(h.input(Input::SwapMeasured { key: key("p1") }).is_empty());
+}
+
+#[test]
+fn closing_lets_the_waiting_events_out_before_closed() {
+    let mut h = swapping_p1(1_500);
+    h.first_frame("p1", "B");
+    let outs = h.input(Input::Close);
+    let evs = events(&outs);
+    let swap = evs
+        .iter()
+        .position(|e| matches!(e, Event::ParticipantSwapped { .. }))
+        .expect("the swap's event");
+    assert_eq!(
+        evs.last(),
+        Some(&Event::StateChanged {
+            state: State::Closed
+        })
+    );
+    assert!(swap < evs.len() - 1);
+}
+
+#[test]
+fn without_a_wait_a_swaps_event_goes_out_at_once() {
+    let mut h = swapping_p1(0);
+    assert_eq!(swapped(&h.first_frame("p1", "B")), vec!["p1"]);
 }

@@ -148,7 +148,7 @@ fn outside_group_mode_a_is_left_once_every_stream_has_moved() {
 #[test]
 fn a_is_not_left_before_our_own_stream_is_live_in_b() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.moves("p1", "A", "B");
     let outs = h.first_frame("p1", "B");
@@ -163,7 +163,7 @@ fn a_is_not_left_before_our_own_stream_is_live_in_b() {
 #[test]
 fn an_empty_call_moves_as_soon_as_we_publish_in_b() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     let outs = h.published("B");
     assert!(has_command(
@@ -208,7 +208,7 @@ fn the_overlap_bound_leaves_a_and_hides_participants_with_no_b_stream() {
 fn the_deadline_bound_leaves_a_margin_before_the_deadline() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let deadline = h.now + 10_000;
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
     h.published("B");
     h.arrives("p1", "B");
@@ -232,7 +232,7 @@ fn at_the_deadline_a_tile_keeps_its_old_picture_until_the_new_one_renders() {
     // leave come with B's first frame.
     let mut h = live_in_a_with(&["p1"], Config::default());
     let deadline = h.now + 10_000;
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
     h.published("B");
     h.arrives("p1", "B"); // subscribed, not rendered yet
@@ -257,7 +257,7 @@ fn at_the_deadline_a_tile_keeps_its_old_picture_until_the_new_one_renders() {
 fn at_the_deadline_a_tile_waiting_for_its_new_picture_moves_when_the_old_session_ends() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let deadline = h.now + 10_000;
-    h.signal("A", &handoff_to("B", &format!(r#""deadline":{deadline}"#)));
+    h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
     h.published("B");
     h.arrives("p1", "B"); // never renders

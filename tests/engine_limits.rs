@@ -104,7 +104,6 @@ fn connections_and_streams_past_the_caps_are_ignored_and_reported() {
             stream: StreamId::from(format!("s{i}")),
             connection: ConnectionId::from(format!("c{}", i % 10)),
             has_video: true,
-            has_audio: true,
         });
         assert!(capped(&outs).is_empty());
     }
@@ -113,7 +112,6 @@ fn connections_and_streams_past_the_caps_are_ignored_and_reported() {
         stream: StreamId::from("one-too-many"),
         connection: ConnectionId::from("c0"),
         has_video: true,
-        has_audio: true,
     });
     assert_eq!(capped(&outs), ["streams"]);
     assert!(

@@ -138,7 +138,7 @@ fn a_participant_who_moves_just_before_our_own_signal_is_not_left_and_joined() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     h.leaves("p1", "A");
     h.advance(2_000);
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.advance(4_000); // grace would have run out by now, but a move is under way
     h.connected("B");
     h.published("B");
@@ -201,7 +201,6 @@ fn assert_close(mut h: Harness, open: &[&str]) {
             routed: None,
         },
         Input::Signal {
-            session: sid("A"),
             from: None,
             body: wire(&handoff_to("Z", "")),
         },
@@ -230,11 +229,11 @@ fn close_from_every_state_leaves_everything_and_then_stays_silent() {
     assert_close(live_in_a_with(&["p1"], Config::default()), &["A"]);
     // handoff, waiting out the spread
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
+    h.signal(&handoff_to("B", r#""spreadMs":60000"#));
     assert_close(h, &["A"]);
     // handoff, connecting to B
     let mut h = live_in_a_with(&["p1"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     assert_close(h, &["A", "B"]);
     // handoff, B connected
     assert_close(moving_to_b(&["p1"], Config::default()), &["A", "B"]);
@@ -252,7 +251,7 @@ fn close_from_every_state_leaves_everything_and_then_stays_silent() {
     assert_close(h, &["A"]);
     // recovering into B after A was lost mid-handoff
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.lost("A", DisconnectReason::ServerRotation);
     assert_close(h, &["B"]);
 }

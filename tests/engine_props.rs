@@ -140,7 +140,6 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
                     session,
                     connection,
                     has_video: true,
-                    has_audio: true,
                 },
             }
         }
@@ -165,7 +164,6 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             stream: stream_id(p, i, n),
             connection: conn(PEOPLE[p], SESSIONS[i]),
             has_video: video,
-            has_audio: true,
         },
         Step::StreamGone(i, p, n) => Input::StreamDestroyed {
             session: s(i),
@@ -197,10 +195,7 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             stream: stream_id(p, i, n),
             error: "E".into(),
         },
-        Step::Published(i) => Input::Published {
-            session: s(i),
-            stream: cam("me", SESSIONS[i]),
-        },
+        Step::Published(i) => Input::Published { session: s(i) },
         Step::PublishFailed(i) => Input::PublishFailed {
             session: s(i),
             error: "E".into(),
@@ -213,7 +208,6 @@ fn input_for(h: &Harness, mem: &Memory, step: &Step) -> Option<Input> {
             ours: true,
             body,
         } => Input::Signal {
-            session: s(session),
             from: from_client.then(|| conn("p1", SESSIONS[session])),
             body: wire(&match body {
                 Body::Valid {

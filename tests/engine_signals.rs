@@ -9,14 +9,12 @@ use harness::*;
 use video_handoff::engine::*;
 
 /// Given live in A, when `data` arrives from the server, then only `SignalRejected{reason}`.
-fn assert_rejected(data: &str, reason: RejectReason) {
+fn assert_rejected(data: &str, rejection: Rejection) {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", data);
+    let outs = h.signal(data);
     assert_eq!(
         events(&outs),
-        vec![Event::SignalRejected {
-            reason: reason.clone()
-        }],
+        vec![Event::SignalRejected { rejection }],
         "for {data:?}"
     );
     assert!(commands(&outs).is_empty());
@@ -25,69 +23,72 @@ fn assert_rejected(data: &str, reason: RejectReason) {
     assert_eq!(
         parse_signal(data).err(),
         if data.len() > 8192 {
-            Some(RejectReason::TooLarge)
+            Some(RejectReason::TooLarge.into())
         } else {
-            Some(reason)
+            Some(rejection)
         }
     );
 }
 
 #[test]
 fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
-    let wrong = |field| RejectReason::WrongType { field };
-    let cases: Vec<(String, RejectReason)> = vec![
-        ("not json".into(), RejectReason::NotJson),
-        ("[1,2]".into(), RejectReason::NotJson),
-        ("\"B\"".into(), RejectReason::NotJson),
-        (r#"{"v":1,"sessionId":"B""#.into(), RejectReason::NotJson),
+    let wrong = Rejection::wrong_type;
+    let cases: Vec<(String, Rejection)> = vec![
+        ("not json".into(), RejectReason::NotJson.into()),
+        ("[1,2]".into(), RejectReason::NotJson.into()),
+        ("\"B\"".into(), RejectReason::NotJson.into()),
+        (
+            r#"{"v":1,"sessionId":"B""#.into(),
+            RejectReason::NotJson.into(),
+        ),
         (
             r#"{"v":1,"sessionId":"B"} trailing"#.into(),
-            RejectReason::NotJson,
+            RejectReason::NotJson.into(),
         ),
         (
             r#"{"sessionId":"B"}"#.into(),
-            RejectReason::UnsupportedVersion,
+            RejectReason::UnsupportedVersion.into(),
         ),
         (
             r#"{"v":2,"sessionId":"B"}"#.into(),
-            RejectReason::UnsupportedVersion,
+            RejectReason::UnsupportedVersion.into(),
         ),
         (
             r#"{"v":"1","sessionId":"B"}"#.into(),
-            RejectReason::UnsupportedVersion,
+            RejectReason::UnsupportedVersion.into(),
         ),
         (
             r#"{"v":1.5,"sessionId":"B"}"#.into(),
-            RejectReason::UnsupportedVersion,
+            RejectReason::UnsupportedVersion.into(),
         ),
-        (r#"{"v":1}"#.into(), RejectReason::MissingSessionId),
+        (r#"{"v":1}"#.into(), RejectReason::MissingSessionId.into()),
         (
             r#"{"v":1,"sessionId":null}"#.into(),
-            RejectReason::MissingSessionId,
+            RejectReason::MissingSessionId.into(),
         ),
         (
             r#"{"v":1,"sessionId":""}"#.into(),
-            RejectReason::EmptySessionId,
+            RejectReason::EmptySessionId.into(),
         ),
         (
             format!(r#"{{"v":1,"sessionId":"{}"}}"#, "x".repeat(257)),
-            RejectReason::OversizeSessionId,
+            RejectReason::OversizeSessionId.into(),
         ),
         (
             r#"{"v":1,"sessionId":"<img src=x onerror=alert(1)>"}"#.into(),
-            RejectReason::BadSessionId,
+            RejectReason::BadSessionId.into(),
         ),
         (
             r#"{"v":1,"sessionId":"2_MX4 abc"}"#.into(),
-            RejectReason::BadSessionId,
+            RejectReason::BadSessionId.into(),
         ),
         (
             r#"{"v":1,"sessionId":"2_MX4\u0000abc"}"#.into(),
-            RejectReason::BadSessionId,
+            RejectReason::BadSessionId.into(),
         ),
         (
             r#"{"v":1,"sessionId":"2_MX4é"}"#.into(),
-            RejectReason::BadSessionId,
+            RejectReason::BadSessionId.into(),
         ),
         (r#"{"v":1,"sessionId":42}"#.into(), wrong("sessionId")),
         (
@@ -122,7 +123,7 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
         ),
         (
             r#"{"v":1,"sessionId":"B","deadline":1e400}"#.into(),
-            RejectReason::NotJson, // beyond f64: serde_json refuses it (JSON.parse: Infinity, wrongType)
+            RejectReason::NotJson.into(), // beyond f64: serde_json refuses it (JSON.parse: Infinity, wrongType)
         ),
         (
             r#"{"v":1,"sessionId":"B","spreadMs":600000.5}"#.into(),
@@ -134,7 +135,7 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
                 "[".repeat(32),
                 "]".repeat(32)
             ),
-            RejectReason::NotJson, // nested deeper than MAX_DEPTH
+            RejectReason::NotJson.into(), // nested deeper than MAX_DEPTH
         ),
         (
             r#"{"v":1,"sessionId":"B","spreadMs":true}"#.into(),
@@ -151,7 +152,7 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
         ),
         (
             format!(r#"{{"v":1,"sessionId":"B","pad":"{}"}}"#, "x".repeat(8200)),
-            RejectReason::TooLarge,
+            RejectReason::TooLarge.into(),
         ),
     ];
     for (data, reason) in cases {
@@ -161,11 +162,11 @@ fn every_malformed_signal_is_rejected_with_its_reason_and_changes_nothing() {
 
 #[test]
 fn reject_reasons_read_as_sentences_with_stable_codes() {
-    let r = RejectReason::WrongType { field: "spreadMs" };
-    assert_eq!(r.code(), RejectCode::WrongType);
-    assert_eq!(r.field(), Some("spreadMs"));
+    let r = Rejection::wrong_type("spreadMs");
+    assert_eq!(r.reason, RejectReason::WrongType);
+    assert_eq!(r.field, Some("spreadMs"));
     assert!(r.to_string().contains("spreadMs"));
-    assert!(RejectReason::NotFromServer
+    assert!(Rejection::from(RejectReason::NotFromServer)
         .to_string()
         .contains("only the app server"));
     assert!(HandoffError::NoToken.to_string().contains("tokenProvider"));
@@ -190,20 +191,17 @@ fn the_same_checks_hold_for_every_move_request_and_only_signals_need_v() {
     };
     assert_eq!(
         fields.clone().signal(),
-        Err(RejectReason::UnsupportedVersion)
+        Err(RejectReason::UnsupportedVersion.into())
     );
     assert_eq!(fields.clone().request().unwrap().spread_ms, 100);
     fields.token = Field::Bool(true);
-    assert_eq!(
-        fields.request(),
-        Err(RejectReason::WrongType { field: "token" })
-    );
+    assert_eq!(fields.request(), Err(Rejection::wrong_type("token")));
     assert_eq!(
         MoveFields::default().request(),
-        Err(RejectReason::MissingSessionId)
+        Err(RejectReason::MissingSessionId.into())
     );
     assert_eq!(
-        RejectReason::WrongType { field: "token" }.problem(),
+        Rejection::wrong_type("token").problem(),
         "\"token\" must be a string of at most 4096 bytes"
     );
 }
@@ -212,10 +210,7 @@ fn the_same_checks_hold_for_every_move_request_and_only_signals_need_v() {
 fn nesting_is_counted_outside_strings_only() {
     // Brackets in a string are text: this is an over-long id, not deep nesting.
     let brackets = format!(r#"{{"v":1,"sessionId":"B","id":"{}"}}"#, "[".repeat(200));
-    assert_eq!(
-        parse_signal(&brackets),
-        Err(RejectReason::WrongType { field: "id" })
-    );
+    assert_eq!(parse_signal(&brackets), Err(Rejection::wrong_type("id")));
     let ok = format!(
         r#"{{"v":1,"sessionId":"B","x":"{}\"{}"}}"#,
         "[".repeat(50),
@@ -223,7 +218,7 @@ fn nesting_is_counted_outside_strings_only() {
     );
     assert_eq!(check_signal_text(&ok), Ok(()));
     let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
-    assert_eq!(check_signal_text(&deep), Err(RejectReason::NotJson));
+    assert_eq!(check_signal_text(&deep), Err(RejectReason::NotJson.into()));
     let at_limit = format!("{}{}", "[".repeat(32), "]".repeat(32));
     assert_eq!(check_signal_text(&at_limit), Ok(()));
 }
@@ -243,14 +238,13 @@ fn unknown_fields_and_null_optionals_are_accepted() {
 fn a_signal_from_a_client_is_rejected_as_not_from_server() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.input(Input::Signal {
-        session: sid("A"),
         from: Some(conn("p1", "A")),
         body: wire(&handoff_to("EVIL", "")),
     });
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::NotFromServer
+            rejection: RejectReason::NotFromServer.into()
         }]
     );
     assert!(commands(&outs).is_empty());
@@ -260,14 +254,13 @@ fn a_signal_from_a_client_is_rejected_as_not_from_server() {
 fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
     let mut h = live_in_a_with(&["p1"], Config::default());
     let outs = h.input(Input::Signal {
-        session: sid("A"),
         from: Some(conn("p1", "A")),
         body: wire("not json"),
     });
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::NotFromServer
+            rejection: RejectReason::NotFromServer.into()
         }]
     );
 }
@@ -275,25 +268,25 @@ fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
 #[test]
 fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_nothing() {
     let mut h = live_in_a_with(&["p1"], Config::default());
-    let outs = h.signal("A", &handoff_to("A", ""));
+    let outs = h.signal(&handoff_to("A", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::Duplicate
+            rejection: RejectReason::Duplicate.into()
         }]
     );
 
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     let timer = h.engine.poll_timeout();
-    let outs = h.signal(
-        "A",
-        &handoff_to("B", r#""spreadMs":9000,"deadline":9999999999999"#),
-    );
+    let outs = h.signal(&handoff_to(
+        "B",
+        r#""spreadMs":9000,"deadline":9999999999999"#,
+    ));
     assert_eq!(
         outs,
         vec![Output::Event(Event::SignalRejected {
-            reason: RejectReason::Duplicate
+            rejection: RejectReason::Duplicate.into()
         })]
     );
     assert_eq!(h.engine.poll_timeout(), timer, "timers untouched");
@@ -303,11 +296,11 @@ fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_not
 #[test]
 fn a_signal_whose_deadline_has_passed_is_stale() {
     let mut h = live_in_a_with(&[], Config::default());
-    let outs = h.signal("A", &handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
+    let outs = h.signal(&handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::Stale
+            rejection: RejectReason::Stale.into()
         }]
     );
 }
@@ -315,15 +308,15 @@ fn a_signal_whose_deadline_has_passed_is_stale() {
 #[test]
 fn a_signal_naming_a_session_already_left_is_stale() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B"); // A left
     assert_eq!(h.engine.live_session(), Some(&sid("B")));
-    let outs = h.signal("B", &handoff_to("A", ""));
+    let outs = h.signal(&handoff_to("A", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::Stale
+            rejection: RejectReason::Stale.into()
         }]
     );
     // The app may still move back explicitly (breakout rooms).
@@ -348,7 +341,7 @@ fn a_signal_naming_a_session_already_left_is_stale() {
 fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     // Given a move A -> B where p1 has already swapped to B and p2 has not.
     let mut h = live_in_a_with(&["p1", "p2"], Config::default());
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
     h.arrives("p2", "B");
@@ -356,7 +349,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     assert_eq!(h.tile("p1"), Some(src("B", cam("p1", "B"))));
 
     // When the server names C instead...
-    let outs = h.signal("A", &handoff_to("C", ""));
+    let outs = h.signal(&handoff_to("C", ""));
     // ...then p1 goes back to A (resubscribed), B's subscribers go, B is left, and C is joined.
     assert_eq!(
         commands(&outs),
@@ -400,11 +393,11 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     assert_eq!(h.tile("p2"), Some(src("A", cam("p2", "A"))));
     assert_eq!(h.engine.state(), State::Handoff);
     // B is now stale.
-    let outs = h.signal("A", &handoff_to("B", ""));
+    let outs = h.signal(&handoff_to("B", ""));
     assert_eq!(
         events(&outs),
         vec![Event::SignalRejected {
-            reason: RejectReason::Stale
+            rejection: RejectReason::Stale.into()
         }]
     );
     // And the move to C completes normally.
@@ -427,8 +420,8 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
 #[test]
 fn superseding_while_still_waiting_out_the_spread_needs_no_disconnect() {
     let mut h = live_in_a_with(&[], Config::default());
-    h.signal("A", &handoff_to("B", r#""spreadMs":60000"#));
-    let outs = h.signal("A", &handoff_to("C", ""));
+    h.signal(&handoff_to("B", r#""spreadMs":60000"#));
+    let outs = h.signal(&handoff_to("C", ""));
     assert!(!touches_session(&outs, "B"));
     assert!(has_command(
         &outs,

@@ -1,5 +1,5 @@
 //! Why things are refused or fail: a handoff signal or move request that is not obeyed
-//! ([`RejectReason`], with its stable [`RejectCode`]) and a handoff attempt that failed
+//! ([`Rejection`]: its [`RejectReason`] code and the field to blame) and a handoff attempt that failed
 //! ([`HandoffError`]). Each has a sentence a person can act on and a code a program can test.
 
 use core::fmt;
@@ -8,9 +8,14 @@ use serde::Serialize;
 
 use super::PERMANENT_CONNECT_CODES;
 
-/// Why a handoff signal (or a move the app asked for) was not obeyed. The live session is
-/// never disturbed by one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a handoff signal (or a move the app asked for) was not obeyed: the stable,
+/// machine-readable code the app receives (serialized camelCase: `notFromServer`,
+/// `wrongType`, ...; the TypeScript type is `RejectCode`). The live session is never
+/// disturbed by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(target_arch = "wasm32", tsify(rename = "RejectCode"))]
 #[non_exhaustive]
 pub enum RejectReason {
     /// `from` was a client connection: only the app server may move the call.
@@ -27,8 +32,9 @@ pub enum RejectReason {
     OversizeSessionId,
     /// `sessionId` has a character outside the vendor's set (letters, digits, `-_~.`).
     BadSessionId,
-    /// A known field has the wrong JSON type or an out-of-range value.
-    WrongType { field: &'static str },
+    /// A known field has the wrong JSON type or an out-of-range value
+    /// ([`Rejection::field`] names it).
+    WrongType,
     /// `data` is over 8 kB.
     TooLarge,
     /// Names the session already being moved to, or already live.
@@ -37,49 +43,29 @@ pub enum RejectReason {
     Stale,
 }
 
-/// The stable, machine-readable code of a [`RejectReason`] (serialized camelCase:
-/// `notFromServer`, `wrongType`, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
-#[non_exhaustive]
-pub enum RejectCode {
-    NotFromServer,
-    NotJson,
-    UnsupportedVersion,
-    MissingSessionId,
-    EmptySessionId,
-    OversizeSessionId,
-    BadSessionId,
-    WrongType,
-    TooLarge,
-    Duplicate,
-    Stale,
+/// A signal or move request refused: why, and for [`RejectReason::WrongType`] the field to
+/// blame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub field: Option<&'static str>,
 }
 
-impl RejectReason {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> RejectCode {
-        match self {
-            RejectReason::NotFromServer => RejectCode::NotFromServer,
-            RejectReason::NotJson => RejectCode::NotJson,
-            RejectReason::UnsupportedVersion => RejectCode::UnsupportedVersion,
-            RejectReason::MissingSessionId => RejectCode::MissingSessionId,
-            RejectReason::EmptySessionId => RejectCode::EmptySessionId,
-            RejectReason::OversizeSessionId => RejectCode::OversizeSessionId,
-            RejectReason::BadSessionId => RejectCode::BadSessionId,
-            RejectReason::WrongType { .. } => RejectCode::WrongType,
-            RejectReason::TooLarge => RejectCode::TooLarge,
-            RejectReason::Duplicate => RejectCode::Duplicate,
-            RejectReason::Stale => RejectCode::Stale,
+impl From<RejectReason> for Rejection {
+    fn from(reason: RejectReason) -> Self {
+        Rejection {
+            reason,
+            field: None,
         }
     }
+}
 
-    /// The field to blame, for `wrongType`.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            RejectReason::WrongType { field } => Some(field),
-            _ => None,
+impl Rejection {
+    /// A known field with the wrong JSON type or an out-of-range value.
+    pub fn wrong_type(field: &'static str) -> Self {
+        Rejection {
+            reason: RejectReason::WrongType,
+            field: Some(field),
         }
     }
 }
@@ -104,41 +90,23 @@ pub enum HandoffError {
     PublishFailed { detail: String },
 }
 
-/// The app's asynchronous hooks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+/// The app's asynchronous hooks (the shell calls them for [`Command::RequestToken`] and
+/// [`Command::ResolveSession`]).
+///
+/// [`Command::RequestToken`]: super::Command::RequestToken
+/// [`Command::ResolveSession`]: super::Command::ResolveSession
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hook {
+    /// `tokenProvider(sessionId)`, answered with [`super::Input::Token`].
     TokenProvider,
+    /// `resolveSession(oldSessionId)`, answered with [`super::Input::Resolved`].
     ResolveSession,
-}
-
-impl Hook {
-    pub fn name(self) -> &'static str {
-        match self {
-            Hook::TokenProvider => "tokenProvider",
-            Hook::ResolveSession => "resolveSession",
-        }
-    }
 }
 // There is no "deadline passed" error: when the deadline (minus the margin) leaves no time
 // for another attempt, the last attempt's own error is reported with `will_retry: false`,
 // so the app learns both that the move was given up and why the last attempt failed.
 
 impl HandoffError {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            HandoffError::ConnectFailed { .. } => "connectFailed",
-            HandoffError::ConnectTimeout => "connectTimeout",
-            HandoffError::NoToken => "noToken",
-            HandoffError::TokenProviderFailed { .. } => "tokenProviderFailed",
-            HandoffError::ResolveFailed { .. } => "resolveFailed",
-            HandoffError::HookTimeout { .. } => "hookTimeout",
-            HandoffError::PublishFailed { .. } => "publishFailed",
-        }
-    }
-
     /// No retry can fix it: the vendor's [`PERMANENT_CONNECT_CODES`], no token at all, or
     /// a hook that said so.
     pub fn permanent(&self) -> bool {
@@ -154,10 +122,10 @@ impl HandoffError {
     }
 }
 
-impl RejectReason {
+impl Rejection {
     /// What is wrong, in a sentence (without saying what was rejected).
     pub fn problem(&self) -> &'static str {
-        match self {
+        match self.reason {
             RejectReason::NotFromServer => {
                 "it came from a client; only the app server (REST signal API) may move the call"
             }
@@ -169,7 +137,7 @@ impl RejectReason {
             RejectReason::EmptySessionId => "\"sessionId\" is empty",
             RejectReason::OversizeSessionId => "\"sessionId\" is longer than 256 bytes",
             RejectReason::BadSessionId => "\"sessionId\" may only hold letters, digits and - _ ~ .",
-            RejectReason::WrongType { field } => match *field {
+            RejectReason::WrongType => match self.field.unwrap_or_default() {
                 "sessionId" => "\"sessionId\" must be a string",
                 "token" => "\"token\" must be a string of at most 4096 bytes",
                 "reason" => "\"reason\" must be a string of at most 128 bytes",
@@ -189,7 +157,7 @@ impl RejectReason {
     }
 }
 
-impl fmt::Display for RejectReason {
+impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("handoff signal ignored: ")?;
         f.write_str(self.problem())

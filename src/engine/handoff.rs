@@ -14,7 +14,7 @@
 use super::session::{Link, Session, Sub};
 use super::{
     Command, ConnectionId, Engine, Event, Handoff, HandoffRequest, LeaveCause, MoveFields,
-    RejectReason, SessionId, Slot, State,
+    RejectReason, Rejection, SessionId, Slot, State,
 };
 
 impl Engine {
@@ -22,13 +22,13 @@ impl Engine {
     pub(super) fn on_signal(
         &mut self,
         from: Option<ConnectionId>,
-        body: Result<MoveFields, RejectReason>,
+        body: Result<MoveFields, Rejection>,
     ) {
         if self.state == State::Idle {
             return; // from nowhere we are
         }
         if from.is_some() {
-            return self.reject(RejectReason::NotFromServer);
+            return self.reject(RejectReason::NotFromServer.into());
         }
         match body.and_then(MoveFields::signal) {
             Ok(request) => self.on_move(request, true),
@@ -86,8 +86,8 @@ impl Engine {
             .all(|key| self.participants.shown(key).is_some_and(|(s, _)| s == b))
     }
 
-    fn reject(&mut self, reason: RejectReason) {
-        self.event(Event::SignalRejected { reason });
+    fn reject(&mut self, rejection: Rejection) {
+        self.event(Event::SignalRejected { rejection });
     }
 
     /// A valid request to move (from a signal, or from the app with `from_signal` false).
@@ -96,12 +96,12 @@ impl Engine {
         if self.live.as_ref().is_some_and(|s| &s.id == to)
             || self.handoff.as_ref().is_some_and(|h| &h.target.id == to)
         {
-            return self.reject(RejectReason::Duplicate);
+            return self.reject(RejectReason::Duplicate.into());
         }
         if (from_signal && self.left.contains(to))
             || request.deadline.is_some_and(|d| d <= self.server_now())
         {
-            return self.reject(RejectReason::Stale);
+            return self.reject(RejectReason::Stale.into());
         }
         let live_connected = self.live.as_ref().is_some_and(Session::is_connected);
         if live_connected {

@@ -2,16 +2,20 @@
 //!
 //! This file is the contract between the engine (pure policy) and the web shell (all I/O).
 //! The shell turns OT events into [`Input`]s, carries out every [`Command`] and hands every
-//! [`Event`] to the app. All times are epoch milliseconds passed in by the caller, so that a
-//! signal's `deadline` (epoch ms on the wire) compares directly with `now`.
+//! [`Event`] to the app. All times are milliseconds passed in by the caller from a monotonic
+//! clock (the shell's: `performance.now()`, shifted once to read as epoch ms), so durations
+//! and timers never jump with the wall clock. A signal's `deadline` is epoch ms on the
+//! server's clock: the engine reads it through the server's time at connect
+//! ([`Input::Connected`]'s `server_time`).
 
 use core::fmt;
 
 use serde::Serialize;
 
-use super::{HandoffError, MoveFields, RejectReason};
+use super::{HandoffError, MoveFields, Rejection};
 
-/// Epoch milliseconds, always supplied by the caller; the engine never reads a clock.
+/// Milliseconds on the caller's monotonic clock (read as epoch ms), always supplied by the
+/// caller; the engine never reads a clock.
 pub type Millis = u64;
 
 macro_rules! id_type {
@@ -109,6 +113,10 @@ pub struct Config {
     /// A subscription stops counting as waiting this long after it was made, so one that
     /// never renders cannot hold the others back for longer.
     pub subscribe_pace_ms: Millis,
+    /// How long a `participantSwapped` may wait for its frame gap ([`Input::SwapMeasured`]),
+    /// counted from the swap; every event behind it waits with it, so the app's events stay
+    /// in order. `0`: events are never held (the figure is the shell's business).
+    pub swap_figure_wait_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -150,6 +158,7 @@ impl Default for Config {
             max_pending_subscribes: 1,
             max_pending_subscribes_routed: 0,
             subscribe_pace_ms: 3_000,
+            swap_figure_wait_ms: 0,
             has_token_provider: false,
             has_resolve_session: false,
         }
@@ -259,7 +268,6 @@ pub enum Input {
         stream: StreamId,
         connection: ConnectionId,
         has_video: bool,
-        has_audio: bool,
     },
     /// A remote stream ended in `session`.
     StreamDestroyed {
@@ -279,21 +287,21 @@ pub enum Input {
         error: String,
     },
     /// This client's own stream is live in `session`.
-    Published {
-        session: SessionId,
-        stream: StreamId,
-    },
+    Published { session: SessionId },
     /// Publishing into `session` failed.
     PublishFailed { session: SessionId, error: String },
+    /// The shell has measured the frame gap of `key`'s latest swap, or has nothing to measure
+    /// (see [`Config::swap_figure_wait_ms`]).
+    SwapMeasured { key: ParticipantKey },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
-    /// A handoff signal ([`Config::signal_type`]) arrived in `session`; `from` is `None` for
-    /// server-originated signals. `body` is its `data` read as a move request, or why it
-    /// could not be read ([`crate::engine::check_signal_text`], not a JSON object).
+    /// A handoff signal ([`Config::signal_type`]) arrived in a session this client is in;
+    /// `from` is `None` for server-originated signals. `body` is its `data` read as a move
+    /// request, or why it could not be read ([`crate::engine::check_signal_text`], not a JSON
+    /// object). Which session carried it does not matter: only the server can send one.
     Signal {
-        session: SessionId,
         from: Option<ConnectionId>,
-        body: Result<MoveFields, RejectReason>,
+        body: Result<MoveFields, Rejection>,
     },
     /// A peer's moved signal ([`Config::moved_signal_type`]) arrived in `session`; `data` is
     /// the session it says it moved from.
@@ -485,7 +493,7 @@ pub enum Event {
         reason: DisconnectReason,
     },
     SignalRejected {
-        reason: RejectReason,
+        rejection: Rejection,
     },
     /// Subscribing to `key`'s stream in `session` failed (the vendor's error in `detail`).
     /// The participant stays shown from the other session where they have a stream there.

@@ -8,13 +8,14 @@
 //! | file | holds |
 //! | --- | --- |
 //! | `io.rs` | the contract: [`Input`], [`Output`], [`Command`], [`Event`], [`Config`] |
-//! | `errors.rs` | refusals and failures: [`RejectReason`], [`RejectCode`], [`HandoffError`] |
+//! | `errors.rs` | refusals and failures: [`Rejection`] with its [`RejectReason`], [`HandoffError`] |
 //! | `signal.rs` | the one move request (signal, `moveTo`, `resolveSession`) and its checks |
 //! | `connect.rs` | joining one session: token, connect, timeout, retries, publishing |
 //! | `handoff.rs` | moving from the live session to another: start, supersede, leave rule |
 //! | `media.rs` | remote connections and streams: what is subscribed, what each tile shows |
 //! | `recovery.rs` | the live session lost without a handoff: resolve or rejoin |
 //! | `participants.rs` | who is in the call across sessions (joined/left) |
+//! | `figures.rs` | app events held back until a swap's frame gap is measured |
 //! | `timers.rs` | the one timer: [`Engine::poll_timeout`] and what fires when it runs out |
 //! | `backoff.rs`, `rng.rs` | retry delays with full jitter from a seeded generator |
 //! | `sorted_map.rs` | the small sorted map behind connections, streams and participants |
@@ -101,6 +102,7 @@
 mod backoff;
 mod connect;
 mod errors;
+mod figures;
 mod handoff;
 mod io;
 mod media;
@@ -111,7 +113,7 @@ mod session;
 mod signal;
 mod timers;
 
-pub use errors::{HandoffError, Hook, RejectCode, RejectReason};
+pub use errors::{HandoffError, Hook, RejectReason, Rejection};
 pub use io::*;
 pub use participants::{ParticipantView, LEFT_GRACE_MS};
 pub use session::{MAX_CONNECTIONS, MAX_PUBLISH_ATTEMPTS, MAX_STREAMS};
@@ -167,6 +169,8 @@ pub struct Engine {
     /// own connection at the latest connect: deadlines (server epoch ms) are read with it.
     clock_offset: Option<i64>,
     out: Vec<Output>,
+    /// App events waiting for a swap's figure (`figures.rs`).
+    held: figures::Held,
     /// How many of `out` were already polled (a `Vec` and a cursor: smaller wasm than a
     /// `VecDeque`).
     polled: usize,
@@ -254,15 +258,12 @@ impl Engine {
             abandoned: None,
             clock_offset: None,
             out: Vec::new(),
+            held: figures::Held::default(),
             polled: 0,
         }
     }
 
     // ----- getters -----
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
 
     /// The call's state as last announced.
     pub fn state(&self) -> State {
@@ -298,11 +299,7 @@ impl Engine {
         match input {
             Input::Join { session, token } => self.on_join(session, token),
             Input::Move(request) => self.on_move(request, false),
-            Input::Signal {
-                session: _,
-                from,
-                body,
-            } => self.on_signal(from, body),
+            Input::Signal { from, body } => self.on_signal(from, body),
             Input::Moved {
                 session,
                 from,
@@ -324,7 +321,7 @@ impl Engine {
                 self.on_session_disconnected(&session, reason)
             }
             Input::Resolved { old, result } => self.on_resolved(&old, result),
-            Input::Published { session, stream: _ } => self.on_published(&session),
+            Input::Published { session } => self.on_published(&session),
             Input::PublishFailed { session, error } => self.on_publish_failed(&session, error),
             Input::AnnounceFailed { session, error } => self.on_announce_failed(session, error),
             Input::ConnectionCreated {
@@ -345,7 +342,6 @@ impl Engine {
                 stream,
                 connection,
                 has_video,
-                has_audio: _,
             } => self.on_stream_created(&session, stream, connection, has_video),
             Input::StreamDestroyed { session, stream } => {
                 self.on_stream_destroyed(&session, &stream)
@@ -356,6 +352,7 @@ impl Engine {
                 stream,
                 error,
             } => self.on_subscribe_failed(&session, &stream, error),
+            Input::SwapMeasured { key } => self.on_swap_measured(&key),
             Input::Close => self.close(),
         }
         self.settle();
@@ -408,14 +405,11 @@ impl Engine {
         self.out.push(Output::Command(command));
     }
 
-    fn event(&mut self, event: Event) {
-        self.out.push(Output::Event(event));
-    }
-
     /// Moves time forward and runs whatever fell due.
     fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.fire_due();
+        self.release_held(false);
     }
 
     /// After every input: apply the leave rule, announce a state change.

@@ -1,5 +1,5 @@
 //! The one validated move request: what a handoff signal, `moveTo` and `resolveSession` say,
-//! and the checks that turn it into a [`HandoffRequest`] (DESIGN.md, "Wire contract").
+//! and the checks that turn it into a [`HandoffRequest`] (docs/wire-contract.md).
 //!
 //! ```json
 //! { "v": 1, "sessionId": "2_MX4...", "token": "optional JWT", "reason": "serverRotation",
@@ -20,7 +20,7 @@ use core::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{HandoffRequest, Millis, RejectReason, SessionId};
+use super::{HandoffRequest, Millis, RejectReason, Rejection, SessionId};
 
 /// Largest `data` accepted, in bytes (the platform's own signal limit).
 pub const MAX_SIGNAL_BYTES: usize = 8192;
@@ -44,11 +44,11 @@ pub const MAX_SPREAD_MS: Millis = 600_000;
 /// ```
 /// use video_handoff::engine::{check_signal_text, RejectReason};
 /// assert_eq!(check_signal_text(r#"{"v":1,"sessionId":"B"}"#), Ok(()));
-/// assert_eq!(check_signal_text(&"[".repeat(40)), Err(RejectReason::NotJson));
+/// assert_eq!(check_signal_text(&"[".repeat(40)), Err(RejectReason::NotJson.into()));
 /// ```
-pub fn check_signal_text(data: &str) -> Result<(), RejectReason> {
+pub fn check_signal_text(data: &str) -> Result<(), Rejection> {
     if data.len() > MAX_SIGNAL_BYTES {
-        return Err(RejectReason::TooLarge);
+        return Err(RejectReason::TooLarge.into());
     }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for b in data.bytes() {
@@ -66,7 +66,7 @@ pub fn check_signal_text(data: &str) -> Result<(), RejectReason> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(RejectReason::NotJson);
+                    return Err(RejectReason::NotJson.into());
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -214,22 +214,22 @@ impl MoveFields {
     /// signal.spread_ms = Field::Number(2000.0);
     /// assert_eq!(signal.clone().signal().unwrap().spread_ms, 2000);
     /// signal.v = Field::Number(2.0);
-    /// assert_eq!(signal.signal(), Err(RejectReason::UnsupportedVersion));
+    /// assert_eq!(signal.signal(), Err(RejectReason::UnsupportedVersion.into()));
     /// ```
-    pub fn signal(self) -> Result<HandoffRequest, RejectReason> {
+    pub fn signal(self) -> Result<HandoffRequest, Rejection> {
         if self.v != Field::Number(1.0) {
-            return Err(RejectReason::UnsupportedVersion);
+            return Err(RejectReason::UnsupportedVersion.into());
         }
         self.request()
     }
 
     /// The checks every move request passes (`v` is not looked at).
-    pub fn request(self) -> Result<HandoffRequest, RejectReason> {
+    pub fn request(self) -> Result<HandoffRequest, Rejection> {
         let session = match self.session_id {
-            Field::Absent => return Err(RejectReason::MissingSessionId),
-            Field::Text(s) if s.is_empty() => return Err(RejectReason::EmptySessionId),
+            Field::Absent => return Err(RejectReason::MissingSessionId.into()),
+            Field::Text(s) if s.is_empty() => return Err(RejectReason::EmptySessionId.into()),
             Field::Text(s) if s.len() > MAX_SESSION_ID_BYTES => {
-                return Err(RejectReason::OversizeSessionId)
+                return Err(RejectReason::OversizeSessionId.into())
             }
             // The vendor's character set: markup, NUL, spaces or quotes in an ID can only
             // be a forgery or a bug, and must never reach a log line or a URL unchecked.
@@ -238,10 +238,10 @@ impl MoveFields {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_~.".contains(&b)) =>
             {
-                return Err(RejectReason::BadSessionId)
+                return Err(RejectReason::BadSessionId.into())
             }
             Field::Text(s) => s,
-            _ => return Err(RejectReason::WrongType { field: "sessionId" }),
+            _ => return Err(Rejection::wrong_type("sessionId")),
         };
         Ok(HandoffRequest {
             session: SessionId::from(session),
@@ -254,19 +254,19 @@ impl MoveFields {
     }
 }
 
-fn text(field: Field, name: &'static str, max: usize) -> Result<Option<String>, RejectReason> {
+fn text(field: Field, name: &'static str, max: usize) -> Result<Option<String>, Rejection> {
     match field {
         Field::Absent => Ok(None),
         Field::Text(s) if s.len() <= max => Ok(Some(s)),
-        _ => Err(RejectReason::WrongType { field: name }),
+        _ => Err(Rejection::wrong_type(name)),
     }
 }
 
-fn millis(field: Field, name: &'static str, max: Millis) -> Result<Option<Millis>, RejectReason> {
+fn millis(field: Field, name: &'static str, max: Millis) -> Result<Option<Millis>, Rejection> {
     match field {
         Field::Absent => Ok(None),
         // `as` floors a non-negative finite number; NaN and infinity fail the comparisons.
         Field::Number(n) if n >= 0.0 && n <= max as f64 => Ok(Some(n as Millis)),
-        _ => Err(RejectReason::WrongType { field: name }),
+        _ => Err(Rejection::wrong_type(name)),
     }
 }

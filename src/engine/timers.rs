@@ -44,6 +44,7 @@ impl Engine {
             }
         }
         consider(self.recovery.as_ref().and_then(|r| r.resolving_until));
+        consider(self.held_until());
         if !self.left_paused() {
             consider(self.participants.next_left_at());
         }

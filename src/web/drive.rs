@@ -26,15 +26,11 @@ use web_sys::Document;
 use super::contract::options::Options;
 use super::decode::{self, Heard, SessionHeard};
 use super::effects::{perf_now, Back, Effects};
-use super::hooks::{Hook, HookCall, Hooks};
+use super::hooks::{HookCall, Hooks};
 use super::listener::{Route, Sink};
 use super::present::Present;
 use super::schedule::{Alarm, Schedule, Wake};
-use crate::engine::{Engine, HandoffRequest, Input, Millis, Output, State};
-
-fn now() -> Millis {
-    js_sys::Date::now() as Millis
-}
+use crate::engine::{Engine, Event, HandoffRequest, Hook, Input, Output, State};
 
 pub enum Msg {
     Input(Input),
@@ -112,16 +108,13 @@ impl Core {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.closing.get() || self.present.state() == State::Closed
+        self.closing.get() || self.present.queued_state() == State::Closed
     }
 
-    /// The state the app sees: `closed` as soon as `close()` was asked for.
+    /// The state the app sees: that of the last `stateChanged` delivered to it (`closed`
+    /// once `close()` has delivered it).
     pub fn state(&self) -> State {
-        if self.closing.get() {
-            State::Closed
-        } else {
-            self.present.state()
-        }
+        self.present.state()
     }
 
     /// Starts the call with the local media (no tracks: publish nothing): joins the first
@@ -192,23 +185,24 @@ impl Core {
             Msg::Route(route, a) => self.heard(decode::read(route, a)),
             Msg::Hook(call) => self.call_hook(call),
             Msg::Timer => {
-                let gap = self.with(|p| {
-                    if p.engine.poll_timeout().is_some_and(|t| t <= now()) {
-                        p.engine.handle_timeout(now());
+                self.with(|p| {
+                    for (key, gap) in p.effects.tiles.expire(perf_now()) {
+                        self.present.note_gap(gap);
+                        self.feed(p, Input::SwapMeasured { key });
+                    }
+                    let now = self.schedule.clock.now();
+                    if p.engine.poll_timeout().is_some_and(|t| t <= now) {
+                        p.engine.handle_timeout(now);
                         self.pump(p);
                     }
-                    p.effects.tiles.expire(perf_now())
                 });
-                if let Some(Some(gap)) = gap {
-                    self.present.note_gap(gap);
-                }
             }
             Msg::Teardown => {
                 self.with(|p| p.effects.teardown.run_one());
             }
             Msg::Close => {
                 self.with(|p| {
-                    p.engine.handle(now(), Input::Close);
+                    p.engine.handle(self.schedule.clock.now(), Input::Close);
                     self.pump(p);
                     p.effects.close();
                 });
@@ -255,27 +249,27 @@ impl Core {
             }
             Heard::Token { session, result } => {
                 self.with(|p| {
-                    p.hooks.settled(Hook::Token, &session);
+                    p.hooks.settled(Hook::TokenProvider, &session);
                     self.feed(p, Input::Token { session, result });
                 });
             }
             Heard::Resolved { old, result } => {
                 self.with(|p| {
-                    p.hooks.settled(Hook::Resolve, &old);
+                    p.hooks.settled(Hook::ResolveSession, &old);
                     self.feed(p, Input::Resolved { old, result });
                 });
             }
             heard => {
-                let done = self.with(|p| {
-                    let (input, gap) = p.effects.heard(&sink, heard);
+                self.with(|p| {
+                    let (input, measured) = p.effects.heard(&sink, heard);
                     if let Some(input) = input {
                         self.feed(p, input);
                     }
-                    gap
+                    if let Some((key, gap)) = measured {
+                        self.present.note_gap(gap);
+                        self.feed(p, Input::SwapMeasured { key });
+                    }
                 });
-                if let Some(Some(gap)) = done {
-                    self.present.note_gap(gap);
-                }
             }
         }
     }
@@ -288,8 +282,8 @@ impl Core {
         let returned = match f {
             Some(f) => f.call1(&JsValue::NULL, &JsValue::from_str(call.session.as_str())),
             None => Err(JsValue::from_str(match call.hook {
-                Hook::Token => "no tokenProvider",
-                Hook::Resolve => "no resolveSession",
+                Hook::TokenProvider => "no tokenProvider",
+                Hook::ResolveSession => "no resolveSession",
             })),
         };
         let sink = self.sink();
@@ -305,7 +299,7 @@ impl Core {
     }
 
     fn feed(&self, p: &mut Parts, input: Input) {
-        p.engine.handle(now(), input);
+        p.engine.handle(self.schedule.clock.now(), input);
         self.pump(p);
     }
 
@@ -318,7 +312,14 @@ impl Core {
                 Output::Command(c) => p.effects.execute(&sink, c, &mut back),
                 Output::Event(e) => {
                     let participant = p.effects.on_event(&e);
-                    self.present.push(e, participant);
+                    // A swap's figure, measured by now unless the engine stopped waiting.
+                    let gap = match &e {
+                        Event::ParticipantSwapped { key, .. } => {
+                            p.effects.tiles.swap_gap(key).flatten()
+                        }
+                        _ => None,
+                    };
+                    self.present.push(e, participant, gap);
                 }
             }
         }
@@ -339,12 +340,11 @@ impl Core {
     fn after(&self) {
         let due = self.with(|p| {
             let tiles = &mut p.effects.tiles;
-            self.present.settle_swaps(|key| tiles.swap_gap(key));
-            // The meters' windows in epoch ms, so one timer serves both.
-            let offset = js_sys::Date::now() - perf_now();
+            // The meters' windows on the engine's clock, so one timer serves both.
+            let clock = self.schedule.clock;
             let at = match (
                 p.engine.poll_timeout().map(|t| t as f64),
-                tiles.next_deadline().map(|m| m + offset),
+                tiles.next_deadline().map(|m| clock.from_perf(m)),
             ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -375,7 +375,13 @@ impl Wake for Core {
 }
 
 impl Sink for Core {
-    fn on_route(self: Rc<Self>, route: Route, a: JsValue, _b: JsValue) {
+    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue) {
+        // A frame is read from its `requestVideoFrameCallback` metadata, the second argument.
+        let a = if matches!(route, Route::Frame(..)) {
+            b
+        } else {
+            a
+        };
         // Frames come at 30-60 Hz per video and never re-enter; they are only recorded here.
         // What they cause (a first frame swapping a tile, and what the swap makes unneeded)
         // runs in a task of its own: inside a frame callback it would hold up this very frame.
@@ -383,10 +389,11 @@ impl Sink for Core {
             let heard = decode::read(route, a);
             let sink = self.sink();
             let done = self.with(|p| p.effects.heard(&sink, heard));
-            if let Some((input, gap)) = done {
-                if let Some(gap) = gap {
-                    // A swap's figure is ready: its event can go out.
+            if let Some((input, measured)) = done {
+                if let Some((key, gap)) = measured {
+                    // A swap's figure is ready: the engine may let its event out.
                     self.present.note_gap(gap);
+                    self.push(Msg::Input(Input::SwapMeasured { key }));
                     self.schedule.soon(&self.waker());
                 }
                 if let Some(input) = input {

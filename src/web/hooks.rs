@@ -14,16 +14,7 @@ use wasm_bindgen::JsCast;
 
 use super::listener::{Callback, Route, Sink};
 use super::ot::{hook_error, Thenable};
-use crate::engine::{HookError, Input, SessionId};
-
-/// A hook the engine asked to call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hook {
-    /// `tokenProvider(sessionId)`, answered with `Input::Token`.
-    Token,
-    /// `resolveSession(oldSessionId)`, answered with `Input::Resolved`.
-    Resolve,
-}
+use crate::engine::{Hook, HookError, Input, SessionId};
 
 /// A call of `hook` about `session`, for the drive loop to make.
 #[derive(Clone, Debug)]
@@ -37,11 +28,11 @@ impl HookCall {
     pub fn failed(&self, error: HookError) -> Input {
         let session = self.session.clone();
         match self.hook {
-            Hook::Token => Input::Token {
+            Hook::TokenProvider => Input::Token {
                 session,
                 result: Err(error),
             },
-            Hook::Resolve => Input::Resolved {
+            Hook::ResolveSession => Input::Resolved {
                 old: session,
                 result: Err(error),
             },
@@ -50,14 +41,14 @@ impl HookCall {
 
     fn route(&self, fulfilled: bool) -> Route {
         match self.hook {
-            Hook::Token => Route::Token(self.session.clone(), fulfilled),
-            Hook::Resolve => Route::Resolved(self.session.clone(), fulfilled),
+            Hook::TokenProvider => Route::Token(self.session.clone(), fulfilled),
+            Hook::ResolveSession => Route::Resolved(self.session.clone(), fulfilled),
         }
     }
 }
 
 /// A hook call whose promise has not settled.
-struct Pending {
+struct Unsettled {
     call: HookCall,
     _settled: [Callback; 2],
 }
@@ -66,7 +57,7 @@ pub struct Hooks {
     token_provider: Option<Function>,
     resolve_session: Option<Function>,
     participant_key: Option<Function>,
-    pending: Vec<Pending>,
+    pending: Vec<Unsettled>,
 }
 
 impl Hooks {
@@ -86,8 +77,8 @@ impl Hooks {
     /// The function to call for `hook` (cloned: it is called with no borrow held).
     pub fn function(&self, hook: Hook) -> Option<Function> {
         match hook {
-            Hook::Token => self.token_provider.clone(),
-            Hook::Resolve => self.resolve_session.clone(),
+            Hook::TokenProvider => self.token_provider.clone(),
+            Hook::ResolveSession => self.resolve_session.clone(),
         }
     }
 
@@ -114,7 +105,7 @@ impl Hooks {
         if let Err(e) = settled {
             return Some(call.failed(hook_error(&e)));
         }
-        self.pending.push(Pending {
+        self.pending.push(Unsettled {
             call,
             _settled: [on_ok, on_err],
         });

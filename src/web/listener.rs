@@ -19,7 +19,7 @@ use std::rc::{Rc, Weak};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::ot::{Bindable, Emitter, Session};
+use super::ot::{Bindable, Emitter, OtSession};
 use crate::engine::{SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 
@@ -83,7 +83,7 @@ pub trait Sink {
 enum Entry {
     Call(Weak<dyn Sink>, Route),
     /// A left session's `connect` completion: disconnect it if it connected after all.
-    DisconnectIfConnected(Session),
+    DisconnectIfConnected(OtSession),
 }
 
 /// The one closure every callback calls: `(route id, first argument, second argument)`.
@@ -169,7 +169,7 @@ impl Callback {
 
     /// For the completion callback of a `connect` that is being left: if the session still
     /// connects, it is disconnected at once; either way the entry goes when the vendor calls.
-    pub fn disconnect_if_connected(self, session: Session) {
+    pub fn disconnect_if_connected(self, session: OtSession) {
         // The orphan replaces the call's entry; dropping `self` then leaves it in place.
         REGISTRY.with(|r| {
             if let Ok(mut r) = r.try_borrow_mut() {

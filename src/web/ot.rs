@@ -22,7 +22,7 @@ extern "C" {
         this: &Ot,
         application_id: &str,
         session_id: &str,
-    ) -> Result<Session, JsValue>;
+    ) -> Result<OtSession, JsValue>;
 
     /// `OT.initPublisher(undefined, properties, callback)`: no target element, the shell owns
     /// the DOM.
@@ -44,30 +44,31 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn off(this: &Emitter, event: &str, callback: &Function) -> Result<(), JsValue>;
 
+    /// The vendor's `OT.Session` (named apart from the engine's record of a session).
     #[wasm_bindgen(extends = Emitter)]
     #[derive(Clone)]
-    pub type Session;
+    pub type OtSession;
 
     #[wasm_bindgen(method, catch)]
-    pub fn connect(this: &Session, token: &str, callback: &Function) -> Result<(), JsValue>;
+    pub fn connect(this: &OtSession, token: &str, callback: &Function) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    pub fn disconnect(this: &Session) -> Result<(), JsValue>;
+    pub fn disconnect(this: &OtSession) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch)]
     pub fn publish(
-        this: &Session,
+        this: &OtSession,
         publisher: &Publisher,
         callback: &Function,
     ) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    pub fn unpublish(this: &Session, publisher: &Publisher) -> Result<(), JsValue>;
+    pub fn unpublish(this: &OtSession, publisher: &Publisher) -> Result<(), JsValue>;
 
     /// `session.subscribe(stream, undefined, properties, callback)`.
     #[wasm_bindgen(method, catch)]
     pub fn subscribe(
-        this: &Session,
+        this: &OtSession,
         stream: &JsValue,
         target: &JsValue,
         properties: &Object,
@@ -75,11 +76,11 @@ extern "C" {
     ) -> Result<Subscriber, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    pub fn unsubscribe(this: &Session, subscriber: &Subscriber) -> Result<(), JsValue>;
+    pub fn unsubscribe(this: &OtSession, subscriber: &Subscriber) -> Result<(), JsValue>;
 
     /// `session.signal({ type, data }, callback)`: to every connection of the session.
     #[wasm_bindgen(method, catch)]
-    pub fn signal(this: &Session, signal: &Object, callback: &Function) -> Result<(), JsValue>;
+    pub fn signal(this: &OtSession, signal: &Object, callback: &Function) -> Result<(), JsValue>;
 
     #[wasm_bindgen(extends = Emitter)]
     #[derive(Clone)]

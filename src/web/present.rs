@@ -3,10 +3,10 @@
 //!
 //! Delivery never nests: an app handler that calls back into the call (`moveTo`, `close`)
 //! makes new events, but a delivery already under way hands them out after the current one,
-//! so every handler sees every event in the order it happened. A `participantSwapped` waits
-//! in the queue until its tile's frame gap is measured (a few frames after the swap), and
-//! everything behind it waits too. The state the getters read is kept here, so it can be read
-//! at any moment, also while the engine is busy.
+//! so every handler sees every event in the order it happened. (A `participantSwapped` comes
+//! from the engine once its tile's frame gap is measured, everything behind it waiting with
+//! it: the engine's policy, `Config::swap_figure_wait_ms`.) The state the getters read is
+//! kept here, so it can be read at any moment, also while the engine is busy.
 
 use std::cell::{Cell, RefCell};
 
@@ -15,35 +15,20 @@ use wasm_bindgen::prelude::*;
 
 use super::contract::errors::{ErrorCode, Failure};
 use super::contract::events::{self, AppEvent};
-use crate::engine::{Event, LeaveCause, Millis, ParticipantKey, SessionId, State};
+use crate::engine::{Event, SessionId, State};
 
-/// An event on its way out; swaps and completions still need figures of the tiles.
-enum Pending {
-    Ready(AppEvent),
-    Swapped {
-        key: ParticipantKey,
-        from: SessionId,
-        to: SessionId,
-        /// `None` while measuring; then the figure, if there was one.
-        gap: Option<Option<f64>>,
-    },
-    /// Serialized when delivered: `largestFrameGapMs` covers the swaps queued before it.
-    Completed {
-        from: SessionId,
-        to: SessionId,
-        duration_ms: Millis,
-        overlap_ms: Millis,
-        ended_by: LeaveCause,
-    },
-}
-
+/// The app's events on their way out, in order.
 pub struct Present {
     /// Oldest first (a few events at most: a `Vec` is smaller code than a `VecDeque`).
-    queue: RefCell<Vec<Pending>>,
+    queue: RefCell<Vec<AppEvent>>,
     delivering: Cell<bool>,
     /// The app's `emit`, until `closed` has been delivered.
     emit: RefCell<Option<Function>>,
-    state: Cell<State>,
+    /// The state of the last `stateChanged` delivered to the app: what `call.state` reads,
+    /// so the app never reads a state its handlers have not been told of yet.
+    delivered: Cell<State>,
+    /// The state of the last `stateChanged` queued (the engine's latest).
+    queued: Cell<State>,
     session_id: RefCell<Option<String>>,
     handoffs_completed: Cell<u32>,
     /// Largest swap figure of the handoff under way.
@@ -56,15 +41,22 @@ impl Present {
             queue: RefCell::default(),
             delivering: Cell::new(false),
             emit: RefCell::new(Some(emit)),
-            state: Cell::new(State::Idle),
+            delivered: Cell::new(State::Idle),
+            queued: Cell::new(State::Idle),
             session_id: RefCell::default(),
             handoffs_completed: Cell::new(0),
             handoff_gap: Cell::new(None),
         }
     }
 
+    /// The state the app has been told (the last `stateChanged` delivered).
     pub fn state(&self) -> State {
-        self.state.get()
+        self.delivered.get()
+    }
+
+    /// The state the engine announced last (delivered or still queued).
+    pub fn queued_state(&self) -> State {
+        self.queued.get()
     }
 
     pub fn session_id(&self) -> Option<String> {
@@ -89,11 +81,12 @@ impl Present {
         self.handoff_gap.set(Some(g.map_or(gap, |g| g.max(gap))));
     }
 
-    /// Queues an engine event (`participant`: the joining participant's object).
-    pub fn push(&self, event: Event, participant: Option<JsValue>) {
+    /// Queues an engine event (`participant`: the joining participant's object; `gap`: a
+    /// swap's measured figure).
+    pub fn push(&self, event: Event, participant: Option<JsValue>, gap: Option<f64>) {
         let ready = match event {
             Event::StateChanged { state } => {
-                self.state.set(state);
+                self.queued.set(state);
                 AppEvent::StateChanged { state }
             }
             Event::HandoffStarted {
@@ -110,14 +103,12 @@ impl Present {
                     id,
                 }
             }
-            Event::ParticipantSwapped { key, from, to } => {
-                return self.queue(Pending::Swapped {
-                    key,
-                    from,
-                    to,
-                    gap: None,
-                })
-            }
+            Event::ParticipantSwapped { key, from, to } => AppEvent::ParticipantSwapped {
+                key: key.0,
+                from: from.0,
+                to: to.0,
+                frame_gap_ms: gap.map(events::round),
+            },
             Event::HandoffCompleted {
                 from,
                 to,
@@ -127,13 +118,15 @@ impl Present {
             } => {
                 self.handoffs_completed
                     .set(self.handoffs_completed.get().saturating_add(1));
-                return self.queue(Pending::Completed {
-                    from,
-                    to,
-                    duration_ms,
-                    overlap_ms,
+                // The engine lets it out behind the handoff's swaps: their figures are in.
+                AppEvent::HandoffCompleted {
+                    from: from.0,
+                    to: to.0,
+                    duration_ms: duration_ms as f64,
+                    overlap_ms: overlap_ms as f64,
                     ended_by,
-                });
+                    largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
+                }
             }
             Event::HandoffFailed {
                 to,
@@ -196,12 +189,12 @@ impl Present {
                 session_id: session.0,
                 reason,
             },
-            Event::SignalRejected { reason } => {
+            Event::SignalRejected { rejection } => {
                 let mut message = String::from("handoff signal ignored: ");
-                message.push_str(reason.problem());
+                message.push_str(rejection.problem());
                 AppEvent::SignalRejected {
-                    reason: reason.code(),
-                    field: reason.field(),
+                    reason: rejection.reason,
+                    field: rejection.field,
                     message,
                 }
             }
@@ -211,42 +204,19 @@ impl Present {
             },
             Event::ParticipantLeft { key } => AppEvent::ParticipantLeft { key: key.0 },
         };
-        self.queue(Pending::Ready(ready));
+        self.queue.borrow_mut().push(ready);
     }
 
     /// `closed`, if the engine did not say it (the call was torn down without it).
     pub fn closed(&self) {
-        if self.state.get() != State::Closed {
+        if self.queued.get() != State::Closed {
             self.push(
                 Event::StateChanged {
                     state: State::Closed,
                 },
                 None,
+                None,
             );
-        }
-    }
-
-    fn queue(&self, pending: Pending) {
-        self.queue.borrow_mut().push(pending);
-    }
-
-    /// Gives the swaps still waiting their figure: `measure(key)` is `None` while the
-    /// tile is still measuring (each key's oldest swap first).
-    pub fn settle_swaps(&self, mut measure: impl FnMut(&ParticipantKey) -> Option<Option<f64>>) {
-        let mut asked: Vec<ParticipantKey> = Vec::new();
-        for pending in self.queue.borrow_mut().iter_mut() {
-            if let Pending::Swapped {
-                key,
-                gap: gap @ None,
-                ..
-            } = pending
-            {
-                if asked.contains(key) {
-                    continue;
-                }
-                asked.push(key.clone());
-                *gap = measure(key);
-            }
         }
     }
 
@@ -256,12 +226,10 @@ impl Present {
             return;
         }
         while let Some(event) = self.pop() {
-            let closed = matches!(
-                event,
-                AppEvent::StateChanged {
-                    state: State::Closed
-                }
-            );
+            if let AppEvent::StateChanged { state } = event {
+                self.delivered.set(state);
+            }
+            let closed = self.delivered.get() == State::Closed;
             let emit = self.emit.borrow().clone();
             if let Some(emit) = emit {
                 // The app's handler errors are its own; js/index.js reports them, never rethrows.
@@ -276,37 +244,12 @@ impl Present {
         self.delivering.set(false);
     }
 
-    /// The next deliverable event, unless the head still waits for a measurement.
+    /// The next event to deliver.
     fn pop(&self) -> Option<AppEvent> {
         let mut queue = self.queue.borrow_mut();
-        if let Some(Pending::Swapped { gap: None, .. }) = queue.first() {
-            return None;
-        }
         if queue.is_empty() {
             return None;
         }
-        Some(match queue.remove(0) {
-            Pending::Ready(event) => event,
-            Pending::Swapped { key, from, to, gap } => AppEvent::ParticipantSwapped {
-                key: key.0,
-                from: from.0,
-                to: to.0,
-                frame_gap_ms: gap.flatten().map(events::round),
-            },
-            Pending::Completed {
-                from,
-                to,
-                duration_ms,
-                overlap_ms,
-                ended_by,
-            } => AppEvent::HandoffCompleted {
-                from: from.0,
-                to: to.0,
-                duration_ms: duration_ms as f64,
-                overlap_ms: overlap_ms as f64,
-                ended_by,
-                largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
-            },
-        })
+        Some(queue.remove(0))
     }
 }

@@ -8,7 +8,45 @@ use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
 
-use super::effects::teardown;
+use super::effects::{perf_now, teardown};
+use crate::engine::Millis;
+
+/// The engine's clock (ms): `performance.now()`, which is monotonic, so durations, retry
+/// delays and timers never jump when the wall clock is set; shifted once, when the call
+/// starts, by the wall clock, so that it reads as epoch ms. The server's clock is for deadlines
+/// only: the engine reads a signal's `deadline` through the server's time at connect
+/// (`Input::Connected`'s `server_time`), and before any connect through this start time.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    shift: f64,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock {
+            shift: js_sys::Date::now() - perf_now(),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        self.ms() as Millis
+    }
+
+    fn ms(&self) -> f64 {
+        perf_now() + self.shift
+    }
+
+    /// A `performance.now()` time (a frame's, a meter's) on this clock.
+    pub fn from_perf(&self, t: f64) -> f64 {
+        t + self.shift
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
 
 /// Why a timer went off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +66,8 @@ pub trait Wake {
 
 #[derive(Default)]
 pub struct Schedule {
-    /// The one timer: when it goes off (epoch ms) and its handle.
+    pub clock: Clock,
+    /// The one timer: when it goes off (on [`Clock`]) and its handle.
     timer: RefCell<Option<(f64, Timeout)>>,
     teardown: RefCell<Option<Timeout>>,
     soon: RefCell<Option<Timeout>>,
@@ -53,7 +92,7 @@ impl Schedule {
         }
     }
 
-    /// Sets the one timer to go off at `at` (epoch ms; `None`: no timer), unless it already
+    /// Sets the one timer to go off at `at` (on [`Clock`]; `None`: no timer), unless it already
     /// does; and, while teardown steps wait, the next step's timer.
     pub fn arm(&self, target: &Weak<dyn Wake>, at: Option<f64>, teardown: bool) {
         if teardown && self.teardown.borrow().is_none() {
@@ -65,7 +104,7 @@ impl Schedule {
             None => *timer = None,
             Some(at) if timer.as_ref().is_some_and(|(t, _)| *t == at) => {}
             Some(at) => {
-                let delay = (at - js_sys::Date::now()).clamp(0.0, 2_147_483_647.0) as u32;
+                let delay = (at - self.clock.ms()).clamp(0.0, 2_147_483_647.0) as u32;
                 *timer = Some((at, timeout(target, delay, Alarm::Timer)));
             }
         }

@@ -16,9 +16,9 @@ use video_handoff::engine::*;
 const T0: Millis = 1_764_000_000_000;
 
 /// A signal's `data` read as the shell reads it (serde_json standing in for `JSON.parse`).
-fn body(data: &str) -> Result<MoveFields, RejectReason> {
+fn body(data: &str) -> Result<MoveFields, Rejection> {
     check_signal_text(data)?;
-    serde_json::from_str(data).map_err(|_| RejectReason::NotJson)
+    serde_json::from_str(data).map_err(|_| Rejection::from(RejectReason::NotJson))
 }
 
 fn drain(e: &mut Engine) -> usize {
@@ -55,7 +55,6 @@ fn participant(e: &mut Engine, now: Millis, s: &str, p: usize) -> usize {
             stream: format!("s{p}@{s}").into(),
             connection,
             has_video: true,
-            has_audio: true,
         },
     );
     n
@@ -87,7 +86,6 @@ fn live_call(n: usize) -> Engine {
         T0,
         Input::Published {
             session: "A".into(),
-            stream: "me-s@A".into(),
         },
     );
     for p in 0..n {
@@ -105,7 +103,6 @@ fn whole_handoff(e: &mut Engine, n: usize) -> usize {
         e,
         now,
         Input::Signal {
-            session: "A".into(),
             from: None,
             body: body(&SIGNAL.replace("2_MX4", "B")),
         },
@@ -121,14 +118,7 @@ fn whole_handoff(e: &mut Engine, n: usize) -> usize {
             routed: None,
         },
     );
-    outs += input(
-        e,
-        now,
-        Input::Published {
-            session: b.clone(),
-            stream: "me-s@B".into(),
-        },
-    );
+    outs += input(e, now, Input::Published { session: b.clone() });
     for p in 0..n {
         outs += participant(e, now, b.as_str(), p);
     }
@@ -203,7 +193,6 @@ fn main() {
             stream: format!("s{p}@A").into(),
             connection: format!("c{p}@A").into(),
             has_video: true,
-            has_audio: true,
         })
         .collect();
     let mut it = streams.into_iter();
@@ -229,7 +218,6 @@ fn main() {
             &mut e,
             now,
             Input::Signal {
-                session: "A".into(),
                 from: None,
                 body: body(&SIGNAL.replace("2_MX4", "B")),
             },

@@ -234,7 +234,7 @@ class Proxy {
 }
 
 /**
- * Debian's Chromium with the flags WebRTC tests need (TOOLCHAIN.md), its temp files and
+ * Debian's Chromium with the flags WebRTC tests need (docs/toolchain.md), its temp files and
  * profile under `tmp` (a folder of the test's own).
  */
 export async function launchBrowser(tmp) {

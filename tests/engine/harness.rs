@@ -13,17 +13,18 @@ pub use shell::*;
 
 /// A handoff signal's `data` read as the browser reads it (size and nesting checked, then
 /// parsed, then a JSON object read into [`MoveFields`]), with serde_json for `JSON.parse`.
-pub fn wire(data: &str) -> Result<MoveFields, RejectReason> {
+pub fn wire(data: &str) -> Result<MoveFields, Rejection> {
     check_signal_text(data)?;
-    let value: serde_json::Value = serde_json::from_str(data).map_err(|_| RejectReason::NotJson)?;
+    let value: serde_json::Value =
+        serde_json::from_str(data).map_err(|_| Rejection::from(RejectReason::NotJson))?;
     if !value.is_object() {
-        return Err(RejectReason::NotJson);
+        return Err(RejectReason::NotJson.into());
     }
-    serde_json::from_value(value).map_err(|_| RejectReason::NotJson)
+    serde_json::from_value(value).map_err(|_| Rejection::from(RejectReason::NotJson))
 }
 
 /// A signal's `data` checked as a handoff signal (what the engine does with it).
-pub fn parse_signal(data: &str) -> Result<HandoffRequest, RejectReason> {
+pub fn parse_signal(data: &str) -> Result<HandoffRequest, Rejection> {
     wire(data)?.signal()
 }
 
@@ -184,10 +185,7 @@ impl Harness {
     }
 
     pub fn published(&mut self, s: &str) -> Vec<Output> {
-        self.input(Input::Published {
-            session: sid(s),
-            stream: cam("me", s),
-        })
+        self.input(Input::Published { session: sid(s) })
     }
 
     /// Joins `s` and goes live there, with own stream published.
@@ -220,7 +218,6 @@ impl Harness {
             stream: cam(k, s),
             connection: conn(k, s),
             has_video: true,
-            has_audio: true,
         })
     }
 
@@ -252,10 +249,9 @@ impl Harness {
         })
     }
 
-    /// A handoff signal from the server, sent in session `in_s`.
-    pub fn signal(&mut self, in_s: &str, data: &str) -> Vec<Output> {
+    /// A handoff signal from the server (which session carried it does not matter).
+    pub fn signal(&mut self, data: &str) -> Vec<Output> {
         self.input(Input::Signal {
-            session: sid(in_s),
             from: None,
             body: wire(data),
         })
@@ -360,7 +356,7 @@ pub fn live_in_a_with(participants: &[&str], config: Config) -> Harness {
 /// Given a handoff A -> B under way with B connected and our stream published there.
 pub fn moving_to_b(participants: &[&str], config: Config) -> Harness {
     let mut h = live_in_a_with(participants, config);
-    h.signal("A", &handoff_to("B", ""));
+    h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B");
     h

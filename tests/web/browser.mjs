@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-// The flags TOOLCHAIN.md measured for headless WebRTC on these machines.
+// The flags docs/toolchain.md records as measured for headless WebRTC on these machines.
 export const CHROMIUM_ARGS = [
   '--headless=new',
   '--no-sandbox',

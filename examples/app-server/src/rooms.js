@@ -1,6 +1,6 @@
 // Rooms and their sessions, and the server's half of a rotation: on `sessionNotification` it
 // creates the replacement session once, makes it the room's current one, and sends every
-// connection of the old session its own handoff signal (DESIGN.md, "Wire contract").
+// connection of the old session its own handoff signal (docs/wire-contract.md).
 //
 // State lives in a store (store/memory.js in one process, store/redis.js shared by several
 // instances), so any instance may receive any callback: the store decides, atomically, which

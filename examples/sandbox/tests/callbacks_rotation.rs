@@ -315,13 +315,20 @@ async fn the_sweep_forgets_destroyed_and_idle_sessions_only() {
     assert_eq!(res.status(), 202);
     sb.destroy(&gone).await;
     let sweep = |later: u64| sb.running.sandbox.sweep(now_ms() + later);
+    // Sorted: sessions made in the same millisecond have no creation order to compare.
     let ids = |st: Value| -> Vec<String> {
-        st["sessions"]
+        let mut v: Vec<String> = st["sessions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|s| s["sessionId"].as_str().unwrap().to_owned())
-            .collect()
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
     };
 
     assert_eq!(sweep(0), 0);
@@ -332,12 +339,15 @@ async fn the_sweep_forgets_destroyed_and_idle_sessions_only() {
     assert_eq!(sweep(HOUR + 60_000), 1);
     assert_eq!(
         ids(sb.state().await),
-        [idle.clone(), busy.clone(), rotating.clone()]
+        sorted(vec![idle.clone(), busy.clone(), rotating.clone()])
     );
     // A session nobody joined for a day is forgotten; one with members or a rotation due is not.
     assert_eq!(sweep(24 * HOUR - 60_000), 0);
     assert_eq!(sweep(24 * HOUR + 60_000), 1);
-    assert_eq!(ids(sb.state().await), [busy.clone(), rotating.clone()]);
+    assert_eq!(
+        ids(sb.state().await),
+        sorted(vec![busy.clone(), rotating.clone()])
+    );
     assert_eq!(sweep(30 * 24 * HOUR), 0);
 
     // Forgotten sessions are unknown everywhere.

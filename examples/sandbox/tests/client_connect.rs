@@ -1,4 +1,4 @@
-//! Connecting with the vendor protocol (VENDOR-PROTOCOL.md): the session info and the
+//! Connecting with the vendor protocol (docs/vendor-protocol.md): the session info and the
 //! vendor's refusal codes, the socket's own token check, the handshake's order, and the frames
 //! the sandbox refuses before and after a client has joined.
 

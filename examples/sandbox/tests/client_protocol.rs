@@ -1,4 +1,4 @@
-//! A joined client's life in the vendor protocol (VENDOR-PROTOCOL.md), spoken by the test
+//! A joined client's life in the vendor protocol (docs/vendor-protocol.md), spoken by the test
 //! client of `common`: the snapshot, publishing, the relayed WebRTC negotiation,
 //! leaving and being made to leave. Connecting and refused frames:
 //! `client_connect.rs`; signals: `client_signals.rs`.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{HandoffError, RejectReason};
+use crate::engine::{HandoffError, Rejection};
 
 /// Every code a `HandoffError` can carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Tsify)]
@@ -119,8 +119,8 @@ impl Failure {
     }
 
     /// A move request the app made (`moveTo`) that the engine's checks refused.
-    pub fn refused_move(reason: &RejectReason) -> Failure {
-        Failure::with_detail(ErrorCode::InvalidArgument, "moveTo", reason.problem())
+    pub fn refused_move(rejection: &Rejection) -> Failure {
+        Failure::with_detail(ErrorCode::InvalidArgument, "moveTo", rejection.problem())
     }
 
     /// The JS error object: a `HandoffError` (or, before js/index.js registered its class, an

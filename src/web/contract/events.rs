@@ -8,7 +8,7 @@ use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{DisconnectReason, LeaveCause, RejectCode, State, StopCause};
+use crate::engine::{DisconnectReason, LeaveCause, RejectReason, State, StopCause};
 
 /// Declares [`AppEvent`] and the variants' names (for [`event_types`]) from one list.
 macro_rules! app_events {
@@ -57,9 +57,11 @@ app_events! {
         /// Largest frame gap of any tile during this handoff, in ms.
         largest_frame_gap_ms: Option<f64>,
     }
-    /// An attempt failed; `willRetry` and `nextAttemptAt` say what happens next, and
-    /// `stopped`, when there is no next attempt, why (`permanent`: retrying cannot help;
-    /// `maxAttempts`, `maxDuration`, `deadline`: a bound ran out).
+    /// An attempt to get into session `to` failed: the first join (state `connecting`), a
+    /// move (`handoff`) or a step of a recovery (`recovering`); `call.state` in the handler
+    /// says which. `willRetry` and `nextAttemptAt` say what happens next, and `stopped`, when
+    /// there is no next attempt, why (`permanent`: retrying cannot help; `maxAttempts`,
+    /// `maxDuration`, `deadline`: a bound ran out).
     HandoffFailed {
         to: String,
         #[serde(serialize_with = "serde_wasm_bindgen::preserve::serialize")]
@@ -103,7 +105,8 @@ app_events! {
     /// A handoff signal was not obeyed; the call is untouched. `field` names the field to
     /// blame for `wrongType`.
     SignalRejected {
-        reason: RejectCode,
+        #[tsify(type = "RejectCode")]
+        reason: RejectReason,
         field: Option<&'static str>,
         message: String,
     }

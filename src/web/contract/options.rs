@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 
 use super::errors::Failure;
 use crate::engine::{Config, Field, Millis};
+use crate::web::effects::meter::SWAP_WINDOW_MS;
 use crate::web::ot::Ot;
 
 /// A JS value passed through as it is; `undefined` when missing.
@@ -251,6 +252,8 @@ impl Options {
             },
             max_attempt_ms: millis(o.max_attempt_ms, defaults.max_attempt_ms)?,
             hook_timeout_ms: millis(o.hook_timeout_ms, defaults.hook_timeout_ms)?,
+            // A swap's event waits for the tile's figure: the meter's window, and a margin.
+            swap_figure_wait_ms: SWAP_WINDOW_MS as Millis + 500,
             has_token_provider: token_provider.is_some(),
             has_resolve_session: resolve_session.is_some(),
             ..defaults

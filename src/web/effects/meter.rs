@@ -1,15 +1,25 @@
 //! The continuity meter of one tile: gaps between the frames the viewer actually saw.
 //!
-//! The shell feeds it the `requestVideoFrameCallback` times of whichever video is active in
-//! the tile. The gap that spans a swap is the last frame of the old video to the first frame
-//! of the new one; a swap's figure is the largest gap from there until the new video has
-//! presented [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which
-//! case the time without a frame so far is the figure).
+//! The shell feeds it the frames of whichever video is active in the tile, timed as the
+//! end-to-end tests time them (tests/e2e/measure.js and gaps.mjs): by the
+//! `requestVideoFrameCallback` metadata's presentation time, not by when the callback ran (a
+//! busy main thread runs it late while the compositor keeps presenting). One late callback
+//! can stand for several frames (`presentedFrames` moved by more than one): the gap is then
+//! taken at its worst case, as the e2e does: the compositor shows at most one frame per
+//! refresh ([`VSYNC_MS`]), so the largest gap among k frames spread over T ms is at most
+//! max(T / k, T - (k - 1) refreshes).
+//!
+//! The gap that spans a swap is the last frame of the old video to the first frame of the new
+//! one; a swap's figure is the largest gap from there until the new video has presented
+//! [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which case the
+//! time without a frame so far is the figure).
 
 /// Frames of the new video that close a swap's measurement window.
 pub const FRAMES_AFTER_SWAP: u32 = 3;
 /// Longest a swap's measurement waits for those frames (performance.now() ms).
 pub const SWAP_WINDOW_MS: f64 = 1000.0;
+/// One display refresh at 60 Hz, the most often a frame can be shown (ms).
+pub const VSYNC_MS: f64 = 1000.0 / 60.0;
 
 #[derive(Default, Debug)]
 pub struct Meter {
@@ -31,20 +41,36 @@ struct Swap {
 }
 
 impl Meter {
-    /// A frame of the active video; returns the swap figure when this frame completes one.
-    pub fn frame(&mut self, t: f64) -> Option<f64> {
+    /// A frame callback of the active video: its latest frame presented at `t`, `frames`
+    /// presented since its previous callback (1 when not known; the first callback of a
+    /// video just swapped in counts as one frame). Returns the swap figure when this frame
+    /// completes one.
+    pub fn frame(&mut self, t: f64, frames: u32) -> Option<f64> {
+        // The frames a person saw: a video just swapped in shows one so far, whatever it
+        // presented underneath before.
+        let frames = if self.measuring_first_frame() {
+            1
+        } else {
+            frames.max(1)
+        };
         if let Some(last) = self.last_frame {
-            let gap = (t - last).max(0.0);
+            let span = (t - last).max(0.0);
+            let gap = if frames > 1 {
+                let k = f64::from(frames);
+                (span / k).max(span - (k - 1.0) * VSYNC_MS)
+            } else {
+                span
+            };
             self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
             if let Some(s) = &mut self.swap {
                 s.gap = s.gap.max(gap);
             }
         }
         self.last_frame = Some(t);
-        self.frames += 1;
+        self.frames = self.frames.saturating_add(frames);
         match &mut self.swap {
             Some(s) => {
-                s.frames_after += 1;
+                s.frames_after = s.frames_after.saturating_add(frames);
                 if s.frames_after >= FRAMES_AFTER_SWAP {
                     return Some(self.finish());
                 }
@@ -68,6 +94,11 @@ impl Meter {
     pub fn blank(&mut self) {
         self.last_frame = None;
         self.swap = None;
+    }
+
+    /// The next frame is the first of a video just swapped in: its gap spans the swap.
+    fn measuring_first_frame(&self) -> bool {
+        self.swap.as_ref().is_some_and(|s| s.frames_after == 0)
     }
 
     pub fn measuring(&self) -> bool {

@@ -25,13 +25,15 @@ use web_sys::{Document, MediaStreamTrack};
 
 use super::contract::options::Options;
 use super::decode::{Heard, SessionHeard};
-use super::hooks::{Hook, HookCall};
+use super::hooks::HookCall;
 use super::listener::Sink;
 use super::ot::Ot;
-use crate::engine::{Command, DisconnectReason, Event, Input, ParticipantKey, SessionId, StreamId};
+use crate::engine::{
+    Command, DisconnectReason, Event, Hook, Input, ParticipantKey, SessionId, StreamId,
+};
 use publishers::Publishers;
 use sessions::Sessions;
-use subscribers::{Sub, Subscribers};
+use subscribers::{Subscribers, Subscription};
 use teardown::{Step, Teardown};
 use tiles::Tiles;
 
@@ -61,7 +63,7 @@ pub fn perf_now() -> f64 {
 }
 
 /// Takes a subscriber's video out of its tile and stops watching it.
-fn detach(tiles: &mut Tiles, session: &SessionId, stream: &StreamId, sub: &mut Sub) {
+fn detach(tiles: &mut Tiles, session: &SessionId, stream: &StreamId, sub: &mut Subscription) {
     if let Some(tile) = tiles.showing(session, stream) {
         tile.active = None;
         tile.meter.blank();
@@ -182,14 +184,25 @@ impl Effects {
                 session,
                 stream,
                 replaces,
-            } => self.show(&key, session, stream, replaces),
+            } => {
+                self.show(&key, session, stream, replaces);
+                // Nothing to measure (the tile showed nothing before): the swap's event, if
+                // the engine holds one, need not wait for a figure.
+                if !self
+                    .tiles
+                    .get_mut(&key)
+                    .is_some_and(|t| t.meter.measuring())
+                {
+                    back.push(Back::Input(Input::SwapMeasured { key }));
+                }
+            }
             Command::Hide { key } => self.hide(&key),
             Command::RequestToken { session } => back.push(Back::Hook(HookCall {
-                hook: Hook::Token,
+                hook: Hook::TokenProvider,
                 session,
             })),
             Command::ResolveSession { old } => back.push(Back::Hook(HookCall {
-                hook: Hook::Resolve,
+                hook: Hook::ResolveSession,
                 session: old,
             })),
             Command::Signal {
@@ -206,7 +219,11 @@ impl Effects {
 
     /// What a decoded callback means here; the engine's input, if it has one, and a swap
     /// measurement it finished.
-    pub fn heard(&mut self, sink: &Weak<dyn Sink>, heard: Heard) -> (Option<Input>, Option<f64>) {
+    pub fn heard(
+        &mut self,
+        sink: &Weak<dyn Sink>,
+        heard: Heard,
+    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
         let input = match heard {
             Heard::Connected {
                 session,
@@ -237,12 +254,19 @@ impl Effects {
             } => self
                 .subs
                 .video_element(sink, &mut self.tiles, session, stream, video),
-            Heard::Frame { session, stream, t } => {
-                return self.subs.frame(&mut self.tiles, &session, &stream, t)
+            Heard::Frame {
+                session,
+                stream,
+                t,
+                presented,
+            } => {
+                return self
+                    .subs
+                    .frame(&mut self.tiles, &session, &stream, t, presented)
             }
             Heard::Loaded { session, stream } => self.subs.loaded(session, stream),
             Heard::PublishDone { session, error } => self.publishers.done(session, error),
-            Heard::OwnStream { session, stream } => self.publishers.own_stream(session, stream),
+            Heard::OwnStream { session } => self.publishers.own_stream(session),
             Heard::Announced { session, error } => self.sessions.announced(session, error),
             // The drive loop answers these with the hooks.
             Heard::Token { .. } | Heard::Resolved { .. } => None,
@@ -263,7 +287,6 @@ impl Effects {
                 object,
                 connection,
                 has_video,
-                has_audio,
             } => {
                 self.sessions
                     .record_stream(&session, id.clone(), object, has_video);
@@ -272,7 +295,6 @@ impl Effects {
                     stream: id,
                     connection,
                     has_video,
-                    has_audio,
                 }
             }
             SessionHeard::StreamGone(id) => {
@@ -284,11 +306,7 @@ impl Effects {
                     stream: id,
                 }
             }
-            SessionHeard::Signal { from, body } => Input::Signal {
-                session,
-                from,
-                body,
-            },
+            SessionHeard::Signal { from, body } => Input::Signal { from, body },
             SessionHeard::Moved { from, data } => Input::Moved {
                 session,
                 from,
@@ -356,9 +374,9 @@ impl Effects {
             return;
         };
         let previous = tile.active.take();
-        let old = replaces
-            .or(previous.clone())
-            .filter(|o| o.0 != session || o.1 != stream);
+        // The engine names the tile's previous source, also one already gone (its tests hold
+        // `replaces` to what the tile showed after every step): nothing to guess here.
+        let old = replaces.filter(|o| o.0 != session || o.1 != stream);
         if let Some(sub) = self.subs.get(&session, &stream) {
             sub.set_shown(true);
         }

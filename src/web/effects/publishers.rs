@@ -11,10 +11,10 @@ use web_sys::{Document, HtmlElement, HtmlVideoElement, MediaStream, MediaStreamT
 
 use super::teardown::Step;
 use super::tiles;
-use crate::engine::{Input, SessionId, StreamId};
+use crate::engine::{Input, SessionId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, Listener, Route, Sink};
-use crate::web::ot::{describe, Ot, Publisher, Session};
+use crate::web::ot::{describe, Ot, OtSession, Publisher};
 
 struct Pub {
     publisher: Publisher,
@@ -29,7 +29,7 @@ struct Pub {
 
 impl Pub {
     /// The teardown step that releases it (`unpublish` first when still connected).
-    fn into_step(self, session: Option<Session>) -> Step {
+    fn into_step(self, session: Option<OtSession>) -> Step {
         Step::Unpublish {
             session,
             publisher: self.publisher,
@@ -178,7 +178,7 @@ impl Publishers {
         &mut self,
         sink: &Weak<dyn Sink>,
         ot: &Ot,
-        ot_session: &Session,
+        ot_session: &OtSession,
         session: SessionId,
     ) -> Result<(), String> {
         if self.map.get(&session).is_some_and(|p| p.published) {
@@ -221,16 +221,13 @@ impl Publishers {
     }
 
     /// The publisher's `streamCreated`: our own stream is live in `session`.
-    pub fn own_stream(&self, session: SessionId, stream: Option<String>) -> Option<Input> {
+    pub fn own_stream(&self, session: SessionId) -> Option<Input> {
         self.map.get(&session)?;
-        Some(Input::Published {
-            session,
-            stream: StreamId::from(stream?),
-        })
+        Some(Input::Published { session })
     }
 
     /// The teardown step of `session`'s publisher, if there is one.
-    pub fn leave(&mut self, session: &SessionId, ot_session: Option<&Session>) -> Option<Step> {
+    pub fn leave(&mut self, session: &SessionId, ot_session: Option<&OtSession>) -> Option<Step> {
         Some(self.map.remove(session)?.into_step(ot_session.cloned()))
     }
 

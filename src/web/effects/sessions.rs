@@ -10,10 +10,10 @@ use wasm_bindgen::prelude::*;
 use crate::engine::{ConnectionId, Input, Millis, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, Listener, Route, SessionEvent, Sink};
-use crate::web::ot::{self, describe, Ot, Session};
+use crate::web::ot::{self, describe, Ot, OtSession};
 
 pub struct SessionIo {
-    pub session: Session,
+    pub session: OtSession,
     gen: u32,
     connected: bool,
     /// Remote streams by ID: the vendor's object and whether it has video.
@@ -190,7 +190,11 @@ impl Sessions {
     }
 
     /// The vendor's object of a stream, and whether it has video.
-    pub fn stream(&self, session: &SessionId, id: &StreamId) -> Option<(&Session, &JsValue, bool)> {
+    pub fn stream(
+        &self,
+        session: &SessionId,
+        id: &StreamId,
+    ) -> Option<(&OtSession, &JsValue, bool)> {
         let io = self.map.get(session)?;
         let (stream, video) = io.streams.get(id)?;
         Some((&io.session, stream, *video))

@@ -13,13 +13,15 @@ use super::tiles::{self, Tiles};
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
-use crate::web::ot::{describe, FrameVideo, Session, Subscriber};
+use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
 
-pub struct Sub {
+pub struct Subscription {
     pub key: ParticipantKey,
     pub subscriber: Subscriber,
     pub has_video: bool,
     pub video: Option<HtmlVideoElement>,
+    /// The video's `presentedFrames` at its previous frame callback.
+    presented: Option<u32>,
     first_frame: bool,
     frame_callback: Option<Callback>,
     frame_handle: Option<u32>,
@@ -28,7 +30,7 @@ pub struct Sub {
     _loaded: Option<DomListener>,
 }
 
-impl Sub {
+impl Subscription {
     /// Stops watching its frames and silences it (hidden below, muted, volume 0); its video
     /// stays where it is.
     pub fn unwatch(&mut self) {
@@ -87,7 +89,7 @@ impl Sub {
 
 #[derive(Default)]
 pub struct Subscribers {
-    map: SortedMap<(SessionId, StreamId), Sub>,
+    map: SortedMap<(SessionId, StreamId), Subscription>,
 }
 
 fn set(o: &Object, key: &str, value: &JsValue) {
@@ -99,16 +101,16 @@ impl Subscribers {
         self.map.contains_key(&(session.clone(), stream.clone()))
     }
 
-    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Sub> {
+    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Subscription> {
         self.map.get(&(session.clone(), stream.clone()))
     }
 
-    pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Sub> {
+    pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Subscription> {
         self.map.remove(&(session.clone(), stream.clone()))
     }
 
     /// Every subscriber of `session`.
-    pub fn take_session(&mut self, session: &SessionId) -> Vec<(StreamId, Sub)> {
+    pub fn take_session(&mut self, session: &SessionId) -> Vec<(StreamId, Subscription)> {
         let keys: Vec<_> = self
             .map
             .keys()
@@ -125,7 +127,7 @@ impl Subscribers {
     pub fn subscribe(
         &mut self,
         sink: &Weak<dyn Sink>,
-        ot_session: &Session,
+        ot_session: &OtSession,
         session: SessionId,
         id: StreamId,
         stream: &JsValue,
@@ -155,11 +157,12 @@ impl Subscribers {
         );
         self.map.insert(
             (session, id),
-            Sub {
+            Subscription {
                 key,
                 subscriber,
                 has_video,
                 video: None,
+                presented: None,
                 first_frame: false,
                 frame_callback: None,
                 frame_handle: None,
@@ -240,16 +243,19 @@ impl Subscribers {
         None
     }
 
-    /// A frame of a subscriber's video at `t` (performance.now() ms): watched for the next,
-    /// and counted by the meter of the tile that shows it. The first frame is the engine's;
-    /// a finished swap measurement is the returned figure.
+    /// A frame callback of a subscriber's video, its latest frame presented at `t`
+    /// (performance.now() ms) and `presented` frames in all: watched for the next, and
+    /// counted by the meter of the tile that shows it with the frames presented since the
+    /// previous callback. The first frame is the engine's; a finished swap measurement is the
+    /// returned figure.
     pub fn frame(
         &mut self,
         tiles: &mut Tiles,
         session: &SessionId,
         stream: &StreamId,
         t: f64,
-    ) -> (Option<Input>, Option<f64>) {
+        presented: Option<u32>,
+    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
         let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
             return (None, None);
         };
@@ -257,10 +263,16 @@ impl Subscribers {
             return (None, None);
         };
         sub.watch_frames(&video);
+        let since = match (sub.presented, presented) {
+            (Some(before), Some(now)) => now.saturating_sub(before).max(1),
+            _ => 1,
+        };
+        sub.presented = presented.or(sub.presented);
         let first = sub.first(session, stream);
-        let gap = tiles
-            .showing(session, stream)
-            .and_then(|tile| tile.meter.frame(t));
+        let gap = tiles.showing(session, stream).and_then(|tile| {
+            let gap = tile.meter.frame(t, since)?;
+            Some((tile.key.clone(), gap))
+        });
         (first, gap)
     }
 

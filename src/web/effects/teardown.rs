@@ -17,7 +17,7 @@
 
 use web_sys::{HtmlVideoElement, MediaStreamTrack};
 
-use crate::web::ot::{Publisher, Session, Subscriber};
+use crate::web::ot::{OtSession, Publisher, Subscriber};
 
 /// Time between two teardown steps: about three frames at 30 fps.
 pub const SPACING_MS: u32 = 100;
@@ -25,14 +25,14 @@ pub const SPACING_MS: u32 = 100;
 /// One OT call that releases media the call no longer shows or sends.
 pub enum Step {
     /// `unsubscribe`, after taking the subscriber's video (if still in a tile) out of the page.
-    Unsubscribe(Session, Subscriber, Option<HtmlVideoElement>),
+    Unsubscribe(OtSession, Subscriber, Option<HtmlVideoElement>),
     /// `unpublish` (when still connected), `destroy`, then stop the publisher's track clones.
     Unpublish {
-        session: Option<Session>,
+        session: Option<OtSession>,
         publisher: Publisher,
         tracks: Vec<MediaStreamTrack>,
     },
-    Disconnect(Session),
+    Disconnect(OtSession),
 }
 
 impl Step {

@@ -144,12 +144,12 @@ impl Tiles {
             .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))
     }
 
-    /// Closes the measurements that ran out by `now`; the largest figure among them.
-    pub fn expire(&mut self, now: f64) -> Option<f64> {
+    /// Closes the measurements that ran out by `now`: each tile's key and figure.
+    pub fn expire(&mut self, now: f64) -> Vec<(ParticipantKey, f64)> {
         self.list
             .iter_mut()
-            .filter_map(|t| t.meter.expire(now))
-            .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))))
+            .filter_map(|t| Some((t.key.clone(), t.meter.expire(now)?)))
+            .collect()
     }
 }
 

@@ -1,4 +1,4 @@
-// PATCH (video-handoff): `Map` and `Symbol` went with the iterables of `deserialize_any`.
+// PATCH (video-handoff, 3): `Map` and `Symbol` went with the iterables of `deserialize_any`.
 use js_sys::{Array, ArrayBuffer, JsString, Number, Object, Uint8Array};
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer};
@@ -183,23 +183,12 @@ impl Deserializer {
         Some(v.to_vec())
     }
 
-    // PATCH (video-handoff): name the unexpected value's kind instead of formatting it.
-    // `de::Unexpected`'s Display formats floats and escapes strings, which links all of
-    // core's float formatting (about 17 KB of wasm) into every user of this deserializer.
+    // PATCH (video-handoff, 1): no `de::Unexpected` and no message is built: its Display
+    // formats floats and escapes strings (core's float formatting, about 16 KB gzip), and
+    // `Error::new` keeps no message anyway (change 5). See PATCH.md.
     #[cold]
-    fn invalid_type_(&self, visitor: &dyn de::Expected) -> Error {
-        let kind = if self.is_nullish() {
-            "null or undefined"
-        } else if self.value.as_bool().is_some() {
-            "a boolean"
-        } else if self.value.as_f64().is_some() {
-            "a number"
-        } else if self.value.is_string() {
-            "a string"
-        } else {
-            "another JS value"
-        };
-        Error::new(format_args!("invalid type: {}, expected {}", kind, visitor))
+    fn invalid_type_(&self, _visitor: &dyn de::Expected) -> Error {
+        Error::new("")
     }
 
     fn invalid_type<'de, V: de::Visitor<'de>>(&self, visitor: V) -> Result<V::Value> {
@@ -245,7 +234,7 @@ impl Deserializer {
 impl<'de> de::Deserializer<'de> for Deserializer {
     type Error = Error;
 
-    // PATCH (video-handoff): what `JSON.parse` and plain objects hold (see PATCH.md).
+    // PATCH (video-handoff, 3): what `JSON.parse` and plain objects hold (see PATCH.md).
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         if self.is_nullish() {
             visitor.visit_unit()
@@ -472,8 +461,9 @@ impl<'de> de::Deserializer<'de> for Deserializer {
         visitor: V,
     ) -> Result<V::Value> {
         if name == PRESERVED_VALUE_MAGIC {
-            // PATCH (video-handoff): the value's ABI index, directly (see PATCH.md).
-            return visitor.visit_u64(self.value.into_abi() as u64);
+            // PATCH (video-handoff, 2): the value's ABI index, tagged (see `preserve`).
+            let index = u64::from(self.value.into_abi());
+            return visitor.visit_u64(crate::preserve::PRESERVED_VALUE_TAG | index);
         }
         self.deserialize_tuple(len, visitor)
     }

@@ -26,6 +26,11 @@ impl Error {
     /// into the shipped wasm, and video-handoff never shows these messages (it reports its
     /// own, naming the option or field to fix).
     pub fn new<T: std::fmt::Display>(_msg: T) -> Self {
+        Error::fixed()
+    }
+
+    // PATCH (video-handoff, 5): the one message.
+    fn fixed() -> Self {
         Error(JsError::new("serde-wasm-bindgen: the value does not fit the expected type").into())
     }
 }
@@ -39,6 +44,37 @@ impl serde::ser::Error for Error {
 impl serde::de::Error for Error {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         Error::new(msg)
+    }
+
+    // PATCH (video-handoff, 5): serde's default bodies of these build `format_args!` over
+    // `de::Unexpected` and `de::Expected`; even unread, those arguments keep their `Display`
+    // (core's float formatting, about 16 KB gzip) in the wasm. None is built here.
+    fn invalid_type(_: serde::de::Unexpected, _: &dyn serde::de::Expected) -> Self {
+        Error::fixed()
+    }
+
+    fn invalid_value(_: serde::de::Unexpected, _: &dyn serde::de::Expected) -> Self {
+        Error::fixed()
+    }
+
+    fn invalid_length(_: usize, _: &dyn serde::de::Expected) -> Self {
+        Error::fixed()
+    }
+
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        Error::fixed()
+    }
+
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        Error::fixed()
+    }
+
+    fn missing_field(_: &'static str) -> Self {
+        Error::fixed()
+    }
+
+    fn duplicate_field(_: &'static str) -> Self {
+        Error::fixed()
     }
 }
 

@@ -15,7 +15,7 @@ pub use ser::Serializer;
 
 type Result<T> = std::result::Result<T, Error>;
 
-// PATCH (video-handoff): no cache of the converted keys (a hash map's code, for a speed-up this
+// PATCH (video-handoff, 4): no cache of the converted keys (a hash map's code, for a speed-up this
 // SDK's few, rare objects do not need; see PATCH.md).
 fn static_str_to_js(s: &'static str) -> JsString {
     s.into()
@@ -79,24 +79,28 @@ pub mod preserve {
     #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
     struct PreservedValueSerWrapper(u32);
 
-    // PATCH (video-handoff): our deserializer answers a tuple struct of the magic name with the
-    // value's ABI index alone (see PATCH.md), read without serde's range-checked `u32`.
+    // PATCH (video-handoff, 2): our deserializer answers a tuple struct of the magic name
+    // with one `u64`: the value's ABI index in the low 32 bits and `PRESERVED_VALUE_TAG` (the
+    // magic's first eight hex digits) in the high 32. Upstream sent a two-element sequence,
+    // the magic string then the index, and checked the string before its `unsafe` cast; the
+    // tag is that check in one number, made before the cast below. Another deserializer
+    // would have to forge the tag, as it would have had to forge upstream's string.
+    pub(crate) const PRESERVED_VALUE_TAG: u64 = 0x1fc4_30ca << 32;
+
     struct Abi(u32);
 
     impl<'de> serde::de::Visitor<'de> for Abi {
         type Value = Abi;
 
         fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("serde-wasm-bindgen's value index")
+            formatter.write_str("serde-wasm-bindgen's tagged value index")
         }
 
         fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            if v & !0xffff_ffff != PRESERVED_VALUE_TAG {
+                return Err(E::custom("not serde-wasm-bindgen's deserializer"));
+            }
             Ok(Abi(v as u32))
-        }
-
-        // What our deserializer does with other tuple structs (never called here).
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(A::Error::custom("expected serde-wasm-bindgen's value index"))
         }
     }
 
@@ -120,23 +124,18 @@ pub mod preserve {
     ///
     /// This function is compatible with the `serde(deserialize_with)` derive annotation.
     pub fn deserialize<'de, D: serde::Deserializer<'de>, T: JsCast>(de: D) -> Result<T, D::Error> {
+        // PATCH (video-handoff, 2): the tagged index (see `Abi`), checked before the cast.
         let wrap = de.deserialize_tuple_struct(PRESERVED_VALUE_MAGIC, 2, Abi(0))?;
         // When used with our deserializer this unsafe is correct, because the
         // deserializer just converted a JsValue into_abi.
         //
-        // Other deserializers are unlikely to end up here, thanks
-        // to the asymmetry between PreservedValueSerWrapper and
-        // PreservedValueDeWrapper. Even if some other deserializer ends up
-        // here, this may be incorrect but it shouldn't be UB because JsValues
-        // are represented using indices into a JS-side (i.e. bounds-checked)
-        // array.
+        // Other deserializers are unlikely to end up here, thanks to the tag checked in
+        // `Abi::visit_u64`. Even if some other deserializer ends up here, this may be
+        // incorrect but it shouldn't be UB because JsValues are represented using indices
+        // into a JS-side (i.e. bounds-checked) array.
         let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.0) };
-        // PATCH (video-handoff): no `Debug` of the value (see PATCH.md).
-        val.dyn_into().map_err(|_| {
-            D::Error::custom(format_args!(
-                "incompatible JS value for type {}",
-                std::any::type_name::<T>()
-            ))
-        })
+        // PATCH (video-handoff, 5): no message built for a value of the wrong type.
+        val.dyn_into()
+            .map_err(|_| D::Error::custom("incompatible JS value"))
     }
 }

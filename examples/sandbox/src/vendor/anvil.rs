@@ -1,5 +1,5 @@
 //! The vendor client's HTTP requests: the session info it fetches before opening its socket
-//! (from "Anvil", VENDOR-PROTOCOL.md §2), its live-config request and its analytics posts.
+//! (from "Anvil", docs/vendor-protocol.md §2), its live-config request and its analytics posts.
 //!
 //! These routes answer any origin (the client runs in the app's page, on another port), as
 //! the vendor's do: they need a client token, not a cookie.

@@ -1,5 +1,5 @@
 //! The vendor client's protocol, so that the real `@vonage/client-sdk-video` connects to the
-//! sandbox unmodified (`OT.setProxyUrl(<sandbox base URL>)`; VENDOR-PROTOCOL.md, and what is
+//! sandbox unmodified (`OT.setProxyUrl(<sandbox base URL>)`; docs/vendor-protocol.md, and what is
 //! our guess of the vendor's server is listed in PROTOCOL.md).
 //!
 //! With a proxy set the client rewrites each of its URLs to `<proxy>/<original host><path>`,

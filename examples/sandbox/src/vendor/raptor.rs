@@ -1,4 +1,4 @@
-//! Raptor v2, the JSON inside Rumor MESSAGE frames (VENDOR-PROTOCOL.md §4):
+//! Raptor v2, the JSON inside Rumor MESSAGE frames (docs/vendor-protocol.md §4):
 //! `{ "method", "uri", "content" [, "reason"] }` with URIs under
 //! `/v2/partner/{apiKey}/session/{sessionId}`. This file reads what clients send and writes
 //! what the server sends; which shapes are our guess of the vendor's server is said in

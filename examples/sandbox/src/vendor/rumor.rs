@@ -1,4 +1,4 @@
-//! Rumor, the vendor client's binary WebSocket framing (VENDOR-PROTOCOL.md §3; the client's
+//! Rumor, the vendor client's binary WebSocket framing (docs/vendor-protocol.md §3; the client's
 //! `RumorMessage.serialize`/`deserialize`). Every frame, both ways:
 //!
 //! ```text

@@ -2,7 +2,7 @@
 //! with a per-run admin token, keys made at run time, JWTs like the vendor SDK's, a client of
 //! the vendor protocol, and a local callback receiver.
 //!
-//! The client does on the wire what `@vonage/client-sdk-video` does (VENDOR-PROTOCOL.md): the
+//! The client does on the wire what `@vonage/client-sdk-video` does (docs/vendor-protocol.md): the
 //! session-info request, then a socket of Rumor frames carrying Raptor requests. It uses the
 //! sandbox's Rumor codec, but writes every Raptor request and header by hand in the vendor
 //! client's shapes, so the server's parser is tested against the client, not against itself.
