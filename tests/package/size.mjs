@@ -6,9 +6,10 @@
 // permanent codes, bounded attempts and hooks, the recovery plan, duplicate keys, three
 // options) and the cheaper handoff (issue 13: paced subscriptions, the prepared publisher)
 // took it to 69.7 KB; cuts won back 2.0 KB (no i128 in the clock math, serde-wasm-bindgen's
-// messages unformatted, Vecs for the engine's queues): 67,621 bytes; 68,580 after issue 20; 69,350 with issues 18 (the media mode on connect, the deadline hold) and 19 (linear duplicate keys, tracking caps) as well
+// messages unformatted, Vecs for the engine's queues): 67,621 bytes; 68,580 after issue 20
 // (presentation-timed meter, monotonic clock, delivered state, the engine holding a swap's
-// event for its figure). 68 KB keeps the pressure
+// event for its figure); 69,350 with issues 18 (the media mode read on connect, the deadline
+// hold) and 19 (linear duplicate keys, tracking caps) as well. 68 KB keeps the pressure
 // on: the next feature pays for itself or cuts something.
 //
 // Measures the release build in pkg/ (build it first: `npm run build`).
