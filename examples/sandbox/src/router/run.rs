@@ -41,6 +41,10 @@ struct SessionMedia {
 }
 
 impl SessionMedia {
+    fn is_empty(&self) -> bool {
+        self.publishers.is_empty() && self.subscribers.is_empty()
+    }
+
     fn stats(&self) -> SessionStats {
         let connected = self
             .publishers
@@ -121,7 +125,9 @@ impl Router {
     pub fn run(mut self, rx: Receiver<Command>) {
         loop {
             self.publish_stats(Instant::now());
-            if self.sessions.is_empty() {
+            // With no peer connection anywhere (tables of sessions whose media ended stay until
+            // the session goes) the loop waits on commands alone.
+            if self.sessions.values().all(SessionMedia::is_empty) {
                 match rx.recv_timeout(IDLE_WAIT) {
                     Ok(c) => self.command(c, Instant::now()),
                     Err(RecvTimeoutError::Timeout) => continue,
