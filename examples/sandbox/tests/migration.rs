@@ -273,3 +273,137 @@ async fn a_routed_session_keeps_its_media_table_when_a_connection_migrated() {
     assert_ne!(state["media"], Value::Null, "{state}");
     a2.expect_silence(0).await;
 }
+
+/// Drives the peers until `c` gets `method` on `path` (anything else first is a failure).
+async fn drive_until(
+    peers: &mut [&mut rtc::Peer],
+    c: &mut Client,
+    method: &str,
+    path: &str,
+) -> Msg {
+    for _ in 0..500 {
+        rtc::drive(peers, 10).await;
+        if let Some(m) = c.next_within(Duration::from_millis(1)).await {
+            assert_eq!(
+                (m.method.as_str(), m.path.as_str()),
+                (method, path),
+                "{m:?}"
+            );
+            return m;
+        }
+    }
+    panic!("{}: no {method} {path} within 5 s", c.id);
+}
+
+/// Negotiates a publisher's peer connection with the router on `stream/ST` (after its
+/// `generateoffer`), as the vendor's client does.
+async fn publish_media(c: &mut Client, st: &str, ask: &Msg) -> rtc::Peer {
+    let mut p = rtc::Peer::new();
+    let offer = p.offer();
+    let peer = ask.content["peerId"].clone();
+    c.ok(
+        "offer",
+        &stream(st),
+        json!({"type": "offer", "sdp": offer, "peerId": peer, "sourceStreamId": "MANTIS"}),
+    )
+    .await;
+    let answer = c.expect("answer", &stream(st)).await;
+    assert_eq!(answer.content["peerId"], peer);
+    p.accept_answer(answer.content["sdp"].as_str().unwrap());
+    p
+}
+
+/// Answers the router's offer to a subscriber, as the vendor's client does.
+async fn receive_media(c: &mut Client, path: &str) -> (rtc::Peer, Value) {
+    let offer = c.expect("offer", path).await;
+    assert_eq!(offer.content["sourceStreamId"], "MANTIS");
+    let peer = offer.content["peerId"].clone();
+    let mut p = rtc::Peer::new();
+    let answer = p.answer(offer.content["sdp"].as_str().unwrap());
+    c.ok(
+        "answer",
+        path,
+        json!({"type": "answer", "sdp": answer, "peerId": peer, "sourceStreamId": "MANTIS"}),
+    )
+    .await;
+    (p, peer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_a_migration_negotiates_new_legs_beside_the_old_and_media_keeps_flowing() {
+    let sb = TestSandbox::start().await;
+    let sid = sb.create_routed_session().await;
+    let mut a = sb.join_migrating(&sid, "a").await;
+    let mut b = sb.join_migrating(&sid, "b").await;
+    a.expect("created", &conn(&b.id)).await;
+
+    // A publishes through the router; B subscribes; media flows.
+    let st = a.publish("a").await;
+    let ask = a.expect("generateoffer", &stream(&st)).await;
+    let mut pa1 = publish_media(&mut a, &st, &ask).await;
+    drive_until(&mut [&mut pa1], &mut a, "created", &stream(&st)).await;
+    b.expect("created", &stream(&st)).await;
+    let xb = uuid();
+    let path = subscriber(&st, &xb);
+    b.ok("create", &path, json!({})).await;
+    let (mut pb1, peer_b1) = receive_media(&mut b, &path).await;
+    rtc::drive(&mut [&mut pa1, &mut pb1], 1500).await;
+    assert!(pb1.received > 0, "media flows before the rotation");
+
+    rotate(&sb, &sid, 20_000).await;
+    expect_notification(&mut a).await;
+    expect_notification(&mut b).await;
+
+    // A moves: its stream re-created on the new socket gets a new leg (a new peerId).
+    let token_a = sb.token(&sid, "publisher", "a");
+    let mut a2 = sb.migrate(&sid, &token_a, &a).await;
+    let mut again = camera(&st, "a");
+    again["sourceStreamId"] = json!("MANTIS");
+    a2.ok("create", &stream(&st), again.clone()).await;
+    let ask2 = a2.expect("generateoffer", &stream(&st)).await;
+    assert_ne!(ask2.content["peerId"], ask.content["peerId"]);
+    let mut pa2 = publish_media(&mut a2, &st, &ask2).await;
+    rtc::drive(&mut [&mut pa1, &mut pa2, &mut pb1], 1500).await;
+    assert!(pa2.connected && pa2.sent > 0);
+    // Once the new leg has media, B's subscription is fed from it: the old one can stop.
+    pa1.muted = true;
+    rtc::drive(&mut [&mut pa1, &mut pa2, &mut pb1], 300).await;
+    let before = pb1.received;
+    rtc::drive(&mut [&mut pa1, &mut pa2, &mut pb1], 1000).await;
+    assert!(pb1.received > before + 10, "fed from A's new leg");
+    // A repeat is just 200.
+    a2.ok("create", &stream(&st), again).await;
+
+    // B moves: the snapshot marks A's stream MANTIS; its re-created subscription gets a new
+    // offer (a new peerId) and media on the new leg, the old one still open.
+    let token_b = sb.token(&sid, "publisher", "b");
+    let mut b2 = sb.migrate(&sid, &token_b, &b).await;
+    assert_eq!(b2.snapshot["stream"][0]["sourceStreamId"], "MANTIS");
+    b2.ok("create", &path, json!({"sourceStreamId": "MANTIS"}))
+        .await;
+    let (mut pb2, peer_b2) = receive_media(&mut b2, &path).await;
+    assert_ne!(peer_b2, peer_b1);
+    rtc::drive(&mut [&mut pa2, &mut pb1, &mut pb2], 1500).await;
+    assert!(pb2.received > 0, "the new subscriber leg gets media");
+
+    // Nobody heard of any of it; the old sockets close without a leave.
+    for c in [&mut a, &mut b] {
+        c.disconnect().await;
+        assert_eq!(c.ended().await, Ended::Closed(1000));
+    }
+    a2.expect_silence(200).await;
+    b2.expect_silence(0).await;
+    let state = sb.session_state(&sid).await;
+    assert_eq!(state["streams"].as_array().unwrap().len(), 1);
+    assert_eq!(state["connections"].as_array().unwrap().len(), 2);
+    let names = event_names(&sb, &sid).await;
+    assert_eq!(
+        names,
+        [
+            "connectionCreated",
+            "connectionCreated",
+            "streamCreated",
+            "sessionNotification"
+        ]
+    );
+}

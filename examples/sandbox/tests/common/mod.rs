@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 mod client;
+pub mod rtc;
 pub use client::*;
 
 use std::sync::atomic::{AtomicU32, Ordering};
