@@ -85,6 +85,13 @@ pub enum Command {
         leg: Leg,
         candidate: String,
     },
+    /// The subscribers fed from publisher leg `from` are fed from `to` from now on (a
+    /// migrated publisher's new peer connection), each from its next keyframe.
+    Repoint {
+        session: String,
+        from: String,
+        to: String,
+    },
     /// Unpublish (also closes the stream's subscribers), unsubscribe.
     Close { session: String, leg: Leg },
     /// The session was destroyed or forgotten: every peer connection in it closes.

@@ -288,6 +288,21 @@ impl Router {
                     peer.add_candidate(&candidate);
                 }
             }
+            Command::Repoint { session, from, to } => {
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    trace!(
+                        self.log,
+                        "{session} subscribers of {from}: now fed from {to}"
+                    );
+                    if repoint(s, &from, &to) > 0 {
+                        if let Some(p) = s.publishers.get_mut(&to) {
+                            if p.request_keyframe(now) {
+                                s.keyframe_requests += 1;
+                            }
+                        }
+                    }
+                }
+            }
             Command::Close { session, leg } => self.close(&session, &leg),
             Command::CloseSession { session } => {
                 self.sessions.remove(&session);
@@ -566,6 +581,21 @@ fn poll(peer: &mut Peer, socket: &UdpSocket, mut on_event: impl FnMut(RtcEvent))
     }
 }
 
+/// Moves the subscribers fed from publisher leg `from` to `to` (only if `to` exists), each
+/// waiting for a keyframe of its new source; returns how many moved.
+fn repoint(s: &mut SessionMedia, from: &str, to: &str) -> usize {
+    if from == to || !s.publishers.contains_key(to) {
+        return 0;
+    }
+    let mut moved = 0;
+    for x in s.subscribers.values_mut().filter(|x| x.stream == from) {
+        x.stream = to.to_owned();
+        x.wants_keyframe = true;
+        moved += 1;
+    }
+    moved
+}
+
 /// Writes one frame of `stream` to each of its connected subscribers, on the track of the
 /// same kind, with the payload type that subscriber negotiated for the same codec; returns how
 /// many it wrote.
@@ -600,4 +630,56 @@ fn forward(s: &mut SessionMedia, stream: &str, d: &MediaData) -> u64 {
         }
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscriber_of(stream: &str, addr: SocketAddr, now: Instant) -> Subscriber {
+        let kinds = [MediaKind::Audio, MediaKind::Video];
+        let (mut x, _sdp) = Subscriber::offer(addr, "peer".into(), stream, &kinds, now).unwrap();
+        x.wants_keyframe = false;
+        x
+    }
+
+    #[test]
+    fn repointing_moves_a_streams_subscribers_to_the_new_publisher_leg_only() {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let now = Instant::now();
+        let mut s = SessionMedia::default();
+        for key in ["st", "st~m1", "other"] {
+            s.publishers
+                .insert(key.into(), Publisher::new(addr, "p".into(), now));
+        }
+        s.subscribers
+            .insert("x1".into(), subscriber_of("st", addr, now));
+        s.subscribers
+            .insert("x2".into(), subscriber_of("st", addr, now));
+        s.subscribers
+            .insert("y".into(), subscriber_of("other", addr, now));
+
+        assert_eq!(
+            repoint(&mut s, "st", "nowhere"),
+            0,
+            "no such leg: nothing moves"
+        );
+        assert_eq!(repoint(&mut s, "st", "st"), 0);
+        assert_eq!(repoint(&mut s, "st", "st~m1"), 2);
+        for id in ["x1", "x2"] {
+            let x = &s.subscribers[id];
+            assert_eq!(x.stream, "st~m1");
+            assert!(
+                x.wants_keyframe,
+                "{id} waits for a keyframe of its new source"
+            );
+        }
+        assert_eq!(s.subscribers["y"].stream, "other");
+        assert!(!s.subscribers["y"].wants_keyframe);
+        assert_eq!(
+            repoint(&mut s, "st", "st~m1"),
+            0,
+            "none left on the old leg"
+        );
+    }
 }

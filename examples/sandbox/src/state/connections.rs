@@ -69,6 +69,8 @@ pub enum Leave {
     Network,
     /// REST force-disconnect or a moderator.
     Forced,
+    /// The end of a rotation, for a connection that did not migrate.
+    Rotation,
 }
 
 impl Leave {
@@ -77,6 +79,7 @@ impl Leave {
             Leave::Client => "clientDisconnected",
             Leave::Network => "networkDisconnected",
             Leave::Forced => "forceDisconnected",
+            Leave::Rotation => "serverRotation",
         }
     }
 }
@@ -84,8 +87,13 @@ impl Leave {
 /// What the session-info request may go on to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Answer with the session info (after `delay_ms`, the `delayConnects` hook).
-    Admit { delay_ms: u64 },
+    /// Answer with the session info (after `delay_ms`, the `delayConnects` hook); a
+    /// migrating connection's answer names its next socket generation (`migration`), so
+    /// that its messaging URL differs from the one it holds.
+    Admit {
+        delay_ms: u64,
+        migration: Option<u32>,
+    },
     /// Refuse with a vendor error code (1004, 1005, 1006, 2001) and a reason.
     Refuse { code: u32, why: String },
 }
@@ -118,12 +126,28 @@ impl Sandbox {
         if let Err(why) = self.verifier.check_client(token, sid) {
             return refuse(1004, &why);
         }
+        // A live connection that was told to migrate fetches the session info again with
+        // its own ID: not a connect attempt, so the connect hooks do not see it.
+        let migration = g
+            .sessions
+            .get(sid)
+            .filter(|_| g.where_is.get(connection_id).map(String::as_str) == Some(sid))
+            .and_then(|s| s.member(connection_id))
+            .and_then(|m| m.migration)
+            .map(|(generation, _)| generation);
+        if migration.is_some() {
+            return Admission::Admit {
+                delay_ms: 0,
+                migration,
+            };
+        }
         match g.hooks.connect_fault(sid, connection_id) {
             Some(ConnectFault { code }) => {
                 refuse(code, "connect refused by the sandbox's failConnects hook")
             }
             None => Admission::Admit {
                 delay_ms: g.hooks.delay_connects.get(sid).copied().unwrap_or(0),
+                migration: None,
             },
         }
     }
@@ -132,11 +156,14 @@ impl Sandbox {
     /// connection` request (`transaction`): first the STATUS whose body is the session's
     /// snapshot (the client reads it as `session#read`), then its own `connection created`
     /// (without which the client's connect never completes); the others get theirs.
+    /// `migrate`: its request advertised the capability `migrate`. A connection told to
+    /// migrate joins again on its new socket ([`Sandbox::rejoin`]).
     pub fn join(
         &self,
         sid: &str,
         connection_id: &str,
         token: &str,
+        migrate: bool,
         out: Outbox,
         transaction: &str,
     ) -> Result<Joined, Refusal> {
@@ -153,12 +180,22 @@ impl Sandbox {
             .map_err(|why| Refusal::new(403, "OT_AUTHENTICATION_ERROR", why))?;
         let mut g = self.lock();
         let inner = &mut *g;
-        if inner.where_is.contains_key(connection_id) {
-            return Err(Refusal::new(
-                409,
-                "OT_INVALID_PARAMETER",
-                "that connection ID is already connected",
-            ));
+        if let Some(in_sid) = inner.where_is.get(connection_id) {
+            let migrating = in_sid == sid
+                && inner
+                    .sessions
+                    .get(sid)
+                    .and_then(|s| s.member(connection_id))
+                    .is_some_and(|m| m.migration.is_some());
+            if !migrating {
+                return Err(Refusal::new(
+                    409,
+                    "OT_INVALID_PARAMETER",
+                    "that connection ID is already connected",
+                ));
+            }
+            let s = Self::live_session(&mut inner.sessions, sid)?;
+            return Ok(rejoin(s, connection_id, out, transaction));
         }
         let s = Self::live_session(&mut inner.sessions, sid)?;
         let info = ConnInfo {
@@ -180,6 +217,11 @@ impl Sandbox {
             info: info.clone(),
             role: grant.role,
             out,
+            migrate,
+            generation: 0,
+            migration: None,
+            migrated_for: None,
+            old: Vec::new(),
         });
         s.send_to(connection_id, raptor::SYMPHONY, &created);
         s.last_activity = now_ms();
@@ -213,19 +255,29 @@ impl Sandbox {
             let pos = s.members.iter().position(|m| m.info.connection_id == cid)?;
             Some((s, pos))
         });
-        if let (Some((s, pos)), Some(out)) = (&member, only) {
-            if !s.members[*pos].out.same(out) {
+        if let (Some((s, pos)), Some(out)) = (member, only) {
+            let m = &mut s.members[pos];
+            if !m.out.same(out) {
+                // An earlier socket of a connection that migrated: it just goes.
+                m.old.retain(|o| !o.same(out));
                 return;
             }
         }
+        let member = inner.sessions.get_mut(&sid).and_then(|s| {
+            let pos = s.members.iter().position(|m| m.info.connection_id == cid)?;
+            Some((s, pos))
+        });
         inner.where_is.remove(cid);
         let Some((s, pos)) = member else {
             return;
         };
         let leaver = s.members.remove(pos);
         let reason = why.reason();
+        for o in &leaver.old {
+            o.close(1000, reason);
+        }
         let tell_leaver = |message: &Value| {
-            if why == Leave::Forced {
+            if matches!(why, Leave::Forced | Leave::Rotation) {
                 leaver
                     .out
                     .send(&super::encode(cid, raptor::SYMPHONY, message));
@@ -264,6 +316,7 @@ impl Sandbox {
         match why {
             Leave::Forced => leaver.out.close(1000, "forceDisconnected"),
             Leave::Client => leaver.out.close(1000, "clientDisconnected"),
+            Leave::Rotation => leaver.out.close(1000, "serverRotation"),
             Leave::Network => {}
         }
         s.last_activity = now_ms();
@@ -324,6 +377,59 @@ impl Sandbox {
             None => false,
         }
     }
+}
+
+/// A connection told to migrate, on its new socket: that socket becomes its current one
+/// (everything for it goes there from now on; requests from the old one still count). Its
+/// answer is a first connect's: the STATUS with the snapshot, in which every stream it does
+/// not own carries `sourceStreamId: "MANTIS"` (the only thing that makes the vendor's client
+/// re-create its subscriptions), then its own `connection created`, to it alone. Nobody
+/// else hears of it and no callback is sent: to the session it never left.
+fn rejoin(s: &mut Session, cid: &str, out: Outbox, transaction: &str) -> Joined {
+    let snapshot = json!({
+        "connection": s
+            .members
+            .iter()
+            .filter(|m| m.info.connection_id != cid)
+            .map(|m| m.info.raptor(m.role))
+            .collect::<Vec<_>>(),
+        "stream": s
+            .streams
+            .iter()
+            .map(|st| {
+                let mut v = st.raptor.clone();
+                if st.info.connection.connection_id != cid {
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("sourceStreamId".into(), json!("MANTIS"));
+                    }
+                }
+                v
+            })
+            .collect::<Vec<_>>(),
+        "archive": [],
+    });
+    out.send(&Bytes::from(
+        raptor::status(cid, transaction, 200, Some(&snapshot)).encode(),
+    ));
+    let m = s
+        .members
+        .iter_mut()
+        .find(|m| m.info.connection_id == cid)
+        .expect("a migrating member");
+    let (generation, rotation) = m.migration.take().expect("a migrating member");
+    let previous = std::mem::replace(&mut m.out, out);
+    m.old.push(previous);
+    m.generation = generation;
+    m.migrated_for = Some(rotation);
+    let joined = Joined {
+        session_id: s.id.clone(),
+        info: m.info.clone(),
+        role: m.role,
+    };
+    let created = s.scope.connection_created(&m.info.raptor(m.role));
+    s.send_to(cid, raptor::SYMPHONY, &created);
+    s.last_activity = now_ms();
+    joined
 }
 
 /// A leaving connection's subscriptions end: in a relayed session each publisher it

@@ -44,6 +44,19 @@ impl Sandbox {
             }
             let ends_at = now_ms().saturating_add(notice_ms);
             s.rotation_ends_at = Some(ends_at);
+            // The vendor's migration: each client that advertised `migrate` is told once,
+            // now (a second notice would start a whole second migration in the client).
+            let notice = s.scope.message(
+                "notification",
+                "/notification",
+                json!({"reason": "serverRotation"}),
+            );
+            for m in s.members.iter_mut().filter(|m| m.migrate) {
+                m.migration = Some((m.generation + 1, ends_at));
+            }
+            for m in s.members.iter().filter(|m| m.migration.is_some()) {
+                s.send_to(&m.info.connection_id, raptor::SYMPHONY, &notice);
+            }
             self.record(
                 s,
                 "sessionNotification",
@@ -74,10 +87,46 @@ impl Sandbox {
             drop(me);
             tokio::time::sleep(Duration::from_millis(ends_at.saturating_sub(now_ms()))).await;
             if let Some(me) = me_weak.upgrade() {
-                me.destroy(&sid, "serverRotation");
+                me.end_rotation(&sid, ends_at);
             }
         });
         Ok(ends_at)
+    }
+
+    /// The end of a rotation's notice: the connections that migrated for it (the vendor's
+    /// migration) stay, on their new sockets, and their old sockets close; every other one
+    /// is ended with `serverRotation` (others hear it as a leave). With none migrated the
+    /// session is destroyed; else it stays live, and its media with it.
+    fn end_rotation(&self, sid: &str, ends_at: u64) {
+        let leaving = {
+            let mut g = self.lock();
+            let Ok(s) = Self::live_session(&mut g.sessions, sid) else {
+                return;
+            };
+            if s.rotation_ends_at != Some(ends_at) {
+                return;
+            }
+            if !s.members.iter().any(|m| m.migrated_for == Some(ends_at)) {
+                drop(g);
+                return self.destroy(sid, "serverRotation");
+            }
+            s.rotation_ends_at = None;
+            let mut leaving = Vec::new();
+            for m in &mut s.members {
+                if m.migrated_for == Some(ends_at) {
+                    for o in m.old.drain(..) {
+                        o.close(1000, "serverRotation");
+                    }
+                } else {
+                    leaving.push(m.info.connection_id.clone());
+                }
+                m.migration = None;
+            }
+            leaving
+        };
+        for cid in leaving {
+            self.leave(&cid, super::Leave::Rotation, None);
+        }
     }
 
     /// Ends a session: each remaining client gets `stream deleted` for its own streams and
@@ -118,6 +167,9 @@ impl Sandbox {
             }
             tell(s.scope.connection_deleted(cid, reason));
             m.out.close(1000, "serverRotation");
+            for o in &m.old {
+                o.close(1000, "serverRotation");
+            }
             self.record(
                 s,
                 "connectionDestroyed",

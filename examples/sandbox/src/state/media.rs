@@ -38,6 +38,18 @@ impl Sandbox {
         if !m.role.can_publish() {
             return Err(denied("this token's role cannot publish"));
         }
+        // The vendor's migration: a client re-creates its streams on its new socket, with
+        // the same ID and a `sourceStreamId`. Nobody else hears of it.
+        let own = s
+            .stream(stream_id)
+            .is_some_and(|st| st.info.connection.connection_id == cid);
+        if own && content.get("sourceStreamId").is_some_and(Value::is_string) {
+            if s.routed {
+                return self.republish_routed(s, cid, stream_id, ack);
+            }
+            ack();
+            return Ok(());
+        }
         let taken = s.stream(stream_id).is_some()
             || s.pending_streams
                 .iter()
@@ -130,7 +142,15 @@ impl Sandbox {
 
     /// `create stream/ST/subscriber/SUB`: the stream's publisher is asked to offer to this
     /// subscriber (from the subscriber's address, which is where its answers go back).
-    pub fn subscribe(&self, cid: &str, stream_id: &str, subscriber: &str) -> Result<(), Refusal> {
+    /// `again`: the request names a `sourceStreamId`, as the vendor's client does when it
+    /// re-creates its subscriptions after a migration.
+    pub fn subscribe(
+        &self,
+        cid: &str,
+        stream_id: &str,
+        subscriber: &str,
+        again: bool,
+    ) -> Result<(), Refusal> {
         let mut g = self.lock();
         let s = member_session(&mut g, cid)?;
         if !s.member(cid).is_some_and(|m| m.role.can_subscribe()) {
@@ -142,6 +162,18 @@ impl Sandbox {
         else {
             return Err(not_found("no such stream in this session"));
         };
+        // The vendor's migration: a client re-creates its subscriptions on its new socket,
+        // with the same IDs. Relayed, its peer connections stay as they are.
+        if again
+            && s.subscriptions
+                .iter()
+                .any(|x| x.id == subscriber && x.subscriber == cid && x.stream == stream_id)
+        {
+            if s.routed {
+                return self.resubscribe_routed(s, cid, stream_id, subscriber);
+            }
+            return Ok(());
+        }
         if subscriber.is_empty()
             || subscriber.len() > 128
             || s.subscriptions.iter().any(|x| x.id == subscriber)

@@ -84,7 +84,19 @@ pub enum Presence {
 struct Member {
     info: ConnInfo,
     role: Role,
+    /// Its current socket's outbox: everything for the connection goes there.
     out: Outbox,
+    /// Its `create connection` advertised the capability `migrate` (the vendor's migration).
+    migrate: bool,
+    /// The socket generation it is on: 0 at its join, one more per migration.
+    generation: u32,
+    /// Notified of a rotation (`serverRotation`) and not yet back on a new socket: the
+    /// generation its new socket will be, and the rotation (its end) it is for.
+    migration: Option<(u32, u64)>,
+    /// The rotation (its end) it migrated for: it outlives that rotation's end.
+    migrated_for: Option<u64>,
+    /// Its earlier sockets, closed at the latest when the rotation ends.
+    old: Vec<Outbox>,
 }
 
 /// A subscriber's relayed peer connection to a publisher: who negotiates with whom.
@@ -115,6 +127,8 @@ struct Session {
     /// (`created stream`) only once it flows, as the platform does.
     pending_streams: Vec<Stream>,
     subscriptions: Vec<Subscription>,
+    /// Router legs of routed streams and subscriptions whose clients migrated.
+    moves: routed::Moves,
     events: VecDeque<Value>,
     events_dropped: u64,
 }
@@ -261,6 +275,7 @@ impl Sandbox {
             streams: Vec::new(),
             pending_streams: Vec::new(),
             subscriptions: Vec::new(),
+            moves: routed::Moves::default(),
             events: VecDeque::new(),
             events_dropped: 0,
         };

@@ -10,6 +10,8 @@
 //! Every server message here carries `sourceStreamId: "MANTIS"` (the client files a
 //! subscriber's negotiation under it) and the `peerId` the router gave the leg.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 use super::{member_session, Refusal, Sandbox, Session};
@@ -20,6 +22,74 @@ use crate::vendor::raptor::SYMPHONY;
 use crate::wire::{self, Stream};
 
 const SOURCE: &str = "MANTIS";
+
+/// The router's legs of streams (or subscriptions) whose client migrated (the vendor's
+/// migration): the client keeps its old peer connection for a while and negotiates a new one
+/// alongside, so each gets a leg of its own in the router, keyed `{id}~m{generation}`. Legs
+/// of never-migrated IDs are keyed by the ID itself and are not listed here.
+#[derive(Default)]
+pub(super) struct LegKeys {
+    /// Router key -> the stream or subscriber ID it belongs to.
+    of: HashMap<String, String>,
+    /// ID -> its newest key (where its client's negotiation goes) and that key's generation.
+    newest: HashMap<String, (String, u32)>,
+}
+
+impl LegKeys {
+    /// The stream or subscriber ID of a router key.
+    pub fn id<'a>(&'a self, key: &'a str) -> &'a str {
+        self.of.get(key).map_or(key, String::as_str)
+    }
+
+    /// The key its client negotiates on now, and the socket generation it was opened for.
+    pub fn newest<'a>(&'a self, id: &'a str) -> (&'a str, u32) {
+        self.newest
+            .get(id)
+            .map_or((id, 0), |(k, g)| (k.as_str(), *g))
+    }
+
+    /// Whether `key` is its ID's newest leg (an older one ending is no news).
+    pub fn is_newest(&self, key: &str) -> bool {
+        self.newest(self.id(key)).0 == key
+    }
+
+    /// A new leg for `id`, opened for the socket generation `generation`.
+    pub fn open(&mut self, id: &str, generation: u32) -> String {
+        let key = format!("{id}~m{generation}");
+        self.of.insert(key.clone(), id.to_owned());
+        self.newest.insert(id.to_owned(), (key.clone(), generation));
+        key
+    }
+
+    /// Every key `id` had (the ID itself first); forgets them.
+    pub fn forget(&mut self, id: &str) -> Vec<String> {
+        let mut keys = vec![id.to_owned()];
+        self.of.retain(|k, of| {
+            if of == id {
+                keys.push(k.clone());
+            }
+            of != id
+        });
+        self.newest.remove(id);
+        keys
+    }
+}
+
+/// A routed session's legs after migrations.
+#[derive(Default)]
+pub(super) struct Moves {
+    pub publishers: LegKeys,
+    pub subscribers: LegKeys,
+    /// Stream ID -> the publisher key its subscribers are fed from, once a migrated
+    /// publisher's new leg flows (absent: the stream ID's own leg).
+    pub source: HashMap<String, String>,
+}
+
+impl Moves {
+    fn source<'a>(&'a self, stream: &'a str) -> &'a str {
+        self.source.get(stream).map_or(stream, String::as_str)
+    }
+}
 
 impl Sandbox {
     /// A routed publish was accepted: the router gets a leg for it, the client is asked to
@@ -79,6 +149,65 @@ impl Sandbox {
         })
     }
 
+    /// The vendor's migration, routed: a stream re-created by its owner on its new socket.
+    /// The client keeps sending on its old peer connection and expects a `generateoffer` with
+    /// a new `peerId` for a new one, which gets a leg of its own; the stream's subscribers
+    /// move to it once its media flows. Once per socket generation; a repeat is just 200.
+    pub(super) fn republish_routed(
+        &self,
+        s: &mut Session,
+        cid: &str,
+        stream_id: &str,
+        ack: &dyn Fn(),
+    ) -> Result<(), Refusal> {
+        let generation = s.member(cid).map_or(0, |m| m.generation);
+        if generation <= s.moves.publishers.newest(stream_id).1 {
+            ack();
+            return Ok(());
+        }
+        let peer = ids::uuid();
+        let key = format!("{stream_id}~m{generation}");
+        self.route(Command::OpenPublisher {
+            session: s.id.clone(),
+            stream: key,
+            peer: peer.clone(),
+        })?;
+        s.moves.publishers.open(stream_id, generation);
+        ack();
+        let ask = s.scope.message(
+            "generateoffer",
+            &format!("/stream/{stream_id}"),
+            json!({"sourceStreamId": SOURCE, "peerId": peer, "simulcastEnabled": false}),
+        );
+        s.send_to(cid, SYMPHONY, &ask);
+        Ok(())
+    }
+
+    /// The vendor's migration, routed: a subscription re-created on the subscriber's new
+    /// socket gets a new leg from the router (a new offer, a new `peerId`), fed by the
+    /// stream's current publisher leg, alongside its old one. Once per socket generation.
+    pub(super) fn resubscribe_routed(
+        &self,
+        s: &mut Session,
+        cid: &str,
+        stream_id: &str,
+        subscriber: &str,
+    ) -> Result<(), Refusal> {
+        let generation = s.member(cid).map_or(0, |m| m.generation);
+        if generation <= s.moves.subscribers.newest(subscriber).1 {
+            return Ok(());
+        }
+        let key = format!("{subscriber}~m{generation}");
+        self.route(Command::OpenSubscriber {
+            session: s.id.clone(),
+            stream: s.moves.source(stream_id).to_owned(),
+            subscriber: key,
+            peer: ids::uuid(),
+        })?;
+        s.moves.subscribers.open(subscriber, generation);
+        Ok(())
+    }
+
     /// `offer` or `candidate` on `stream/ST` from its publisher (routed sessions only).
     pub fn publisher_jsep(
         &self,
@@ -105,7 +234,7 @@ impl Sandbox {
                 "no such stream of yours in this session",
             ));
         }
-        let leg = Leg::Publisher(stream.to_owned());
+        let leg = Leg::Publisher(s.moves.publishers.newest(stream).0.to_owned());
         let session = s.id.clone();
         drop(g);
         self.leg_jsep(session, leg, method, content)
@@ -134,7 +263,7 @@ impl Sandbox {
         }
         self.leg_jsep(
             s.id.clone(),
-            Leg::Subscriber(subscriber.to_owned()),
+            Leg::Subscriber(s.moves.subscribers.newest(subscriber).0.to_owned()),
             method,
             content,
         )
@@ -200,17 +329,17 @@ impl Sandbox {
                 s.send_to(&to, SYMPHONY, &s.scope.message("answer", &path, content));
             }
             Event::Offer {
-                stream,
                 subscriber,
                 peer,
                 sdp,
                 ..
             } => {
-                let Some(to) = s
+                let subscriber = s.moves.subscribers.id(&subscriber).to_owned();
+                let Some((to, stream)) = s
                     .subscriptions
                     .iter()
                     .find(|x| x.id == subscriber)
-                    .map(|x| x.subscriber.clone())
+                    .map(|x| (x.subscriber.clone(), x.stream.clone()))
                 else {
                     return;
                 };
@@ -222,7 +351,21 @@ impl Sandbox {
                 let path = format!("/stream/{stream}/subscriber/{subscriber}");
                 s.send_to(&to, SYMPHONY, &s.scope.message("offer", &path, content));
             }
-            Event::Flowing { stream, .. } => {
+            Event::Flowing { stream: key, .. } => {
+                let stream = s.moves.publishers.id(&key).to_owned();
+                if key != stream {
+                    // A migrated publisher's new leg: its subscribers move over to it.
+                    if s.moves.publishers.is_newest(&key) {
+                        let from = s.moves.source(&stream).to_owned();
+                        let _ = self.media.send(Command::Repoint {
+                            session: s.id.clone(),
+                            from,
+                            to: key.clone(),
+                        });
+                        s.moves.source.insert(stream, key);
+                    }
+                    return;
+                }
                 let Some(pos) = s
                     .pending_streams
                     .iter()
@@ -236,8 +379,12 @@ impl Sandbox {
                 s.streams.push(st);
                 self.record(s, "streamCreated", body);
             }
+            // An older leg of a migrated stream or subscription ending is no news: its client
+            // closes it when its migration is done.
+            Event::Failed { leg, .. } if !is_newest(s, &leg) => {}
             Event::Failed { leg, .. } => match leg {
-                Leg::Publisher(stream) => {
+                Leg::Publisher(key) => {
+                    let stream = s.moves.publishers.id(&key).to_owned();
                     s.pending_streams.retain(|st| st.info.stream_id != stream);
                     if let Some(pos) = s.streams.iter().position(|st| st.info.stream_id == stream) {
                         let st = s.streams.remove(pos);
@@ -251,20 +398,39 @@ impl Sandbox {
                         );
                     }
                 }
-                Leg::Subscriber(id) => s.subscriptions.retain(|x| x.id != id),
+                Leg::Subscriber(key) => {
+                    let id = s.moves.subscribers.id(&key).to_owned();
+                    s.subscriptions.retain(|x| x.id != id);
+                }
             },
         }
     }
 
     /// Tells the router that streams and subscriptions of a routed session ended.
-    pub(super) fn close_legs(&self, s: &Session, streams: &[String], subscribers: &[String]) {
+    pub(super) fn close_legs(&self, s: &mut Session, streams: &[String], subscribers: &[String]) {
         if !s.routed {
             return;
         }
-        let legs = streams
-            .iter()
-            .map(|id| Leg::Publisher(id.clone()))
-            .chain(subscribers.iter().map(|id| Leg::Subscriber(id.clone())));
+        let mut legs = Vec::new();
+        for id in streams {
+            s.moves.source.remove(id);
+            legs.extend(
+                s.moves
+                    .publishers
+                    .forget(id)
+                    .into_iter()
+                    .map(Leg::Publisher),
+            );
+        }
+        for id in subscribers {
+            legs.extend(
+                s.moves
+                    .subscribers
+                    .forget(id)
+                    .into_iter()
+                    .map(Leg::Subscriber),
+            );
+        }
         for leg in legs {
             // A full queue loses nothing lasting: the router reaps legs that stop talking.
             let _ = self.media.send(Command::Close {
@@ -284,25 +450,65 @@ impl Sandbox {
     }
 }
 
+/// Whether a leg is its stream's or subscription's newest (the only one, unless migrated).
+fn is_newest(s: &Session, leg: &Leg) -> bool {
+    match leg {
+        Leg::Publisher(key) => s.moves.publishers.is_newest(key),
+        Leg::Subscriber(key) => s.moves.subscribers.is_newest(key),
+    }
+}
+
 /// Who a leg's negotiation goes to, and on which URI path.
 fn leg_address(s: &Session, leg: &Leg) -> Option<(String, String)> {
     match leg {
-        Leg::Publisher(stream) => s
-            .streams
-            .iter()
-            .chain(&s.pending_streams)
-            .find(|st| &st.info.stream_id == stream)
-            .map(|st| {
+        Leg::Publisher(key) => {
+            let stream = s.moves.publishers.id(key);
+            s.streams
+                .iter()
+                .chain(&s.pending_streams)
+                .find(|st| st.info.stream_id == stream)
+                .map(|st| {
+                    (
+                        st.info.connection.connection_id.clone(),
+                        format!("/stream/{stream}"),
+                    )
+                })
+        }
+        Leg::Subscriber(key) => {
+            let id = s.moves.subscribers.id(key);
+            s.subscriptions.iter().find(|x| x.id == id).map(|x| {
                 (
-                    st.info.connection.connection_id.clone(),
-                    format!("/stream/{stream}"),
+                    x.subscriber.clone(),
+                    format!("/stream/{}/subscriber/{id}", x.stream),
                 )
-            }),
-        Leg::Subscriber(id) => s.subscriptions.iter().find(|x| &x.id == id).map(|x| {
-            (
-                x.subscriber.clone(),
-                format!("/stream/{}/subscriber/{id}", x.stream),
-            )
-        }),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leg_keys_track_the_newest_leg_of_a_migrated_id() {
+        let mut k = LegKeys::default();
+        assert_eq!(k.newest("st"), ("st", 0));
+        assert!(k.is_newest("st"));
+        let key = k.open("st", 1);
+        assert_eq!(key, "st~m1");
+        assert_eq!(k.id(&key), "st");
+        assert_eq!(k.newest("st"), ("st~m1", 1));
+        assert!(k.is_newest("st~m1"));
+        assert!(!k.is_newest("st"), "the old leg ending is no news");
+        let key2 = k.open("st", 2);
+        assert!(!k.is_newest(&key));
+        assert!(k.is_newest(&key2));
+        assert_eq!(k.id("other"), "other");
+        let mut all = k.forget("st");
+        all.sort();
+        assert_eq!(all, ["st", "st~m1", "st~m2"]);
+        assert_eq!(k.newest("st"), ("st", 0));
+        assert_eq!(k.id("st~m1"), "st~m1");
     }
 }

@@ -50,11 +50,14 @@ async fn answer(sb: &Sandbox, sid: &str, headers: &HeaderMap) -> Value {
         return error_element(400, "X-TB-CONNECTIONID must be 1-128 characters");
     }
     match sb.admit(sid, token, connection_id) {
-        Admission::Admit { delay_ms } => {
+        Admission::Admit {
+            delay_ms,
+            migration,
+        } => {
             if delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             }
-            session_info_element(sb, sid)
+            session_info_element(sb, sid, migration)
         }
         Admission::Refuse { code: 1006, .. } => json!([]),
         Admission::Refuse { code, why } => {
@@ -74,8 +77,14 @@ fn error_element(status: u16, message: &str) -> Value {
 
 /// The session info (the client's `SessionInfo` reads these fields): the session's media mode
 /// (`p2p.preference` `enabled` for relayed; anything else, here `disabled`, is routed), no ICE
-/// servers (everything shares the machine), no reconnection or renegotiation.
-fn session_info_element(sb: &Sandbox, sid: &str) -> Value {
+/// servers (everything shares the machine), no reconnection or renegotiation. A migrating
+/// connection's messaging URL names its next socket generation: the vendor's client tells
+/// its old socket from its new one by URL alone (the socket route ignores the query).
+fn session_info_element(sb: &Sandbox, sid: &str, migration: Option<u32>) -> Value {
+    let messaging_url = match migration {
+        Some(generation) => format!("wss://{MESSAGING_HOST}/rumor?migration={generation}"),
+        None => format!("wss://{MESSAGING_HOST}/rumor"),
+    };
     let p2p = match sb.is_routed(sid) {
         Some(false) => "enabled",
         _ => "disabled",
@@ -84,7 +93,7 @@ fn session_info_element(sb: &Sandbox, sid: &str) -> Value {
         "session_id": sid,
         "partner_id": sb.config.application_id,
         "create_dt": now_ms(),
-        "messaging_url": format!("wss://{MESSAGING_HOST}/rumor"),
+        "messaging_url": messaging_url,
         "messaging_server_url": MESSAGING_HOST,
         "media_server_hostname": "",
         "symphony_address": raptor::SYMPHONY,

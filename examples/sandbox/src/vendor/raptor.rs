@@ -31,8 +31,13 @@ pub enum Request {
         channel: String,
         content: Value,
     },
-    /// `create .../stream/ST/subscriber/SUB`.
-    SubscriberCreate { stream: String, subscriber: String },
+    /// `create .../stream/ST/subscriber/SUB`; `source` is the content's `sourceStreamId`,
+    /// which the vendor's client sends only when it re-creates a subscription (migration).
+    SubscriberCreate {
+        stream: String,
+        subscriber: String,
+        source: Option<String>,
+    },
     /// `delete .../stream/ST/subscriber/SUB`.
     SubscriberDelete { stream: String, subscriber: String },
     /// `offer` or `candidate` from a publisher to the media router (routed sessions), on
@@ -131,6 +136,10 @@ impl Scope {
             ("create", ["stream", st, "subscriber", sub]) => Request::SubscriberCreate {
                 stream: own(st),
                 subscriber: own(sub),
+                source: content
+                    .get("sourceStreamId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             },
             ("delete", ["stream", st, "subscriber", sub]) => Request::SubscriberDelete {
                 stream: own(st),
@@ -356,7 +365,20 @@ mod tests {
             p("create", "/stream/s1/subscriber/sub1", json!({})),
             Request::SubscriberCreate {
                 stream: "s1".into(),
-                subscriber: "sub1".into()
+                subscriber: "sub1".into(),
+                source: None,
+            }
+        );
+        assert_eq!(
+            p(
+                "create",
+                "/stream/s1/subscriber/sub1",
+                json!({"sourceStreamId": "MANTIS"})
+            ),
+            Request::SubscriberCreate {
+                stream: "s1".into(),
+                subscriber: "sub1".into(),
+                source: Some("MANTIS".into()),
             }
         );
         assert!(matches!(

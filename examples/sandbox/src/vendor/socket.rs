@@ -155,7 +155,9 @@ impl Conn {
                 if let Some((j, _)) = self.joined.take() {
                     self.sandbox
                         .leave(&j.info.connection_id, Leave::Client, Some(&self.outbox));
-                } else {
+                }
+                // Also the earlier socket of a connection that migrated: it just closes.
+                if !self.outbox.is_closed() {
                     self.outbox.close(1000, "clientDisconnected");
                 }
                 self.closing = true;
@@ -221,9 +223,11 @@ impl Conn {
                 channel,
                 content,
             } => sb.update_channel(&cid, &stream, &channel, &content),
-            Request::SubscriberCreate { stream, subscriber } => {
-                sb.subscribe(&cid, &stream, &subscriber)
-            }
+            Request::SubscriberCreate {
+                stream,
+                subscriber,
+                source,
+            } => sb.subscribe(&cid, &stream, &subscriber, source.is_some()),
             Request::SubscriberDelete { stream, subscriber } => {
                 sb.unsubscribe(&cid, &stream, &subscriber)
             }
@@ -278,9 +282,10 @@ impl Conn {
             return self.refuse(transaction, 403, "X-TB-TOKEN-AUTH is required");
         };
         let sid = scope.session_id.clone();
+        let migrate = advertises_migrate(&frame.payload);
         match self
             .sandbox
-            .join(&sid, cid, token, self.outbox.clone(), transaction)
+            .join(&sid, cid, token, migrate, self.outbox.clone(), transaction)
         {
             Ok(j) => self.joined = Some((j, scope)),
             Err(r) => {
@@ -313,6 +318,16 @@ fn status_of(r: &Refusal) -> u16 {
         .ok()
         .filter(|c| (400..600).contains(c))
         .unwrap_or(400)
+}
+
+/// Whether a `create connection` lists the capability `migrate` (the vendor's client with
+/// `sessionMigration: true`) in `content.capabilities`.
+fn advertises_migrate(payload: &str) -> bool {
+    serde_json::from_str::<Value>(payload).is_ok_and(|v| {
+        v["content"]["capabilities"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x == "migrate"))
+    })
 }
 
 /// The session a request's uri names: `/v2/partner/{apiKey}/session/{sessionId}/...`.
@@ -420,6 +435,19 @@ mod tests {
         assert!(scope_of(r#"{"uri":"/v2/partner//session/x"}"#).is_none());
         assert!(scope_of(r#"{"uri":"/v1/other"}"#).is_none());
         assert!(scope_of("junk").is_none());
+    }
+
+    #[test]
+    fn the_migrate_capability_is_read_from_the_content() {
+        let with = r#"{"content":{"capabilities":["forceMute","migrate"]}}"#;
+        assert!(advertises_migrate(with));
+        assert!(!advertises_migrate(
+            r#"{"content":{"capabilities":["forceMute"]}}"#
+        ));
+        assert!(!advertises_migrate(
+            r#"{"content":{"capabilities":"migrate"}}"#
+        ));
+        assert!(!advertises_migrate(r#"{"content":{}}"#));
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct Client {
     pub snapshot: Value,
     /// This connection as its own `connection created` gave it.
     pub me: Value,
+    /// What its `create connection` advertises (`["migrate"]`: `sessionMigration: true`).
+    pub capabilities: Value,
     /// Frames read while waiting for a STATUS, handed out first by `next_frame`.
     queued: VecDeque<Frame>,
 }
@@ -97,6 +99,7 @@ impl Client {
             symphony: symphony.to_owned(),
             snapshot: Value::Null,
             me: Value::Null,
+            capabilities: json!([]),
             queued: VecDeque::new(),
         }
     }
@@ -139,7 +142,7 @@ impl Client {
     pub async fn create_connection(&mut self, connection: &str, token: &str) -> Status {
         let content = json!({
             "userAgent": "video-handoff-tests", "clientVersion": "js-2.35.2",
-            "capabilities": [],
+            "capabilities": self.capabilities,
         });
         let uri = format!("{}/connection/{connection}", self.base);
         let tx = self

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 mod client;
+pub mod rtc;
 pub use client::*;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -104,14 +105,24 @@ impl TestSandbox {
         sign(&keys().private_pem, client_claims(sid, role, data))
     }
 
+    /// A relayed session (`p2p.preference` `enabled`).
     pub async fn create_session(&self) -> String {
+        self.create_session_with("enabled").await
+    }
+
+    /// A routed session (media through the sandbox's router).
+    pub async fn create_routed_session(&self) -> String {
+        self.create_session_with("disabled").await
+    }
+
+    async fn create_session_with(&self, p2p: &str) -> String {
         let res = self
             .http
             .post(format!("{}/session/create", self.base))
             .bearer_auth(self.rest_jwt())
             .form(&[
                 ("archiveMode", "manual"),
-                ("p2p.preference", "enabled"),
+                ("p2p.preference", p2p),
                 ("location", "null"),
             ])
             .send()
@@ -302,6 +313,50 @@ impl TestSandbox {
         token: &str,
         connection_id: &str,
     ) -> Result<Client, Refused> {
+        self.connect_with(sid, token, connection_id, json!([]))
+            .await
+    }
+
+    /// Connects as the vendor client with `sessionMigration: true` (capability `migrate`).
+    pub async fn join_migrating(&self, sid: &str, data: &str) -> Client {
+        let token = self.token(sid, "publisher", data);
+        match self
+            .connect_with(sid, &token, &uuid(), json!(["forceMute", "migrate"]))
+            .await
+        {
+            Ok(c) => c,
+            Err(r) => panic!("connect refused: {r:?}"),
+        }
+    }
+
+    /// The vendor client's migration after the server's notification: the session info
+    /// again with the same connection ID and token, then a second socket to the messaging
+    /// URL it names (which must differ from the first), the same handshake on it. Returns
+    /// the new socket's client; the old one stays open.
+    pub async fn migrate(&self, sid: &str, token: &str, old: &Client) -> Client {
+        let info = self
+            .session_info(sid, token, &old.id)
+            .await
+            .expect("a notified connection gets the session info");
+        let url = info["messaging_url"].as_str().expect("messaging_url");
+        assert_ne!(url, format!("wss://{}/rumor", "messaging.sandbox.invalid"));
+        let symphony = info["symphony_address"].as_str().expect("symphony_address");
+        let mut c = Client::open(&proxied(&self.base, url), &old.id, sid, symphony).await;
+        c.capabilities = old.capabilities.clone();
+        c.handshake(token)
+            .await
+            .unwrap_or_else(|s| panic!("the second socket's join was refused: {s:?}"));
+        c
+    }
+
+    /// Connects with these capabilities.
+    pub async fn connect_with(
+        &self,
+        sid: &str,
+        token: &str,
+        connection_id: &str,
+        capabilities: Value,
+    ) -> Result<Client, Refused> {
         let mut requests = 0;
         let mut outcome = Err((0, String::new()));
         for delay in SESSION_INFO_RETRY_MS {
@@ -323,6 +378,7 @@ impl TestSandbox {
         let url = info["messaging_url"].as_str().expect("messaging_url");
         let symphony = info["symphony_address"].as_str().expect("symphony_address");
         let mut c = Client::open(&proxied(&self.base, url), connection_id, sid, symphony).await;
+        c.capabilities = capabilities;
         c.handshake(token).await.map_err(|s| Refused {
             code: u32::from(s.code),
             message: s.reason(),
