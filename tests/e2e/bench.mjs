@@ -114,6 +114,7 @@ async function main() {
   if (why) throw new Error(`cannot run: ${why}`);
   if (!sdkBuilt()) throw new Error('the SDK is not built: npm run build');
   const table = [];
+  // Each mode's figures are printed as soon as it is measured.
   for (const mode of MODES) table.push(summarize(mode, await measure(mode)));
   if (table.length < 2) return;
   console.log('\nbench: side by side (medians; peer connections per page steady -> peak; browser cores busy steady / handoff; tiles with a W3C freeze; largest gap per run)');

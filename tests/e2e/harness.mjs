@@ -32,6 +32,8 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const MEASURE_SCRIPT = path.join(here, 'measure.js');
 export const OT_TRACE_SCRIPT = path.join(here, 'ot-trace.js');
 export const APP_ID = 'e2e-app';
+/** The temp folder as the process started: a stack points TMPDIR into its own folder. */
+const BASE_TMPDIR = tmpdir();
 /**
  * The media mode the suite runs in (`E2E_MEDIA_MODE`): `routed`, the platform's default and
  * where server rotations happen (media through the sandbox's media router), or `relayed`
@@ -313,7 +315,7 @@ class Stack {
   }
 
   async start() {
-    this.root = await mkdtemp(path.join(tmpdir(), 'vh-e2e-'));
+    this.root = await mkdtemp(path.join(BASE_TMPDIR, 'vh-e2e-'));
     await mkdir(path.join(this.root, 'tmp'));
     const { privateKey, publicKey } = devKeys();
     this.privateKey = privateKey;
@@ -456,13 +458,19 @@ class Stack {
    */
   async rotateRoom(room, noticeMs) {
     const id = `e2e-harness-${room}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+    // The same member every time (its cookie holds its ID: a second join without it is
+    // someone else claiming the ID, refused).
+    this.memberCookies ??= new Map();
+    const known = this.memberCookies.get(room);
     const joined = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/join`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(known ? { cookie: known } : {}) },
       body: JSON.stringify({ name: 'e2e harness', id }),
     });
     if (!joined.ok) throw new Error(`rotate ${room}: join as a member: HTTP ${joined.status}`);
-    const cookie = joined.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const fresh = joined.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = fresh || known;
+    this.memberCookies.set(room, cookie);
     const r = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/rotate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie },
