@@ -2,12 +2,8 @@
 // (a separate `node examples/app-server/server.js` process), one Debian Chromium driven by
 // playwright-core, and one browser context per participant on the demo page.
 //
-// Between the app server and the sandbox sits a small pass-through proxy owned by the test:
-// the app server's REST calls (session create, signals) and the sandbox's session-monitoring
-// callbacks go through it unchanged, unless a test sets a hook (see `Proxy`). That is how a
-// test learns the replacement session's ID the moment it exists (to arm `failConnects` on it
-// before anyone connects), holds a signal back, or strips the token from a handoff signal,
-// without changing the app server.
+// Between the app server and the sandbox sits a small pass-through proxy owned by the test
+// (`proxy.mjs`): REST calls and callbacks go through it unchanged unless a test sets a hook.
 //
 // Everything is started on free ports (port 0), with keys made at run time in a temp folder,
 // and torn down by `stop()` (call it from `after`, it never throws).
@@ -15,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSampler } from './cost.mjs';
+import { Proxy } from './proxy.mjs';
 import { devKeys } from '../../examples/app-server/test/helpers.mjs';
 import { stopProcess } from '../../examples/sandbox/tests/browser-helpers.mjs';
 
@@ -128,110 +124,6 @@ function keepLines(child, lines, prefix, echo) {
         if (echo) process.stderr.write(`${prefix}${line}\n`);
       }
     });
-  }
-}
-
-// ---- the proxy between the app server and the sandbox ------------------------------------------
-
-const SIGNAL_PATH = /^\/v2\/project\/[^/]+\/session\/([^/]+)(?:\/connection\/([^/]+))?\/signal$/;
-
-/**
- * Forwards `/callbacks` to the app server and everything else to the sandbox. Hooks (all
- * optional, reset with `clearHooks()`):
- * - `onSessionCreated(sessionId)`: awaited before the app server sees the new session's ID;
- * - `onSignal({sessionId, connectionId, type, data})`: awaited before the signal is forwarded;
- *   may return `{ data }` to forward other data (the test's own tampering, e.g. no token);
- * - `onCallback(body)`: awaited before the callback reaches the app server.
- * `log` records every request: `{at, method, path, status, sessionId?, connectionId?, type?, data?}`.
- */
-class Proxy {
-  sandboxUrl = null;
-  appUrl = null;
-  log = [];
-  hooks = {};
-  server;
-
-  async start() {
-    this.server = http.createServer((req, res) => {
-      this.#handle(req, res).catch((err) => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: 502, message: `e2e proxy: ${err.message}` }));
-      });
-    });
-    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${this.server.address().port}`;
-  }
-
-  clearHooks() {
-    this.hooks = {};
-  }
-
-  async #handle(req, res) {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    let body = Buffer.concat(chunks);
-    const url = new URL(req.url, 'http://proxy.invalid');
-    const entry = { at: Date.now(), method: req.method, path: url.pathname };
-    this.log.push(entry);
-    let target = this.sandboxUrl;
-    if (url.pathname === '/callbacks') {
-      target = this.appUrl;
-      try {
-        entry.callback = JSON.parse(body.toString('utf8'));
-      } catch {
-        // forwarded as is; the app server answers 400
-      }
-      if (entry.callback && this.hooks.onCallback) await this.hooks.onCallback(entry.callback);
-    }
-    const signal = req.method === 'POST' ? SIGNAL_PATH.exec(url.pathname) : null;
-    if (signal) {
-      entry.sessionId = decodeURIComponent(signal[1]);
-      entry.connectionId = signal[2] ? decodeURIComponent(signal[2]) : null;
-      try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        entry.type = parsed.type;
-        entry.data = parsed.data;
-        if (this.hooks.onSignal) {
-          const change = await this.hooks.onSignal({ ...entry });
-          if (change && typeof change.data === 'string') {
-            entry.forwardedData = change.data;
-            body = Buffer.from(JSON.stringify({ ...parsed, data: change.data }));
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof SyntaxError)) throw err;
-      }
-    }
-    if (!target) throw new Error(`no upstream for ${url.pathname} yet`);
-    const headers = { ...req.headers, host: new URL(target).host, 'content-length': String(body.length) };
-    const upstream = await new Promise((resolve, reject) => {
-      const r = http.request(target + req.url, { method: req.method, headers }, resolve);
-      r.on('error', reject);
-      r.end(body);
-    });
-    const answer = [];
-    for await (const c of upstream) answer.push(c);
-    const out = Buffer.concat(answer);
-    entry.status = upstream.statusCode;
-    if (req.method === 'POST' && url.pathname === '/session/create' && upstream.statusCode === 200) {
-      try {
-        const [{ session_id: sessionId }] = JSON.parse(out.toString('utf8'));
-        entry.sessionId = sessionId;
-        if (this.hooks.onSessionCreated) await this.hooks.onSessionCreated(sessionId);
-      } catch (err) {
-        if (!(err instanceof SyntaxError)) throw err;
-      }
-    }
-    const h = { ...upstream.headers };
-    delete h['transfer-encoding'];
-    h['content-length'] = String(out.length);
-    res.writeHead(upstream.statusCode, h);
-    res.end(out);
-  }
-
-  close() {
-    this.server?.closeAllConnections?.();
-    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }
 

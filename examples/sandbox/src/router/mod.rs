@@ -18,10 +18,12 @@
 //! | file | holds |
 //! | --- | --- |
 //! | `legs.rs` | one peer connection: a publisher's (in) or a subscriber's (out) |
-//! | `run.rs` | the thread: the socket, the per-session tables, forwarding |
+//! | `run.rs` | the thread: the socket, commands, polling every leg, keyframe requests |
+//! | `table.rs` | one session's media table and the forwarding between its legs |
 
 mod legs;
 mod run;
+mod table;
 
 use std::collections::HashMap;
 use std::io;
