@@ -116,12 +116,7 @@ impl Router {
             // datagram cost more than the media itself.
             let now = Instant::now();
             for s in self.sessions.values_mut() {
-                let peers = s
-                    .publishers
-                    .values_mut()
-                    .map(|p| &mut p.peer)
-                    .chain(s.subscribers.values_mut().map(|x| &mut x.peer));
-                for peer in peers {
+                for peer in s.peers_mut() {
                     if peer.due <= now {
                         feed(peer, Input::Timeout(now));
                     }
@@ -451,12 +446,7 @@ impl Router {
             },
         );
         for s in self.sessions.values_mut() {
-            let peers = s
-                .publishers
-                .values_mut()
-                .map(|p| &mut p.peer)
-                .chain(s.subscribers.values_mut().map(|x| &mut x.peer));
-            for peer in peers {
+            for peer in s.peers_mut() {
                 if peer.rtc.accepts(&input) {
                     feed(peer, input);
                     return true;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use str0m::media::{MediaData, MediaKind};
 
-use super::legs::{Publisher, Subscriber};
+use super::legs::{Peer, Publisher, Subscriber};
 use super::SessionStats;
 
 /// One session's media: its publishers by stream ID and subscribers by subscriber ID.
@@ -20,6 +20,14 @@ pub(super) struct SessionMedia {
 }
 
 impl SessionMedia {
+    /// Every leg's peer connection, publishers first.
+    pub(super) fn peers_mut(&mut self) -> impl Iterator<Item = &mut Peer> {
+        self.publishers
+            .values_mut()
+            .map(|p| &mut p.peer)
+            .chain(self.subscribers.values_mut().map(|x| &mut x.peer))
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.publishers.is_empty() && self.subscribers.is_empty()
     }
