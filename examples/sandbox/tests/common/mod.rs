@@ -133,25 +133,6 @@ impl TestSandbox {
         v[0]["session_id"].as_str().unwrap().to_owned()
     }
 
-    /// A routed session (`p2p.preference=disabled`): media through the sandbox's router.
-    pub async fn create_session_routed(&self) -> String {
-        let res = self
-            .http
-            .post(format!("{}/session/create", self.base))
-            .bearer_auth(self.rest_jwt())
-            .form(&[
-                ("archiveMode", "manual"),
-                ("p2p.preference", "disabled"),
-                ("location", "null"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let v: Value = res.json().await.unwrap();
-        v[0]["session_id"].as_str().unwrap().to_owned()
-    }
-
     pub fn project_url(&self, rest: &str) -> String {
         format!("{}/v2/project/{APP_ID}{rest}", self.base)
     }

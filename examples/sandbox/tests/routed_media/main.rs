@@ -106,7 +106,7 @@ fn tracks_of(sdp: &str) -> Vec<(Mid, MediaKind)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_routed_stream_goes_through_the_router_from_publisher_to_subscriber() {
     let sb = TestSandbox::start().await;
-    let sid = sb.create_session_routed().await;
+    let sid = sb.create_routed_session().await;
     let mut a = sb.join(&sid, "a").await;
     let mut b = sb.join(&sid, "b").await;
     a.expect("created", &conn(&b.id)).await;
@@ -369,7 +369,7 @@ async fn a_relayed_session_still_negotiates_peer_to_peer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_garbage_offer_gets_no_answer_and_its_stream_is_never_announced() {
     let sb = TestSandbox::start().await;
-    let sid = sb.create_session_routed().await;
+    let sid = sb.create_routed_session().await;
     let mut a = sb.join(&sid, "a").await;
     let mut b = sb.join(&sid, "b").await;
     a.expect("created", &conn(&b.id)).await;
