@@ -1,12 +1,13 @@
 // The demo page: join a room, see everyone, rotate the session, watch the frame gaps.
 //
-// Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `naive=1` (the
-// baseline client, see naive-call.js), `id` (participant ID; default one per tab),
+// Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `mode`: `sdk`
+// (default), `naive` (`naive=1` too: leave, then rejoin) or `vendor` (the vendor's own
+// migration, no SDK), see naive-call.js; `id` (participant ID; default one per tab),
 // `video=WxH` (camera capture size asked for, default 640x480; the end-to-end tests ask for
 // 320x240 so that three pages in one browser fit on a 2-core machine).
 //
 // Test hooks on `window.demo` (for people and for the end-to-end tests):
-//   mode              'sdk' | 'naive'
+//   mode              'sdk' | 'naive' | 'vendor'
 //   ready             Promise: resolves with the call controller after the first successful
 //                     join, rejects if that join fails
 //   join({name, room}) / leave() / rotate(noticeMs) / setLatency(ms)   what the buttons do
@@ -23,11 +24,12 @@ import { FrameMeter } from './frame-meter.js';
 import { GapChart } from './gap-chart.js';
 import { Timeline } from './timeline.js';
 import { startSdkCall } from './sdk-call.js';
-import { startNaiveCall } from './naive-call.js';
+import { startNaiveCall, startVendorCall } from './naive-call.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const mode = params.get('naive') === '1' ? 'naive' : 'sdk';
+const MODES = { sdk: startSdkCall, naive: startNaiveCall, vendor: startVendorCall };
+const mode = params.get('naive') === '1' ? 'naive' : Object.hasOwn(MODES, params.get('mode')) ? params.get('mode') : 'sdk';
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const VIDEO_SIZE = videoSize(params.get('video'));
 // `?tokenProvider=0`: join without a tokenProvider, as an app that has none (what the SDK
@@ -85,8 +87,8 @@ const ui = {
   },
   event(type, detail = {}, tone = '') {
     timeline.add(type, detail, tone);
-    if (type === 'handoffStarted') chart.mark('move');
-    if (type === 'handoffCompleted') {
+    if (type === 'handoffStarted' || type === 'migrationStarted') chart.mark('move');
+    if (type === 'handoffCompleted' || type === 'migrated') {
       chart.mark('done');
       const stats = controller?.stats?.();
       $('handoffs').textContent = String(stats?.handoffsCompleted ?? Number($('handoffs').textContent) + 1);
@@ -203,15 +205,15 @@ async function join({ name, room: roomName }) {
     config ??= await api('/api/config');
     const joined = await api(`/api/rooms/${encodeURIComponent(roomName)}/join`, {
       method: 'POST',
-      body: JSON.stringify({ name, id: participantId() }),
+      // The vendor's migration keeps the session: its rooms are not moved by the app server.
+      body: JSON.stringify({ name, id: participantId(), rotation: mode === 'vendor' ? 'migrate' : 'handoff' }),
     });
     identity = joined.identity;
     room = roomName;
     names.set(joined.data, identity.name);
     timeline.add('joining', { room, as: identity.name, mode });
     const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl, config.otProxyUrl), getMedia()]);
-    const start = mode === 'naive' ? startNaiveCall : startSdkCall;
-    controller = await start({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
+    controller = await MODES[mode]({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
     timeline.add('joined', { sessionId: controller.sessionId }, 'good');
     const url = new URL(location.href);
     url.searchParams.set('room', room);
@@ -329,8 +331,8 @@ window.demo = {
 };
 
 // Start-up: fill the form from the URL, show the mode, load the config.
-$('mode').textContent = mode === 'naive' ? 'naive baseline' : 'SDK';
-$('mode').classList.toggle('naive', mode === 'naive');
+$('mode').textContent = { sdk: 'SDK', naive: 'naive baseline', vendor: "vendor's migration" }[mode];
+$('mode').classList.toggle('naive', mode !== 'sdk');
 if (params.get('room')) $('room').value = params.get('room');
 if (params.get('name')) $('name').value = params.get('name');
 if (!meter.supported) timeline.add('note', 'this browser has no requestVideoFrameCallback: no frame-gap chart', 'error');

@@ -161,7 +161,10 @@ export async function rotationRun(stack, room, people, opts = {}) {
     beforeMinMs = 5000,
     afterMs = 3000,
     rotate = () => stack.rotateRoom(room, noticeMs),
-    destroyed = (ctx) => [ctx.oldSid],
+    // The vendor's migration (`mode: 'vendor'` pages): the session stays; the run ends when
+    // every page's client said `migrated`.
+    migrate = people.every((p) => p.mode === 'vendor'),
+    destroyed = (ctx) => (migrate ? [] : [ctx.oldSid]),
     timeout = noticeMs + 30000,
   } = opts;
   const oldSid = await stack.roomSession(room);
@@ -170,7 +173,15 @@ export async function rotationRun(stack, room, people, opts = {}) {
   await sleep(steadyMs);
   const ctx = { oldSid, steadyFrom, rotatedAt: Date.now() };
   await rotate(ctx);
-  const newSid = await until(
+  const migrated = async () => {
+    for (const p of people) {
+      if (!(await pageEvents(p)).some((e) => e.type === 'migrated' && e.at >= ctx.rotatedAt)) return null;
+    }
+    return oldSid;
+  };
+  const newSid = migrate
+    ? await until(migrated, { timeout, interval: 250, what: `${people.map((p) => p.name).join(', ')} migrated` })
+    : await until(
     async () => {
       const s = await stack.roomSession(room);
       if (!s || s === oldSid) return null;
@@ -199,8 +210,12 @@ export async function rotationRun(stack, room, people, opts = {}) {
   const eventsOf = async (p) => (await pageEvents(p)).filter((e) => e.at >= ctx.rotatedAt);
   for (const p of people) {
     const events = await eventsOf(p);
-    const page = { p, events, started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') };
-    page.completed = all(events, 'handoffCompleted').at(-1) ?? null;
+    const page = {
+      p,
+      events,
+      started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') ?? first(events, 'migrationStarted'),
+    };
+    page.completed = all(events, 'handoffCompleted').at(-1) ?? all(events, 'migrated').at(-1) ?? null;
     if (page.completed) endAt = Math.max(endAt, page.completed.at + afterMs);
     pages.push(page);
   }
