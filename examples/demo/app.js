@@ -2,7 +2,8 @@
 //
 // Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `mode`: `sdk`
 // (default), `naive` (`naive=1` too: leave, then rejoin) or `vendor` (the vendor's own
-// migration, no SDK), see naive-call.js; `id` (participant ID; default one per tab),
+// migration, no SDK), see naive-call.js; `sessionMigration=1` and `rotation=migrate` (see
+// below); `id` (participant ID; default one per tab),
 // `video=WxH` (camera capture size asked for, default 640x480; the end-to-end tests ask for
 // 320x240 so that three pages in one browser fit on a 2-core machine).
 //
@@ -35,6 +36,13 @@ const VIDEO_SIZE = videoSize(params.get('video'));
 // `?tokenProvider=0`: join without a tokenProvider, as an app that has none (what the SDK
 // reports when a handoff signal then comes without a token).
 const TOKEN_PROVIDER = params.get('tokenProvider') !== '0';
+// `?sessionMigration=1` (SDK mode): the SDK joins with `sessionMigration: true`, so the
+// vendor's client also migrates at a rotation, beside the app server's handoff signal.
+const SESSION_MIGRATION = params.get('sessionMigration') === '1';
+// How the room rotates when this page opens it (app server: `handoff` or `migrate`); the
+// vendor's mode needs `migrate`, and `?rotation=migrate` gives the SDK a room the app server
+// does not move (with `?sessionMigration=1`, only the vendor's migration moves it).
+const ROTATION = params.get('rotation') ?? (mode === 'vendor' ? 'migrate' : 'handoff');
 
 /** `?video=WxH` (e.g. 320x240) as getUserMedia constraints; 640x480 when absent or not a size. */
 function videoSize(param) {
@@ -88,7 +96,7 @@ const ui = {
   event(type, detail = {}, tone = '') {
     timeline.add(type, detail, tone);
     if (type === 'handoffStarted' || type === 'migrationStarted') chart.mark('move');
-    if (type === 'handoffCompleted' || type === 'migrated') {
+    if (type === 'handoffCompleted' || type === 'migrated' || type === 'sessionMigrated') {
       chart.mark('done');
       const stats = controller?.stats?.();
       $('handoffs').textContent = String(stats?.handoffsCompleted ?? Number($('handoffs').textContent) + 1);
@@ -205,15 +213,23 @@ async function join({ name, room: roomName }) {
     config ??= await api('/api/config');
     const joined = await api(`/api/rooms/${encodeURIComponent(roomName)}/join`, {
       method: 'POST',
-      // The vendor's migration keeps the session: its rooms are not moved by the app server.
-      body: JSON.stringify({ name, id: participantId(), rotation: mode === 'vendor' ? 'migrate' : 'handoff' }),
+      body: JSON.stringify({ name, id: participantId(), rotation: ROTATION }),
     });
     identity = joined.identity;
     room = roomName;
     names.set(joined.data, identity.name);
     timeline.add('joining', { room, as: identity.name, mode });
     const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl, config.otProxyUrl), getMedia()]);
-    controller = await MODES[mode]({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
+    controller = await MODES[mode]({
+      OT,
+      joined,
+      room,
+      identity,
+      media: localMedia,
+      ui,
+      tokenProvider: TOKEN_PROVIDER,
+      sessionMigration: SESSION_MIGRATION,
+    });
     timeline.add('joined', { sessionId: controller.sessionId }, 'good');
     const url = new URL(location.href);
     url.searchParams.set('room', room);

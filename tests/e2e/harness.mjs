@@ -332,8 +332,8 @@ class Stack {
   }
 
   /** Rotates a session directly at the sandbox (not through the app server's route). */
-  rotateSession(sessionId, noticeMs) {
-    return this.admin('POST', `/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs });
+  rotateSession(sessionId, noticeMs, { migrationDelayMs } = {}) {
+    return this.admin('POST', `/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs, migrationDelayMs });
   }
 
   // ---- app server ----
@@ -380,14 +380,16 @@ class Stack {
   /**
    * Opens one browser context per name, on the demo page in `mode` (`sdk`, `naive`: the
    * baseline client, `vendor`: the vendor's migration; `naive: true` is `mode: 'naive'`;
+   * `rotation`: the room's, when these pages open it, `handoff` or `migrate`;
+   * `sessionMigration`: the SDK joins with the vendor's migration on;
    * `params[name]`: more of that page's URL parameters),
    * joins them to `room` one after the other, and waits until every page sees every other
    * participant's video.
    */
-  async joinRoom(room, names, { naive = false, mode = naive ? 'naive' : 'sdk', params = {} } = {}) {
+  async joinRoom(room, names, { naive = false, mode = naive ? 'naive' : 'sdk', params = {}, rotation = mode === 'vendor' ? 'migrate' : 'handoff', sessionMigration = false } = {}) {
     naive = mode === 'naive';
     this.rotations ??= new Map();
-    this.rotations.set(room, mode === 'vendor' ? 'migrate' : 'handoff');
+    this.rotations.set(room, rotation);
     const people = [];
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
@@ -415,6 +417,8 @@ class Stack {
       await page.addInitScript({ path: OT_TRACE_SCRIPT });
       const q = new URLSearchParams({ room, id, video: VIDEO_SIZE });
       if (mode !== 'sdk') q.set('mode', mode);
+      q.set('rotation', rotation);
+      if (sessionMigration) q.set('sessionMigration', '1');
       for (const [k, v] of Object.entries(params[name] ?? {})) q.set(k, v);
       await page.goto(`${this.appUrl}/?${q}`);
       await page.waitForFunction(() => window.demo !== undefined);

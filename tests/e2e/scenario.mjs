@@ -161,9 +161,9 @@ export async function rotationRun(stack, room, people, opts = {}) {
     beforeMinMs = 5000,
     afterMs = 3000,
     rotate = () => stack.rotateRoom(room, noticeMs),
-    // The vendor's migration (`mode: 'vendor'` pages): the session stays; the run ends when
-    // every page's client said `migrated`.
-    migrate = people.every((p) => p.mode === 'vendor'),
+    // A room of the vendor's migration: the session stays; the run ends when every page's
+    // client said so (`migrated` from the vendor's client, `sessionMigrated` from the SDK).
+    migrate = stack.rotations?.get(room) === 'migrate',
     destroyed = (ctx) => (migrate ? [] : [ctx.oldSid]),
     timeout = noticeMs + 30000,
   } = opts;
@@ -175,7 +175,7 @@ export async function rotationRun(stack, room, people, opts = {}) {
   await rotate(ctx);
   const migrated = async () => {
     for (const p of people) {
-      if (!(await pageEvents(p)).some((e) => e.type === 'migrated' && e.at >= ctx.rotatedAt)) return null;
+      if (!(await pageEvents(p)).some((e) => /^(migrated|sessionMigrated)$/.test(e.type) && e.at >= ctx.rotatedAt)) return null;
     }
     return oldSid;
   };
@@ -215,7 +215,7 @@ export async function rotationRun(stack, room, people, opts = {}) {
       events,
       started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') ?? first(events, 'migrationStarted'),
     };
-    page.completed = all(events, 'handoffCompleted').at(-1) ?? all(events, 'migrated').at(-1) ?? null;
+    page.completed = all(events, 'handoffCompleted').at(-1) ?? all(events, 'migrated').at(-1) ?? all(events, 'sessionMigrated').at(-1) ?? null;
     if (page.completed) endAt = Math.max(endAt, page.completed.at + afterMs);
     pages.push(page);
   }
