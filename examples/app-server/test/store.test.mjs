@@ -109,7 +109,7 @@ test('memory records expire after the TTL since their last write', async () => {
   assert.equal(await store.currentSession('r'), 's1');
   now += 2;
   assert.equal(await store.currentSession('r'), null, 'the room expired');
-  assert.deepEqual(await store.sessionInfo('s1'), { room: 'r' }, 'the refreshed session did not');
+  assert.deepEqual(await store.sessionInfo('s1'), { room: 'r', rotation: 'handoff' }, 'the refreshed session did not');
   now += TTL_MS;
   assert.equal(await store.sessionInfo('s1'), null);
   await store.close();

@@ -130,7 +130,7 @@ export class MemoryStore {
     }
     this.#set(`move:${sessionId}`, { ...move, to });
     this.#keep(`move:${sessionId}`, this.#live(`conns:${sessionId}`));
-    this.#set(`session:${to}`, { room });
+    this.#set(`session:${to}`, { room }); // only rooms of rotation 'handoff' move (the default)
     this.#keep(`session:${to}`, this.#live(`conns:${to}`));
     const current = this.#get(`room:${room}`);
     if (current === undefined || current === sessionId) {
