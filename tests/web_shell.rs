@@ -174,27 +174,27 @@ async fn given_a_live_call_when_the_server_hands_off_then_every_tile_swaps_witho
 /// Firefox before 132, Safari before 15.4) until dropped.
 struct WithoutFrameCallbacks(JsValue);
 
+fn video_prototype() -> js_sys::Object {
+    js_sys::Reflect::get(&js_sys::global(), &"HTMLVideoElement".into())
+        .and_then(|c| js_sys::Reflect::get(&c, &"prototype".into()))
+        .expect("HTMLVideoElement.prototype")
+        .unchecked_into()
+}
+
 impl WithoutFrameCallbacks {
     fn new() -> Self {
-        let proto = js_sys::Reflect::get(&js_sys::global(), &"HTMLVideoElement".into())
-            .and_then(|c| js_sys::Reflect::get(&c, &"prototype".into()))
-            .expect("HTMLVideoElement.prototype");
-        let saved = js_sys::Reflect::get(&proto, &"requestVideoFrameCallback".into()).unwrap();
-        js_sys::Reflect::delete_property(
-            &proto.clone().unchecked_into(),
-            &"requestVideoFrameCallback".into(),
-        )
-        .unwrap();
+        let proto = video_prototype();
+        let name = JsValue::from_str("requestVideoFrameCallback");
+        let saved = js_sys::Reflect::get(&proto, &name).unwrap();
+        js_sys::Reflect::delete_property(&proto, &name).unwrap();
         WithoutFrameCallbacks(saved)
     }
 }
 
 impl Drop for WithoutFrameCallbacks {
     fn drop(&mut self) {
-        let proto = js_sys::Reflect::get(&js_sys::global(), &"HTMLVideoElement".into())
-            .and_then(|c| js_sys::Reflect::get(&c, &"prototype".into()))
-            .unwrap();
-        let _ = js_sys::Reflect::set(&proto, &"requestVideoFrameCallback".into(), &self.0);
+        let name = JsValue::from_str("requestVideoFrameCallback");
+        let _ = js_sys::Reflect::set(&video_prototype(), &name, &self.0);
     }
 }
 
