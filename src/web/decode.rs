@@ -104,6 +104,7 @@ pub enum SessionHeard {
         data: String,
     },
     Disconnected(DisconnectReason),
+    Migrated,
 }
 
 /// Reads what `route`'s callback was called with (`a`: its first argument; for a frame, the
@@ -229,6 +230,7 @@ fn session_event(ev: SessionEvent, e: &JsValue) -> Option<SessionHeard> {
             from: sender(e),
             data: text(e, "data")?,
         },
+        SessionEvent::Migrated => SessionHeard::Migrated,
         SessionEvent::Disconnected => SessionHeard::Disconnected(
             text(e, "reason").map_or(DisconnectReason::Other, |r| disconnect_reason(&r)),
         ),

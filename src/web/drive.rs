@@ -317,6 +317,13 @@ impl Core {
                         Event::ParticipantSwapped { key, .. } => {
                             p.effects.tiles.swap_gap(key).flatten()
                         }
+                        // The vendor's migration ends 20 s after it began (its
+                        // MIGRATION_TIMEOUT, from its session info); a second more for the
+                        // notification and that request.
+                        Event::SessionMigrated { .. } => {
+                            let now = perf_now();
+                            p.effects.tiles.largest_since(now - 21_000.0, now)
+                        }
                         _ => None,
                     };
                     self.present.push(e, participant, gap);

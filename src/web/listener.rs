@@ -62,16 +62,19 @@ pub enum SessionEvent {
     /// `signal:<signalType>-moved` (`Config::moved_signal_type`).
     Moved,
     Disconnected,
+    /// The vendor's `migrated` (its own migration ended).
+    Migrated,
 }
 
 impl SessionEvent {
     /// The events registered by name (the two signal types are registered as `signal:<type>`).
-    pub const NAMED: [(SessionEvent, &'static str); 5] = [
+    pub const NAMED: [(SessionEvent, &'static str); 6] = [
         (SessionEvent::ConnectionCreated, "connectionCreated"),
         (SessionEvent::ConnectionDestroyed, "connectionDestroyed"),
         (SessionEvent::StreamCreated, "streamCreated"),
         (SessionEvent::StreamDestroyed, "streamDestroyed"),
         (SessionEvent::Disconnected, "sessionDisconnected"),
+        (SessionEvent::Migrated, "migrated"),
     ];
 }
 

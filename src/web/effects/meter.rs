@@ -13,6 +13,9 @@
 //! one; a swap's figure is the largest gap from there until the new video has presented
 //! [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which case the
 //! time without a frame so far is the figure).
+//!
+//! It also keeps the largest gap of each of the last [`RECENT_S`] seconds, for a figure over
+//! a span no swap marks: the vendor's own migration, which the app hears of only at its end.
 
 /// Frames of the new video that close a swap's measurement window.
 pub const FRAMES_AFTER_SWAP: u32 = 3;
@@ -20,6 +23,8 @@ pub const FRAMES_AFTER_SWAP: u32 = 3;
 pub const SWAP_WINDOW_MS: f64 = 1000.0;
 /// One display refresh at 60 Hz, the most often a frame can be shown (ms).
 pub const VSYNC_MS: f64 = 1000.0 / 60.0;
+/// Seconds of gaps kept for [`Meter::largest_since`] (the vendor's migration takes 20 s).
+pub const RECENT_S: usize = 24;
 
 #[derive(Default, Debug)]
 pub struct Meter {
@@ -31,6 +36,10 @@ pub struct Meter {
     swap: Option<Swap>,
     /// A finished swap figure no `participantSwapped` event has taken yet.
     unclaimed: Option<f64>,
+    /// The largest gap of each of the last [`RECENT_S`] spans of a second or more: (the
+    /// span's first frame time, its largest gap), filled in turn from `cursor`.
+    recent: [(f64, f64); RECENT_S],
+    cursor: usize,
 }
 
 #[derive(Debug)]
@@ -62,6 +71,12 @@ impl Meter {
                 span
             };
             self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
+            if t - self.recent[self.cursor].0 >= 1000.0 {
+                self.cursor = (self.cursor + 1) % RECENT_S;
+                self.recent[self.cursor] = (t, 0.0);
+            }
+            let span = &mut self.recent[self.cursor];
+            span.1 = span.1.max(gap);
             if let Some(s) = &mut self.swap {
                 s.gap = s.gap.max(gap);
             }
@@ -119,6 +134,19 @@ impl Meter {
             s.gap = s.gap.max(now - last);
         }
         Some(self.finish())
+    }
+
+    /// The largest gap since `t` (within the last [`RECENT_S`] seconds), the one still open
+    /// at `now` included.
+    pub fn largest_since(&self, t: f64, now: f64) -> f64 {
+        let mut largest = self.last_frame.map_or(0.0, |last| now - last);
+        for (start, gap) in self.recent {
+            // A span that began within a second before `t` may hold a gap after it.
+            if start >= t - 1000.0 {
+                largest = largest.max(gap);
+            }
+        }
+        largest
     }
 
     pub fn take_unclaimed(&mut self) -> Option<f64> {

@@ -46,6 +46,8 @@ pub enum Back {
 pub struct Effects {
     ot: Ot,
     application_id: String,
+    /// `initSession`'s options: `{ sessionMigration: true }` when the app asked, else undefined.
+    session_options: JsValue,
     signal_type: String,
     moved_type: String,
     pub sessions: Sessions,
@@ -82,6 +84,13 @@ impl Effects {
         Some(Effects {
             ot: options.ot.clone(),
             application_id: options.application_id.clone(),
+            session_options: if options.session_migration {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"sessionMigration".into(), &JsValue::TRUE);
+                o.into()
+            } else {
+                JsValue::UNDEFINED
+            },
             signal_type: options.config.signal_type.clone(),
             moved_type: options.config.moved_signal_type(),
             sessions: Sessions::default(),
@@ -108,6 +117,7 @@ impl Effects {
                     sink,
                     &self.ot,
                     &self.application_id,
+                    &self.session_options,
                     &session,
                     &token,
                     &self.signal_type,
@@ -315,6 +325,7 @@ impl Effects {
             // `initSession` hands out one cached object per session ID: a `sessionDisconnected`
             // before our connect completed is the late news of an earlier connection (ours, or
             // a call closed just before), and a connect that fails says so in its completion.
+            SessionHeard::Migrated => Input::Migrated { session },
             SessionHeard::Disconnected(_) if !self.sessions.is_connected(&session) => return None,
             SessionHeard::Disconnected(reason) => {
                 // The vendor already destroyed this session's publisher and subscribers.

@@ -83,13 +83,14 @@ impl Sessions {
         sink: &Weak<dyn Sink>,
         ot: &Ot,
         application_id: &str,
+        options: &JsValue,
         id: &SessionId,
         token: &str,
         signal_type: &str,
         moved_type: &str,
     ) -> Result<(), String> {
         let session = ot
-            .init_session(application_id, id.as_str())
+            .init_session(application_id, id.as_str(), options)
             .map_err(|e| describe(&e))?;
         self.next_gen = self.next_gen.wrapping_add(1);
         let gen = self.next_gen;

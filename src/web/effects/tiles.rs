@@ -136,6 +136,15 @@ impl Tiles {
         }
     }
 
+    /// The largest gap of any tile since `t` (performance.now() ms), up to `now`.
+    pub fn largest_since(&self, t: f64, now: f64) -> Option<f64> {
+        let mut largest = None;
+        for tile in &self.list {
+            largest = Some(tile.meter.largest_since(t, now).max(largest.unwrap_or(0.0)));
+        }
+        largest
+    }
+
     /// When the earliest swap measurement runs out (performance.now() ms).
     pub fn next_deadline(&self) -> Option<f64> {
         self.list
