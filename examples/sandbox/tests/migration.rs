@@ -425,7 +425,9 @@ async fn a_migration_delay_tells_the_clients_later_and_only_while_the_rotation_s
         .await;
     assert_eq!(res.status(), 202);
     // The app server's callback comes at once; the client's notice only after the delay.
-    assert!(event_names(&sb, &sid).await.contains(&"sessionNotification".to_owned()));
+    assert!(event_names(&sb, &sid)
+        .await
+        .contains(&"sessionNotification".to_owned()));
     a.expect_silence(400).await;
     expect_notification(&mut a).await;
     a.expect_silence(300).await;
