@@ -73,8 +73,15 @@ build_sandbox() {
 web_tests() {
   local caps="$log_dir/webdriver.json"
   node tests/browsers.mjs --webdriver-json >"$caps" || return 1
-  CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
-    GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver)}" \
+  # wasm-bindgen-test-runner takes the first driver it finds in its environment (geckodriver
+  # before chromedriver), whatever wasm-pack was asked for: give it only the one meant.
+  local driver
+  if [ "$1" = --firefox ]; then
+    driver=(-u CHROMEDRIVER "GECKODRIVER=${GECKODRIVER:-$(command -v geckodriver)}")
+  else
+    driver=(-u GECKODRIVER "CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}")
+  fi
+  env "${driver[@]}" \
     WASM_BINDGEN_TEST_WEBDRIVER_JSON="$caps" \
     WASM_BINDGEN_TEST_TIMEOUT=900 \
     wasm-pack test --headless "$1" -- --test web_shell --test web_leak -- --nocapture

@@ -17,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hadHeadroom } from './cost.mjs';
-import { BROWSER, FRAME_MS, missing, sdkBuilt, sleep, startStack } from './harness.mjs';
+import { FRAME_MS, missing, sdkBuilt, sleep, startStack } from './harness.mjs';
 import { SATURATED_FREEZE_MS } from './gaps.mjs';
 import { all, continuity, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun } from './report.mjs';
@@ -26,15 +26,6 @@ const NAMES = ['Ada', 'Ben', 'Cy'];
 const LATENCY_MS = Number(process.env.E2E_LATENCY_MS ?? 150);
 const NOTICE_MS = 30000; // longer than the vendor's 20 s migration
 const MIGRATION_TIMEOUT_MS = 20000; // the vendor client's MIGRATION_TIMEOUT
-
-// The vendor's migration in Firefox 153 is not yet understood (2026-12-06, runs on a machine
-// at load average 11-15 from other work): the handoff-first overlap failed in both runs
-// (every tile's video stopped 1.3-1.7 s, after the old session was left, while the vendor
-// re-made the new session's streams), the migration-first one in one of two (2.7 s), and the
-// migration alone once in two (the SDK's gap 167 ms against the harness's 318 ms, which takes
-// a late callback's frames at their worst case there: no MediaStreamTrackProcessor). So in
-// Firefox these run and report as todos rather than fail the suite.
-const FIREFOX_TODO = BROWSER === 'firefox' && "Firefox: the vendor's migration not yet understood (issue 21)";
 
 let stack;
 
@@ -105,7 +96,7 @@ function calm(r, what) {
   );
 }
 
-test("the vendor's migration under the SDK: same session, every tile on, nobody leaves, sessionMigrated with its gap", { timeout: 180000, todo: FIREFOX_TODO }, async () => {
+test("the vendor's migration under the SDK: same session, every tile on, nobody leaves, sessionMigrated with its gap", { timeout: 180000 }, async () => {
   assert.ok(sdkBuilt(), 'the SDK is not built');
   const r = await scenario('e2e-vendor-migration', { rotation: 'migrate' }, {});
   try {
@@ -119,12 +110,13 @@ test("the vendor's migration under the SDK: same session, every tile on, nobody 
       assert.equal(done[0].detail.sessionId, r.oldSid);
       const sdkGap = done[0].detail.frameGapMs;
       assert.equal(typeof sdkGap, 'number', `${page.p.name}: sessionMigrated carries its frame gap`);
-      // The SDK's figure against the harness's own measure of the same tiles over the same
-      // span (the 21 s before the event), within one frame.
-      const tiles = await continuity(page.p, { startAt: done[0].at - 21000, endAt: done[0].at });
-      const harness = Math.max(...tiles.map((t) => t.across));
-      console.log(`e2e: ${page.p.name}: sessionMigrated frameGapMs ${ms(sdkGap)}, the harness's largest gap over the same 21 s ${ms(harness)} ms`);
-      assert.ok(Math.abs(sdkGap - harness) <= FRAME_MS, `${page.p.name}: the SDK's ${ms(sdkGap)} ms against the harness's ${ms(harness)} ms`);
+      // The SDK's figure against the harness's own measure of the same tiles, within one
+      // frame. The SDK keeps its gaps per span of a second, so its window is the 21 s before
+      // the event and up to 1 s more: between the harness's figures over 21 s and over 22 s.
+      const over = async (s) => Math.max(...(await continuity(page.p, { startAt: done[0].at - s * 1000, endAt: done[0].at })).map((t) => t.across));
+      const [least, most] = [await over(21), await over(22)];
+      console.log(`e2e: ${page.p.name}: sessionMigrated frameGapMs ${ms(sdkGap)}; the harness's largest gap over the 21 s before it ${ms(least)} ms, over 22 s ${ms(most)} ms`);
+      assert.ok(sdkGap >= least - FRAME_MS && sdkGap <= most + FRAME_MS, `${page.p.name}: the SDK's ${ms(sdkGap)} ms against the harness's ${ms(least)}-${ms(most)} ms`);
       assert.deepEqual(all(page.events, 'handoffStarted'), [], `${page.p.name}: no handoff`);
       assert.ok(done[0].at - r.rotatedAt >= MIGRATION_TIMEOUT_MS - 1000, `${page.p.name}: the vendor's migration took its 20 s`);
     }
@@ -142,7 +134,7 @@ for (const [order, runOptions] of [
     { rotate: ({ oldSid }) => stack.rotateSession(oldSid, NOTICE_MS, { migrationDelayMs: 2500 }) },
   ],
 ]) {
-  test(`a handoff and the vendor's migration overlapping, ${order}: everyone live in the new session, video on`, { timeout: 180000, todo: FIREFOX_TODO }, async () => {
+  test(`a handoff and the vendor's migration overlapping, ${order}: everyone live in the new session, video on`, { timeout: 180000 }, async () => {
     const room = `e2e-overlap-${Object.keys(runOptions).length}`;
     // The old session is not destroyed at the notice's end when it has migrated clients.
     const r = await scenario(room, {}, { ...runOptions, destroyed: () => [] });
