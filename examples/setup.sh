@@ -3,8 +3,9 @@
 # everything is there already. Used by `npm run demo` and by `npm test`.
 #
 #   bash examples/setup.sh            Rust wasm target, wasm-pack, wasm-bindgen, npm packages
-#   bash examples/setup.sh --browser  the same, plus Chromium and chromedriver (browser tests)
-#                                     and redis-server (the app server's shared-store tests)
+#   bash examples/setup.sh --browser  the same, plus Chromium and chromedriver, Firefox ESR and
+#                                     geckodriver (browser tests) and redis-server (the app
+#                                     server's shared-store tests)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --browser) browser=1 ;;
     -h | --help)
-      sed -n '2,8p' "$0"
+      sed -n '2,9p' "$0"
       exit 0
       ;;
     *)
@@ -90,6 +91,16 @@ if [ "$browser" -eq 1 ]; then
   if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     say "installing Chromium and chromedriver"
     apt_install chromium chromium-driver
+  fi
+  # Firefox ESR for the Firefox runs of the browser tests (tests/browsers.mjs drives it
+  # through puppeteer-core), and geckodriver for `wasm-pack test --firefox`.
+  if ! command -v firefox-esr >/dev/null 2>&1; then
+    say "installing Firefox ESR"
+    apt_install firefox-esr
+  fi
+  if ! geckodriver --version >/dev/null 2>&1; then
+    say "installing geckodriver (cargo install, a few minutes)"
+    cargo install --locked geckodriver || cargo install geckodriver
   fi
   # The app server's tests start their own redis-server (a real one, never a mock).
   if ! command -v redis-server >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: `npm test` (or `bash tests/run.sh`).
 #   bash tests/run.sh          everything (installs what is missing first)
-#   bash tests/run.sh e2e      only the end-to-end browser tests (`npm run e2e`)
+#   bash tests/run.sh e2e      only the end-to-end browser tests (`npm run e2e`), in the
+#                              browser E2E_BROWSER names (chromium unless set, or firefox)
 #   bash tests/run.sh size     only print the shipped sizes (`npm run size`)
 #   bash tests/run.sh build    only build what the browser tests load (`npm run bench:handoff`)
 #
@@ -66,13 +67,24 @@ build_sandbox() {
   cargo build -p video-handoff-sandbox
 }
 
-# The shell's browser tests: wasm-bindgen-test in headless Chromium (capabilities in
-# tests/web/webdriver.json), against an in-page OT test double.
+# The shell's browser tests: wasm-bindgen-test in headless Chromium (`--chrome`) or Firefox
+# (`--firefox`), against an in-page OT test double. The capabilities (fake media, autoplay)
+# come from tests/browsers.mjs, where every browser test's flags and prefs are.
 web_tests() {
-  CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
-    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/tests/web/webdriver.json" \
+  local caps="$log_dir/webdriver.json"
+  node tests/browsers.mjs --webdriver-json >"$caps" || return 1
+  # wasm-bindgen-test-runner takes the first driver it finds in its environment (geckodriver
+  # before chromedriver), whatever wasm-pack was asked for: give it only the one meant.
+  local driver
+  if [ "$1" = --firefox ]; then
+    driver=(-u CHROMEDRIVER "GECKODRIVER=${GECKODRIVER:-$(command -v geckodriver)}")
+  else
+    driver=(-u GECKODRIVER "CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}")
+  fi
+  env "${driver[@]}" \
+    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$caps" \
     WASM_BINDGEN_TEST_TIMEOUT=900 \
-    wasm-pack test --headless --chrome -- --test web_shell --test web_leak -- --nocapture
+    wasm-pack test --headless "$1" -- --test web_shell --test web_leak -- --nocapture
 }
 
 types() {
@@ -85,6 +97,17 @@ e2e_relayed() {
   E2E_MEDIA_MODE=relayed node_tests \
     --test-name-pattern 'SDK: three participants|connecting to the new session fails twice|no page made a request' \
     tests/e2e/handoff.test.mjs tests/e2e/failures.test.mjs
+}
+
+# The scenarios of the end-to-end suite that `npm test` also runs in Firefox (the whole suite
+# in Firefox: `E2E_BROWSER=firefox npm run e2e`): the main rotation with the SDK, the mixed
+# call (two Chromium pages and one Firefox page), and the failures that exercise other paths
+# (retried connects, a dropped signal, a second rotation): the whole Firefox suite would add
+# about 10 minutes to the 30 that `npm test` may take on a 2-core machine.
+e2e_firefox() {
+  E2E_BROWSER=firefox node_tests \
+    --test-name-pattern 'SDK: three participants|mixed call|connecting to the new session fails twice|signal is dropped|second rotation|no page made a request' \
+    tests/e2e/handoff.test.mjs tests/e2e/mixed.test.mjs tests/e2e/failures.test.mjs
 }
 
 node_tests() {
@@ -110,6 +133,8 @@ case "$mode" in
     exit $?
     ;;
   e2e)
+    # Which browser (E2E_BROWSER: chromium unless set), as the browser itself says.
+    node tests/browsers.mjs --version || exit 1
     stage wasm-build build_wasm
     stage sandbox-build build_sandbox
     stage e2e node_tests tests/e2e/*.test.mjs
@@ -122,11 +147,14 @@ case "$mode" in
     stage cargo-test cargo test --workspace -- --show-output # shows the property test's counts
     stage wasm-build build_wasm
     stage types types
-    stage web-shell web_tests
+    stage web-shell web_tests --chrome
+    stage web-shell-firefox web_tests --firefox
     stage sandbox-build build_sandbox
     stage node-tests node_tests examples/sandbox/tests/*.test.mjs examples/app-server/test/*.test.mjs tests/web/*.test.mjs tests/package/*.test.mjs
     stage e2e node_tests tests/e2e/*.test.mjs
     stage e2e-relayed e2e_relayed
+    node tests/browsers.mjs --version firefox
+    stage e2e-firefox e2e_firefox
     stage size node tests/package/size.mjs
     ;;
   *)

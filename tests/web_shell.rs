@@ -170,6 +170,72 @@ async fn given_a_live_call_when_the_server_hands_off_then_every_tile_swaps_witho
     s.finish();
 }
 
+/// `HTMLVideoElement.prototype.requestVideoFrameCallback` taken away (a browser without it:
+/// Firefox before 132, Safari before 15.4) until dropped.
+struct WithoutFrameCallbacks(JsValue);
+
+fn video_prototype() -> js_sys::Object {
+    js_sys::Reflect::get(&js_sys::global(), &"HTMLVideoElement".into())
+        .and_then(|c| js_sys::Reflect::get(&c, &"prototype".into()))
+        .expect("HTMLVideoElement.prototype")
+        .unchecked_into()
+}
+
+impl WithoutFrameCallbacks {
+    fn new() -> Self {
+        let proto = video_prototype();
+        let name = JsValue::from_str("requestVideoFrameCallback");
+        let saved = js_sys::Reflect::get(&proto, &name).unwrap();
+        js_sys::Reflect::delete_property(&proto, &name).unwrap();
+        WithoutFrameCallbacks(saved)
+    }
+}
+
+impl Drop for WithoutFrameCallbacks {
+    fn drop(&mut self) {
+        let name = JsValue::from_str("requestVideoFrameCallback");
+        let _ = js_sys::Reflect::set(&video_prototype(), &name, &self.0);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn given_a_browser_without_video_frame_callbacks_when_handing_off_then_tiles_swap_on_loadeddata_and_no_gap_is_claimed(
+) {
+    let _without = WithoutFrameCallbacks::new();
+    let mut s = Scenario::new("s1", &["alice", "bob"]);
+    let call = s.join("s1").await;
+    sleep_ms(300).await;
+
+    s.handoff("s1", "s2").await;
+    sleep_ms(300).await;
+
+    // The swap still happens, once the new video has its first frame decoded (`loadeddata`,
+    // the best signal such a browser gives); the frame gap was not measured, so it is null,
+    // never a made-up 0.
+    assert_eq!(call.session_id().as_deref(), Some("s2"));
+    assert_eq!(s.recorder.count("participantSwapped"), 2);
+    for e in s.recorder.all("participantSwapped").iter() {
+        assert_eq!(get_str(&e, "to"), "s2");
+        let gap = get(&e, "frameGapMs");
+        assert!(
+            gap.is_null() || gap.is_undefined(),
+            "no frame gap without frame callbacks, got {}",
+            describe(&gap)
+        );
+    }
+    let done = s.recorder.last("handoffCompleted");
+    assert_eq!(get_str(&done, "endedBy"), "allMoved");
+    let largest = get(&done, "largestFrameGapMs");
+    assert!(
+        largest.is_null() || largest.is_undefined(),
+        "no largest gap, got {}",
+        describe(&largest)
+    );
+    assert_clean(&s);
+    call.close();
+    s.finish();
+}
+
 #[wasm_bindgen_test]
 async fn given_a_live_call_when_a_participant_forges_a_handoff_signal_then_it_is_ignored() {
     let s = Scenario::new("s1", &["alice", "bob"]);

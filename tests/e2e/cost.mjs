@@ -1,27 +1,29 @@
 // What a handoff costs the pages beyond the steady call (issue 13), measured from outside the
-// SDK: the browser's CPU time (CDP `SystemInfo.getProcessInfo`, every Chromium process), the
-// live subscribers, publishers and media peer connections per page (ot-trace.js `live`), and
-// video freezes per tile by the W3C definition (webrtc-stats `freezeCount`) on the frames the
-// person saw (measure.js, `shownGaps` in gaps.mjs).
+// SDK: the browser's CPU time (every process: CDP `SystemInfo.getProcessInfo` in Chromium,
+// /proc in Firefox), the live subscribers, publishers and media peer connections per page
+// (ot-trace.js `live`), and video freezes per tile by the W3C definition (webrtc-stats
+// `freezeCount`) on the frames the person saw (measure.js, `shownGaps` in gaps.mjs).
 
 import { availableParallelism } from 'node:os';
 
 /**
- * Samples the whole browser's CPU time (user + system seconds, summed over its processes)
- * every `everyMs` until `stop()`. `between(from, to)` (epoch ms) interpolates the CPU seconds
- * spent in that window; null when the samples do not cover it.
+ * Samples the CPU time of `browsers` (user + system seconds, summed over their processes:
+ * `cpuTimes()` of browsers.mjs, from CDP for Chromium and /proc for Firefox) every `everyMs`
+ * until `stop()`. `between(from, to)` (epoch ms) interpolates the CPU seconds spent in that
+ * window; null when the samples do not cover it.
  */
-export async function cpuSampler(browser, { everyMs = 200 } = {}) {
-  const cdp = await browser.newBrowserCDPSession();
-  // [epoch ms, Map(process id -> cpu s)]: per process, because a page closed between two
-  // samples takes its whole CPU time out of any sum.
+export async function cpuSampler(browsers, { everyMs = 200 } = {}) {
+  // [epoch ms, Map(browser:process id -> cpu s)]: per process, because a page closed between
+  // two samples takes its whole CPU time out of any sum.
   const samples = [];
   const MAX = 50000; // a few hours at 200 ms: a forgotten sampler stays bounded
   let stopped = false;
   let pending = null;
   const take = async () => {
-    const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
-    const cpu = new Map(processInfo.map((p) => [p.id, p.cpuTime ?? 0]));
+    const cpu = new Map();
+    for (const b of browsers) {
+      for (const [id, s] of await b.cpuTimes()) cpu.set(`${b.name}:${id}`, s);
+    }
     if (samples.length < MAX) samples.push([Date.now(), cpu]);
   };
   const loop = async () => {
@@ -58,7 +60,6 @@ export async function cpuSampler(browser, { everyMs = 200 } = {}) {
     async stop() {
       stopped = true;
       await pending;
-      await cdp.detach().catch(() => {});
     },
   };
 }

@@ -1,6 +1,7 @@
 // The end-to-end harness: the real sandbox (Video API emulator), the real sample app server
-// (a separate `node examples/app-server/server.js` process), one Debian Chromium driven by
-// playwright-core, and one browser context per participant on the demo page.
+// (a separate `node examples/app-server/server.js` process), a browser (Debian's Chromium or
+// Firefox ESR, `E2E_BROWSER`; both for a mixed call) started the one way tests/browsers.mjs
+// starts them, and one browser context per participant on the demo page.
 //
 // Between the app server and the sandbox sits a small pass-through proxy owned by the test
 // (`proxy.mjs`): REST calls and callbacks go through it unchanged unless a test sets a hook.
@@ -11,20 +12,22 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSampler } from './cost.mjs';
 import { Proxy } from './proxy.mjs';
 import { devKeys } from '../../examples/app-server/test/helpers.mjs';
 import { stopProcess } from '../../examples/sandbox/tests/browser-helpers.mjs';
+import { browserFromEnv, executableOf, launchBrowser as launch } from '../browsers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../..');
 export const SANDBOX_BIN =
   process.env.SANDBOX_BIN ||
   path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
-export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** The browser of the suite's pages (`E2E_BROWSER`): chromium (the default) or firefox. */
+export const BROWSER = browserFromEnv();
 export const MEASURE_SCRIPT = path.join(here, 'measure.js');
 export const OT_TRACE_SCRIPT = path.join(here, 'ot-trace.js');
 export const APP_ID = 'e2e-app';
@@ -55,7 +58,7 @@ export const VIDEO_SIZE = process.env.E2E_VIDEO || '320x240';
 /** Why the e2e tests cannot run here, or `false`. */
 export function missing() {
   if (!existsSync(SANDBOX_BIN)) return `sandbox not built (${SANDBOX_BIN}; cargo build -p video-handoff-sandbox)`;
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  if (!existsSync(executableOf(BROWSER))) return `no ${BROWSER} at ${executableOf(BROWSER)} (bash examples/setup.sh --browser)`;
   return false;
 }
 
@@ -128,31 +131,12 @@ function keepLines(child, lines, prefix, echo) {
 }
 
 /**
- * Debian's Chromium with the flags WebRTC tests need (docs/toolchain.md), its temp files and
- * profile under `tmp` (a folder of the test's own).
+ * The browser the suite runs in (`E2E_BROWSER`: chromium, the default, or firefox), started the
+ * one way the tests start a browser (tests/browsers.mjs), under `tmp` (a folder of the test's
+ * own).
  */
-export async function launchBrowser(tmp) {
-  const { chromium } = await import('playwright-core');
-  process.env.TMPDIR = tmp; // Playwright makes Chromium's profile under the launcher's TMPDIR
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-      // Several pages share one browser: none of them may be throttled as "in the background".
-      '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
-      '--disable-backgrounding-occluded-windows',
-      // Remote audio must really play, or "never two audible sources" would prove nothing.
-      '--autoplay-policy=no-user-gesture-required',
-      // Nothing leaves the machine, even a URL that escaped the vendor client's proxy setting;
-      // every page also records such requests and `Stack.offLoopback()` reports them.
-      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-    ],
-    ignoreDefaultArgs: ['--headless'],
-    env: { ...process.env, TMPDIR: tmp },
-  });
+export function launchBrowser(tmp, name = BROWSER) {
+  return launch(name, tmp);
 }
 
 /**
@@ -172,14 +156,26 @@ async function servePkgFrom(context, dir) {
   });
 }
 
+/**
+ * One of this machine's own IPv4 addresses that is not loopback, for the media router when
+ * Firefox takes part; throws where there is none (Firefox cannot join a routed call there).
+ */
+function ownAddress() {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('Firefox needs a non-loopback IPv4 address on this machine for routed media (it never pairs with 127.0.0.1); none found');
+}
+
 // ---- the stack ----------------------------------------------------------------------------------
 
 /**
- * Starts proxy, sandbox, app server and Chromium. Returns the `Stack`; call `stop()` in
+ * Starts proxy, sandbox, app server and the browsers (`browsers`: names, the suite's own by
+ * default). Returns the `Stack`; call `stop()` in
  * `after` whatever happened.
  */
-export async function startStack({ echo = Boolean(process.env.E2E_LOG), mode = MEDIA_MODE } = {}) {
-  const stack = new Stack(echo, mode);
+export async function startStack({ echo = Boolean(process.env.E2E_LOG), mode = MEDIA_MODE, browsers = [BROWSER] } = {}) {
+  const stack = new Stack(echo, mode, browsers);
   try {
     await stack.start();
   } catch (err) {
@@ -195,12 +191,15 @@ class Stack {
   /** Every request any page made to a host other than 127.0.0.1 (must stay empty). */
   offLoopback = [];
   participants = [];
+  /** browser name -> the running browser (browsers.mjs); `browser` is the first. */
+  browsers = new Map();
   browser = null;
   sandbox = null;
   app = null;
 
-  constructor(echo, mode) {
+  constructor(echo, mode, browserNames) {
     this.echo = echo;
+    this.browserNames = browserNames;
     /** The media mode of every session the app server creates: `routed` or `relayed`. */
     this.mode = mode;
     this.proxy = new Proxy();
@@ -226,10 +225,14 @@ class Stack {
     process.once('exit', this.onExit);
 
     this.adminToken = randomBytes(24).toString('hex');
+    // Firefox never pairs with a loopback ICE candidate (its loopback pref notwithstanding):
+    // with Firefox pages the media router announces one of this machine's own addresses.
+    const mediaHost = this.browserNames.includes('firefox') ? ownAddress() : '127.0.0.1';
+    if (mediaHost !== '127.0.0.1') console.log(`e2e: media router on ${mediaHost} (Firefox pairs with no loopback candidate)`);
     this.sandbox = spawn(
       SANDBOX_BIN,
       [
-        '--host', '127.0.0.1', '--port', '0',
+        '--host', '127.0.0.1', '--port', '0', '--media-host', mediaHost,
         '--application-id', APP_ID,
         '--public-key-file', path.join(this.root, 'public.pem'),
         '--callback-url', `${this.proxy.url}/callbacks`,
@@ -273,8 +276,13 @@ class Stack {
     this.video = new Video({ applicationId: APP_ID, privateKey }, { videoHost: this.sandboxUrl });
 
     console.log(`e2e: media mode ${this.mode} (sessions the app server creates; E2E_MEDIA_MODE)`);
-    this.browser = await launchBrowser(path.join(this.root, 'tmp'));
-    this.cpu = await cpuSampler(this.browser);
+    for (const name of this.browserNames) {
+      const browser = await launchBrowser(path.join(this.root, 'tmp', name), name);
+      this.browsers.set(name, browser);
+      this.browser ??= browser;
+      console.log(`browser: ${browser.version}`);
+    }
+    this.cpu = await cpuSampler([...this.browsers.values()]);
   }
 
   /** Stops everything; never throws. */
@@ -289,7 +297,8 @@ class Stack {
     for (const p of this.participants) await step(() => p.context.close());
     this.participants = [];
     await step(() => this.cpu?.stop());
-    await step(() => this.browser?.close());
+    for (const browser of this.browsers.values()) await step(() => browser.close());
+    this.browsers.clear();
     await step(() => stopProcess(this.app));
     await step(() => stopProcess(this.sandbox));
     await step(() => this.proxy.close());
@@ -382,21 +391,24 @@ class Stack {
    * baseline client, `vendor`: the vendor's migration; `naive: true` is `mode: 'naive'`;
    * `rotation`: the room's, when these pages open it, `handoff` or `migrate`;
    * `sessionMigration`: the SDK joins with the vendor's migration on;
-   * `params[name]`: more of that page's URL parameters),
+   * `params[name]`: more of that page's URL parameters; `browserOf[name]`: the browser of that
+   * page, one the stack started, else the stack's first),
    * joins them to `room` one after the other, and waits until every page sees every other
    * participant's video.
    */
-  async joinRoom(room, names, { naive = false, mode = naive ? 'naive' : 'sdk', params = {}, rotation = mode === 'vendor' ? 'migrate' : 'handoff', sessionMigration = false } = {}) {
+  async joinRoom(room, names, { naive = false, mode = naive ? 'naive' : 'sdk', params = {}, rotation = mode === 'vendor' ? 'migrate' : 'handoff', sessionMigration = false, browserOf = {} } = {}) {
     naive = mode === 'naive';
     this.rotations ??= new Map();
     this.rotations.set(room, rotation);
     const people = [];
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
-      const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const browser = browserOf[name] ? this.browsers.get(browserOf[name]) : this.browser;
+      if (!browser) throw new Error(`${name}: the stack has no ${browserOf[name]} (startStack's browsers)`);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       if (process.env.E2E_PKG_DIR) await servePkgFrom(context, process.env.E2E_PKG_DIR);
       const page = await context.newPage();
-      const p = { name, id, room, naive, mode, context, page, logs: [], requests: [], offLoopback: [] };
+      const p = { name, id, room, naive, mode, browser: browser.name, context, page, logs: [], requests: [], offLoopback: [] };
       page.on('console', (m) => {
         p.logs.push(`[${m.type()}] ${m.text()}`);
         if (p.logs.length > 500) p.logs.shift();

@@ -78,11 +78,30 @@ export function printRun(label, r) {
   if (margins.some((m) => m.marginMs !== null)) {
     lines.push(`  old stream outlived the swap by (ms): ${margins.map((m) => `${m.viewer} <- ${m.of} ${m.marginMs === null ? 'never swapped' : ms(m.marginMs)}`).join(', ')}`);
   }
+  lines.push(...measuredDifferently(r));
   lines.push(describeTiles(r.tiles, r.people));
   lines.push(...costLines(r));
   lines.push(...phaseTimeline(r));
   if (process.env.E2E_PC_TRACE === '1') for (const page of r.pages) lines.push(...pcTimeline(page));
   console.log(lines.join('\n'));
+}
+
+/**
+ * Where a page's browser reports what the harness measures differently from Chromium, said
+ * with the figures (issue 21): Firefox has no MediaStreamTrackProcessor (frames one late
+ * callback reports are taken at their worst case, never placed by their delivery) and no CDP
+ * process figures (its CPU is read from /proc for its process tree).
+ */
+export function measuredDifferently(r) {
+  const lines = [];
+  const pages = (pred) => r.pages.filter(pred).map((pg) => `${pg.p.name} (${pg.p.browser ?? '?'})`);
+  const noProcessor = pages((pg) => pg.media && pg.media.trackProcessor === false);
+  if (noProcessor.length) {
+    lines.push(`  measured differently: ${noProcessor.join(', ')}: no MediaStreamTrackProcessor, so frames one late rVFC callback reports are taken at their worst case (not placed where the track delivered them)`);
+  }
+  const procCpu = pages((pg) => pg.p.browser === 'firefox');
+  if (procCpu.length) lines.push(`  measured differently: ${procCpu.join(', ')}: browser CPU read from /proc for Firefox's process tree (no CDP SystemInfo)`);
+  return lines;
 }
 
 /**
@@ -97,6 +116,13 @@ export function costLines(r) {
     return `${pg.p.name} subscribers ${f('subscribers')}, publishers ${f('publishers')}, peer connections ${f('pcs')}`;
   });
   if (live.length) lines.push(`  live (steady->peak): ${live.join('; ')}`);
+  // Every peer connection a page made from its handoff's start on, probes included (the
+  // vendor's client makes short-lived ones that never carry media).
+  const made = r.pages.filter((pg) => pg.started && pg.trace).map((pg) => {
+    const n = pg.trace.filter((e) => e.what === 'pc' && e.ev === 'new' && e.at >= pg.started.at).length;
+    return `${pg.p.name} (${pg.p.browser ?? '?'}) ${n}`;
+  });
+  if (made.length) lines.push(`  peer connections created per handoff: ${made.join(', ')}`);
   const c = r.cpu;
   if (c?.handoffCores != null && c?.steadyCores != null) {
     lines.push(

@@ -135,6 +135,7 @@ export async function mediaChecks(p) {
     audibleNow: snap.audibleNow,
     mismatchCount: snap.mismatchCount,
     mismatches: snap.mismatches,
+    trackProcessor: snap.trackProcessor,
   };
 }
 

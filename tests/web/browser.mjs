@@ -1,35 +1,17 @@
 // Node-side helpers for the tests that drive the JS package in headless Chromium
-// (tests/web/*.test.mjs, tests/package/*.test.mjs): one Chromium with its own temporary
-// profile and TMPDIR, a static file server on 127.0.0.1, and pages that report their errors.
+// (tests/web/*.test.mjs, tests/package/*.test.mjs): one Chromium (started by
+// tests/browsers.mjs) with its own temporary profile and TMPDIR, a static file server on 127.0.0.1, and pages that report their errors.
 // Run these tests one at a time (`node --test --test-concurrency=1`), under the shared
 // browser lock.
 
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../browsers.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-// The flags docs/toolchain.md records as measured for headless WebRTC on these machines.
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 
 const MIME = {
   '.html': 'text/html',
@@ -64,24 +46,19 @@ export function serve(dir) {
 }
 
 /**
- * Starts Chromium in a persistent context with a fresh profile under a temporary folder of its
- * own (Chromium's own temporary files go there too); `close()` stops it and deletes the folder.
+ * Starts Chromium the one way the tests start a browser (tests/browsers.mjs), its profile and
+ * temporary files under a folder of its own, with one context; `close()` stops it and
+ * deletes the folder.
  */
 export async function launch() {
   const tmp = mkdtempSync(join(tmpdir(), 'video-handoff-browser-'));
-  const chromeTmp = join(tmp, 'tmp');
-  mkdirSync(chromeTmp);
-  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    ignoreDefaultArgs: ['--headless'],
-    env: { ...process.env, TMPDIR: chromeTmp },
-  });
+  const browser = await launchBrowser('chromium', join(tmp, 'tmp'));
+  const context = await browser.newContext();
   return {
     context,
     tmp,
     async close() {
-      await context.close().catch(() => {});
+      await browser.close().catch(() => {});
       rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -32,6 +32,12 @@ pub struct Config {
     /// UDP port of the media router (routed sessions' media, on `host`); 0 picks a free one
     /// (printed at start).
     pub media_port: u16,
+    /// Address the media router binds and announces as its ICE candidate; `host` (127.0.0.1
+    /// for an unspecified `host`) unless set. Firefox never pairs its candidates with a
+    /// loopback one, whatever `media.peerconnection.ice.loopback` says (measured with Firefox
+    /// 153), so a routed call with Firefox pages needs one of the machine's own non-loopback
+    /// addresses here.
+    pub media_host: Option<IpAddr>,
 }
 
 impl Config {
@@ -48,6 +54,7 @@ impl Config {
             rotation_notice_ms: 3_600_000,
             admin_token: None,
             media_port: 0,
+            media_host: None,
         }
     }
 }

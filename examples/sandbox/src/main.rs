@@ -57,6 +57,11 @@ struct Cli {
     /// free one.
     #[arg(long, env = "SANDBOX_MEDIA_PORT", default_value_t = 0)]
     media_port: u16,
+    /// Address the media router binds and announces (its ICE candidate); `--host` unless
+    /// set. Firefox pages need a non-loopback address of this machine here: Firefox never
+    /// pairs with a loopback candidate.
+    #[arg(long, env = "SANDBOX_MEDIA_HOST")]
+    media_host: Option<IpAddr>,
 }
 
 #[derive(Subcommand)]
@@ -122,6 +127,7 @@ async fn main() -> ExitCode {
         rotation_notice_ms: cli.rotation_notice_ms,
         admin_token: cli.admin_token,
         media_port: cli.media_port,
+        media_host: cli.media_host,
     };
     if !config.callback_urls.is_empty() && config.signature_secret.is_none() {
         eprintln!("sandbox: callbacks are unsigned (no --signature-secret); signed-callback receivers will refuse them");

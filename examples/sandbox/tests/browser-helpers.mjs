@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchBrowser } from '../../../tests/browsers.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SANDBOX_BIN =
@@ -16,7 +17,6 @@ export const SANDBOX_BIN =
   join(process.env.CARGO_TARGET_DIR || join(REPO_ROOT, 'target'), 'debug/video-handoff-sandbox');
 /** The vendor's own browser client, as the npm package ships it. */
 export const VENDOR_CLIENT = join(REPO_ROOT, 'node_modules/@vonage/client-sdk-video/dist/js/opentok.js');
-export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const APP_ID = 'browser-test-app';
 
 /** A temp folder of the test's own; Chromium's TMPDIR points inside it. */
@@ -110,26 +110,11 @@ export async function startPageServer() {
 }
 
 /**
- * Playwright refuses `--user-data-dir` with `launch()`: it makes a fresh profile folder itself,
- * under the launching process's TMPDIR. So TMPDIR points into the test's own temp folder (for
- * Playwright and for Chromium), and the profile goes away with it.
+ * Chromium, started the one way the tests start a browser (tests/browsers.mjs), its profile
+ * and temporary files under `root`'s `tmp` (deleted with it). Returns playwright's Browser.
  */
 export async function launchChromium(root) {
-  const { chromium } = await import('playwright-core');
-  process.env.TMPDIR = join(root, 'tmp');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-      // Nothing leaves the machine, even a URL that escaped the proxy (tests also watch requests).
-      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-    ],
-    ignoreDefaultArgs: ['--headless'],
-    env: { ...process.env, TMPDIR: join(root, 'tmp') },
-  });
+  return (await launchBrowser('chromium', join(root, 'tmp'))).playwright;
 }
 
 /**

@@ -388,8 +388,12 @@ impl Effects {
         // The engine names the tile's previous source, also one already gone (its tests hold
         // `replaces` to what the tile showed after every step): nothing to guess here.
         let old = replaces.filter(|o| o.0 != session || o.1 != stream);
+        // Without frame callbacks nothing times the new video's frames: no gap is measured
+        // (its event says null, at once) rather than a made-up one.
+        let mut timed = false;
         if let Some(sub) = self.subs.get(&session, &stream) {
             sub.set_shown(true);
+            timed = sub.frames_timed();
         }
         if let Some(sub) = old.as_ref().and_then(|(s, st)| self.subs.get(s, st)) {
             sub.set_shown(false);
@@ -398,7 +402,7 @@ impl Effects {
             return;
         };
         tile.active = Some((session, stream));
-        if previous.is_some() && old.is_some() {
+        if previous.is_some() && old.is_some() && timed {
             tile.meter.swapped(perf_now());
         }
     }

@@ -63,6 +63,12 @@ impl Subscription {
         }
     }
 
+    /// Whether its video's frames are timed (`requestVideoFrameCallback`). A browser without
+    /// it swaps on `loadeddata` (the first frame decoded) and measures no frame gap.
+    pub fn frames_timed(&self) -> bool {
+        self.frame_callback.is_some()
+    }
+
     /// The first frame (or, without video, the subscriber connected): once.
     fn first(&mut self, session: &SessionId, stream: &StreamId) -> Option<Input> {
         if self.first_frame {

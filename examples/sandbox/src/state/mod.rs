@@ -194,10 +194,10 @@ impl Sandbox {
         // weak reference set once it exists (nothing is routed before).
         let slot: Arc<OnceLock<Weak<Sandbox>>> = Arc::new(OnceLock::new());
         let sink = Arc::clone(&slot);
-        let media_ip = if config.host.is_unspecified() {
-            std::net::IpAddr::from([127, 0, 0, 1])
-        } else {
-            config.host
+        let media_ip = match config.media_host {
+            Some(ip) => ip,
+            None if config.host.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+            None => config.host,
         };
         let media = MediaRouter::start(
             media_ip,
