@@ -7,7 +7,9 @@
 //! its route, and dropping a [`Listener`] also calls `off` on the emitter, like gloo-timers'
 //! `Timeout` clears its timer. A vendor callback that still fires after its handle is gone
 //! (a late completion, a frame callback racing `close()`) finds no route and does nothing,
-//! where a dropped `Closure` would throw into the vendor's event loop.
+//! where a dropped `Closure` would throw into the vendor's event loop. The sink reads the
+//! route when it gets to the callback ([`route`]), so one that waited in its queue while its
+//! handle went (the session it listened to was left meanwhile) does nothing either.
 //!
 //! One kind of callback must outlive the call: the completion of a `connect` that was left
 //! before it completed. [`Callback::disconnect_if_connected`] turns it into an orphan that
@@ -23,14 +25,13 @@ use super::ot::{Bindable, Emitter, OtSession};
 use crate::engine::{SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 
-/// What a callback means; the drive loop gives it effect.
+/// What a callback means; `decode.rs` reads its arguments by it.
 #[derive(Clone, Debug)]
 pub enum Route {
-    /// `session.connect` completed (error argument). The `u32`s number the connection
-    /// attempt, so a late event of an earlier one never reaches a later one.
-    Connected(SessionId, u32),
+    /// `session.connect` completed (error argument).
+    Connected(SessionId),
     /// A session-level OT event.
-    Session(SessionId, u32, SessionEvent),
+    Session(SessionId, SessionEvent),
     /// `session.subscribe` completed (error argument).
     Subscribed(SessionId, StreamId),
     /// The subscriber's `videoElementCreated`.
@@ -75,9 +76,10 @@ impl SessionEvent {
     ];
 }
 
-/// Where a call's callbacks land: the drive loop (`drive.rs`) implements it.
+/// Where a call's callbacks land: the drive loop (`drive.rs`) implements it. `id` is the
+/// callback's route ([`route`]); `a` and `b` are its first two arguments.
 pub trait Sink {
-    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue);
+    fn on_callback(self: Rc<Self>, id: u32, a: JsValue, b: JsValue);
 }
 
 enum Entry {
@@ -113,7 +115,7 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
     let target = REGISTRY.with(|r| {
         let mut r = r.try_borrow_mut().ok()?;
         match r.routes.get(&id)? {
-            Entry::Call(sink, route) => Some(Ok((sink.clone(), route.clone()))),
+            Entry::Call(sink, _) => Some(Ok(sink.clone())),
             Entry::DisconnectIfConnected(_) => match r.routes.remove(&id) {
                 Some(Entry::DisconnectIfConnected(session)) => Some(Err(session)),
                 _ => None,
@@ -121,9 +123,9 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
         }
     });
     match target {
-        Some(Ok((sink, route))) => {
+        Some(Ok(sink)) => {
             if let Some(sink) = sink.upgrade() {
-                sink.on_route(route, a, b);
+                sink.on_callback(id, a, b);
             }
         }
         // No error argument: the connect succeeded after we had left.
@@ -132,6 +134,14 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
         }
         _ => {}
     }
+}
+
+/// What callback `id` means, while its handle lives.
+pub fn route(id: u32) -> Option<Route> {
+    REGISTRY.with(|r| match r.try_borrow().ok()?.routes.get(&id)? {
+        Entry::Call(_, route) => Some(route.clone()),
+        Entry::DisconnectIfConnected(_) => None,
+    })
 }
 
 /// Callbacks handed to JS and not taken back yet, of every call (for leak checks).

@@ -1,6 +1,5 @@
 //! The scheduler: the call's one timer (at the engine's `poll_timeout()` or the end of a frame
-//! meter's window, whichever comes first), the spacing of the media teardown steps, and a
-//! drive in a task of its own. Each is a gloo-timers `Timeout`, cleared when replaced or
+//! meter's window, whichever comes first), and a drive in a task of its own. Each is a gloo-timers `Timeout`, cleared when replaced or
 //! dropped; each holds the call weakly, so a timer never keeps a closed call alive.
 
 use std::cell::RefCell;
@@ -8,7 +7,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
 
-use super::effects::{perf_now, teardown};
+use super::effects::perf_now;
 use crate::engine::Millis;
 
 /// The engine's clock (ms): `performance.now()`, which is monotonic, so durations, retry
@@ -53,8 +52,6 @@ impl Default for Clock {
 pub enum Alarm {
     /// The one timer.
     Timer,
-    /// Time for the next teardown step.
-    Teardown,
     /// The drive asked for by `soon`.
     Soon,
 }
@@ -69,7 +66,6 @@ pub struct Schedule {
     pub clock: Clock,
     /// The one timer: when it goes off (on [`Clock`]) and its handle.
     timer: RefCell<Option<(f64, Timeout)>>,
-    teardown: RefCell<Option<Timeout>>,
     soon: RefCell<Option<Timeout>>,
 }
 
@@ -87,18 +83,13 @@ impl Schedule {
     pub fn fired(&self, alarm: Alarm) {
         match alarm {
             Alarm::Timer => *self.timer.borrow_mut() = None,
-            Alarm::Teardown => *self.teardown.borrow_mut() = None,
             Alarm::Soon => *self.soon.borrow_mut() = None,
         }
     }
 
     /// Sets the one timer to go off at `at` (on [`Clock`]; `None`: no timer), unless it already
-    /// does; and, while teardown steps wait, the next step's timer.
-    pub fn arm(&self, target: &Weak<dyn Wake>, at: Option<f64>, teardown: bool) {
-        if teardown && self.teardown.borrow().is_none() {
-            *self.teardown.borrow_mut() =
-                Some(timeout(target, teardown::SPACING_MS, Alarm::Teardown));
-        }
+    /// does.
+    pub fn arm(&self, target: &Weak<dyn Wake>, at: Option<f64>) {
         let mut timer = self.timer.borrow_mut();
         match at {
             None => *timer = None,
@@ -121,7 +112,6 @@ impl Schedule {
     /// No timer may go off into a call that is gone.
     pub fn clear(&self) {
         *self.timer.borrow_mut() = None;
-        *self.teardown.borrow_mut() = None;
         *self.soon.borrow_mut() = None;
     }
 }

@@ -12,7 +12,10 @@
 //! The gap that spans a swap is the last frame of the old video to the first frame of the new
 //! one; a swap's figure is the largest gap from there until the new video has presented
 //! [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which case the
-//! time without a frame so far is the figure).
+//! time without a frame so far is the figure). The old video's last frame is the last it
+//! presented before the swap reached the screen (about one refresh after the swap), whenever
+//! its callback comes: a page busy at the swap runs the old video's callbacks after it, and
+//! the end-to-end tests count those frames where they were presented.
 
 /// Frames of the new video that close a swap's measurement window.
 pub const FRAMES_AFTER_SWAP: u32 = 3;
@@ -35,9 +38,29 @@ pub struct Meter {
 
 #[derive(Debug)]
 struct Swap {
+    /// When the swap was made (performance.now() ms).
+    at: f64,
+    /// The old video's last frame before the swap reached the screen.
+    old_last: Option<f64>,
+    /// The new video's first frame after the swap.
+    new_first: Option<f64>,
+    /// The largest gap among the new video's frames since (and a previous swap's, when one
+    /// was still being measured).
     gap: f64,
     frames_after: u32,
     ends_at: f64,
+}
+
+impl Swap {
+    /// The figure so far: the gap that spans the swap (to `until` while the new video has
+    /// shown nothing) and the gaps after it.
+    fn figure(&self, until: f64) -> f64 {
+        let span = match self.old_last {
+            Some(last) => (self.new_first.unwrap_or(until) - last).max(0.0),
+            None => 0.0,
+        };
+        self.gap.max(span)
+    }
 }
 
 impl Meter {
@@ -53,7 +76,14 @@ impl Meter {
         } else {
             frames.max(1)
         };
-        if let Some(last) = self.last_frame {
+        let first_after_swap = match &mut self.swap {
+            Some(s) if s.new_first.is_none() => {
+                s.new_first = Some(t);
+                true
+            }
+            _ => false,
+        };
+        if let (Some(last), false) = (self.last_frame, first_after_swap) {
             let span = (t - last).max(0.0);
             let gap = if frames > 1 {
                 let k = f64::from(frames);
@@ -72,7 +102,7 @@ impl Meter {
             Some(s) => {
                 s.frames_after = s.frames_after.saturating_add(frames);
                 if s.frames_after >= FRAMES_AFTER_SWAP {
-                    return Some(self.finish());
+                    return Some(self.finish_at(t));
                 }
                 None
             }
@@ -82,12 +112,25 @@ impl Meter {
 
     /// The tile's active video was replaced at `now`.
     pub fn swapped(&mut self, now: f64) {
-        let gap = self.swap.as_ref().map_or(0.0, |s| s.gap);
+        let gap = self.swap.as_ref().map_or(0.0, |s| s.figure(now));
         self.swap = Some(Swap {
+            at: now,
+            old_last: self.last_frame,
+            new_first: None,
             gap,
             frames_after: 0,
             ends_at: now + SWAP_WINDOW_MS,
         });
+    }
+
+    /// A frame callback of the video the swap being measured replaced, its latest frame
+    /// presented at `t`: a frame the viewer saw if it came before the swap reached the screen.
+    pub fn frame_before_swap(&mut self, t: f64) {
+        let Some(s) = &mut self.swap else { return };
+        let before_paint = t <= s.at + VSYNC_MS && s.new_first.is_none_or(|n| t < n);
+        if before_paint && s.old_last.is_none_or(|l| t > l) {
+            s.old_last = Some(t);
+        }
     }
 
     /// The tile shows nothing any more: the time until the next video is not a frame gap.
@@ -115,18 +158,19 @@ impl Meter {
         if now < s.ends_at {
             return None;
         }
-        if let Some(last) = self.last_frame {
+        if let (Some(last), Some(_)) = (self.last_frame, s.new_first) {
             s.gap = s.gap.max(now - last);
         }
-        Some(self.finish())
+        Some(self.finish_at(now))
     }
 
     pub fn take_unclaimed(&mut self) -> Option<f64> {
         self.unclaimed.take()
     }
 
-    fn finish(&mut self) -> f64 {
-        let gap = self.swap.take().map_or(0.0, |s| s.gap);
+    fn finish_at(&mut self, now: f64) -> f64 {
+        let gap = self.swap.take().map_or(0.0, |s| s.figure(now));
+        self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
         self.last_swap_gap = Some(gap);
         self.unclaimed = Some(gap);
         gap

@@ -10,16 +10,17 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
 
 use super::tiles::{self, Tiles};
+use super::Back;
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
 use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
 
 pub struct Subscription {
-    pub key: ParticipantKey,
-    pub subscriber: Subscriber,
-    pub has_video: bool,
-    pub video: Option<HtmlVideoElement>,
+    key: ParticipantKey,
+    subscriber: Subscriber,
+    has_video: bool,
+    video: Option<HtmlVideoElement>,
     /// The video's `presentedFrames` at its previous frame callback.
     presented: Option<u32>,
     first_frame: bool,
@@ -31,9 +32,21 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Stops watching its frames and silences it (hidden below, muted, volume 0); its video
-    /// stays where it is.
-    pub fn unwatch(&mut self) {
+    /// Goes: no more frames watched, its video out of the page, and `unsubscribe` when the
+    /// session is still ours (`session`; the vendor destroyed it with its stream or session
+    /// otherwise).
+    pub fn release(mut self, session: Option<&OtSession>) {
+        self.unwatch();
+        if let Some(video) = &self.video {
+            video.remove();
+        }
+        if let Some(session) = session {
+            let _ = session.unsubscribe(&self.subscriber);
+        }
+    }
+
+    /// Stops watching its frames and silences it (hidden below, muted, volume 0).
+    fn unwatch(&mut self) {
         if let (Some(video), Some(h)) = (&self.video, self.frame_handle.take()) {
             let _ = video
                 .unchecked_ref::<FrameVideo>()
@@ -101,8 +114,12 @@ impl Subscribers {
         self.map.contains_key(&(session.clone(), stream.clone()))
     }
 
-    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Subscription> {
-        self.map.get(&(session.clone(), stream.clone()))
+    /// Shows (visible, audible) or hides (below, silent) the subscriber's video, if there is
+    /// one.
+    pub fn set_shown(&self, session: &SessionId, stream: &StreamId, shown: bool) {
+        if let Some(sub) = self.map.get(&(session.clone(), stream.clone())) {
+            sub.set_shown(shown);
+        }
     }
 
     pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Subscription> {
@@ -174,22 +191,9 @@ impl Subscribers {
         Ok(())
     }
 
-    /// `session.subscribe` completed: a failure for the engine, or (without video) the
-    /// stream counts as rendering.
-    pub fn subscribed(
-        &mut self,
-        session: SessionId,
-        stream: StreamId,
-        error: Option<String>,
-    ) -> Option<Input> {
+    /// `session.subscribe` completed: without video, the stream counts as rendering.
+    pub fn subscribed(&mut self, session: SessionId, stream: StreamId) -> Option<Input> {
         let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
-        if let Some(error) = error {
-            return Some(Input::SubscribeFailed {
-                session,
-                stream,
-                error,
-            });
-        }
         if sub.has_video {
             return None;
         }
@@ -210,14 +214,7 @@ impl Subscribers {
         if let Some(old) = sub.video.take() {
             old.remove();
         }
-        tiles::stack(&video);
-        let tile = tiles.get_or_create(&sub.key)?;
-        let shown = tile
-            .active
-            .as_ref()
-            .is_some_and(|(s, st)| *s == session && *st == stream);
-        tiles::set_shown(&video, shown);
-        let _ = tile.element.append_child(&video);
+        let shown = tiles.place(&sub.key, &session, &stream, &video)?;
         sub.video = Some(video.clone());
         if shown {
             let _ = sub.subscriber.set_audio_volume(100.0);
@@ -245,9 +242,9 @@ impl Subscribers {
 
     /// A frame callback of a subscriber's video, its latest frame presented at `t`
     /// (performance.now() ms) and `presented` frames in all: watched for the next, and
-    /// counted by the meter of the tile that shows it with the frames presented since the
-    /// previous callback. The first frame is the engine's; a finished swap measurement is the
-    /// returned figure.
+    /// counted by the tile's meter (`tiles.rs`) with the frames presented since the previous
+    /// callback. The engine's inputs go to `back`: the first frame, and a swap whose figure
+    /// is measured.
     pub fn frame(
         &mut self,
         tiles: &mut Tiles,
@@ -255,12 +252,13 @@ impl Subscribers {
         stream: &StreamId,
         t: f64,
         presented: Option<u32>,
-    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
+        back: &mut Vec<Back>,
+    ) {
         let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
-            return (None, None);
+            return;
         };
         let Some(video) = sub.video.clone() else {
-            return (None, None);
+            return;
         };
         sub.watch_frames(&video);
         let since = match (sub.presented, presented) {
@@ -268,12 +266,8 @@ impl Subscribers {
             _ => 1,
         };
         sub.presented = presented.or(sub.presented);
-        let first = sub.first(session, stream);
-        let gap = tiles.showing(session, stream).and_then(|tile| {
-            let gap = tile.meter.frame(t, since)?;
-            Some((tile.key.clone(), gap))
-        });
-        (first, gap)
+        back.extend(sub.first(session, stream).map(Back::Input));
+        back.extend(tiles.frame(session, stream, t, since).map(Back::Input));
     }
 
     /// `loadeddata` (a video without `requestVideoFrameCallback`).
