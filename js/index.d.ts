@@ -66,6 +66,13 @@ export interface JoinOptions extends CallOptions {
   /** Closes the call when aborted (before it is live: `join()` rejects with code `aborted`). */
   signal?: AbortSignal;
   /**
+   * Passed to `OT.initSession` (client 2.30+): at a server rotation the vendor's client then
+   * moves itself within the same session ID (20 s of double media), and the call reports
+   * `sessionMigrated` with the largest frame gap during it. Handoff signals are obeyed as
+   * ever. Default false. A boolean (else `join()` rejects with `invalidOptions`).
+   */
+  sessionMigration?: boolean;
+  /**
    * Handlers registered before anything happens, so that no event is missed (e.g. the
    * `participantJoined` of people already in the session). Same as `call.on(type, handler)`.
    */

@@ -384,6 +384,16 @@ fn given_bad_options_when_creating_a_call_then_an_invalid_options_error_names_th
             ]),
             "tokenProvider must be a function",
         ),
+        (
+            obj(&[
+                ("OT", world.ot()),
+                ("applicationId", "a".into()),
+                ("sessionId", "s".into()),
+                ("token", "t".into()),
+                ("sessionMigration", "yes".into()),
+            ]),
+            "sessionMigration",
+        ),
     ];
     for (options, needle) in cases {
         let err = Call::new(options, emit.clone(), JsValue::UNDEFINED)

@@ -1,12 +1,14 @@
 // The demo page: join a room, see everyone, rotate the session, watch the frame gaps.
 //
-// Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `naive=1` (the
-// baseline client, see naive-call.js), `id` (participant ID; default one per tab),
+// Query parameters: `room`, `name`, `autojoin=1` (join at once with them), `mode`: `sdk`
+// (default), `naive` (`naive=1` too: leave, then rejoin) or `vendor` (the vendor's own
+// migration, no SDK), see naive-call.js; `sessionMigration=1` and `rotation=migrate` (see
+// below); `id` (participant ID; default one per tab),
 // `video=WxH` (camera capture size asked for, default 640x480; the end-to-end tests ask for
 // 320x240 so that three pages in one browser fit on a 2-core machine).
 //
 // Test hooks on `window.demo` (for people and for the end-to-end tests):
-//   mode              'sdk' | 'naive'
+//   mode              'sdk' | 'naive' | 'vendor'
 //   ready             Promise: resolves with the call controller after the first successful
 //                     join, rejects if that join fails
 //   join({name, room}) / leave() / rotate(noticeMs) / setLatency(ms)   what the buttons do
@@ -23,16 +25,24 @@ import { FrameMeter } from './frame-meter.js';
 import { GapChart } from './gap-chart.js';
 import { Timeline } from './timeline.js';
 import { startSdkCall } from './sdk-call.js';
-import { startNaiveCall } from './naive-call.js';
+import { startNaiveCall, startVendorCall } from './naive-call.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const mode = params.get('naive') === '1' ? 'naive' : 'sdk';
+const MODES = { sdk: startSdkCall, naive: startNaiveCall, vendor: startVendorCall };
+const mode = params.get('naive') === '1' ? 'naive' : Object.hasOwn(MODES, params.get('mode')) ? params.get('mode') : 'sdk';
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const VIDEO_SIZE = videoSize(params.get('video'));
 // `?tokenProvider=0`: join without a tokenProvider, as an app that has none (what the SDK
 // reports when a handoff signal then comes without a token).
 const TOKEN_PROVIDER = params.get('tokenProvider') !== '0';
+// `?sessionMigration=1` (SDK mode): the SDK joins with `sessionMigration: true`, so the
+// vendor's client also migrates at a rotation, beside the app server's handoff signal.
+const SESSION_MIGRATION = params.get('sessionMigration') === '1';
+// How the room rotates when this page opens it (app server: `handoff` or `migrate`); the
+// vendor's mode needs `migrate`, and `?rotation=migrate` gives the SDK a room the app server
+// does not move (with `?sessionMigration=1`, only the vendor's migration moves it).
+const ROTATION = params.get('rotation') ?? (mode === 'vendor' ? 'migrate' : 'handoff');
 
 /** `?video=WxH` (e.g. 320x240) as getUserMedia constraints; 640x480 when absent or not a size. */
 function videoSize(param) {
@@ -85,8 +95,8 @@ const ui = {
   },
   event(type, detail = {}, tone = '') {
     timeline.add(type, detail, tone);
-    if (type === 'handoffStarted') chart.mark('move');
-    if (type === 'handoffCompleted') {
+    if (type === 'handoffStarted' || type === 'migrationStarted') chart.mark('move');
+    if (type === 'handoffCompleted' || type === 'migrated' || type === 'sessionMigrated') {
       chart.mark('done');
       const stats = controller?.stats?.();
       $('handoffs').textContent = String(stats?.handoffsCompleted ?? Number($('handoffs').textContent) + 1);
@@ -203,15 +213,23 @@ async function join({ name, room: roomName }) {
     config ??= await api('/api/config');
     const joined = await api(`/api/rooms/${encodeURIComponent(roomName)}/join`, {
       method: 'POST',
-      body: JSON.stringify({ name, id: participantId() }),
+      body: JSON.stringify({ name, id: participantId(), rotation: ROTATION }),
     });
     identity = joined.identity;
     room = roomName;
     names.set(joined.data, identity.name);
     timeline.add('joining', { room, as: identity.name, mode });
     const [OT, localMedia] = await Promise.all([loadOT(config.otScriptUrl, config.otProxyUrl), getMedia()]);
-    const start = mode === 'naive' ? startNaiveCall : startSdkCall;
-    controller = await start({ OT, joined, room, identity, media: localMedia, ui, tokenProvider: TOKEN_PROVIDER });
+    controller = await MODES[mode]({
+      OT,
+      joined,
+      room,
+      identity,
+      media: localMedia,
+      ui,
+      tokenProvider: TOKEN_PROVIDER,
+      sessionMigration: SESSION_MIGRATION,
+    });
     timeline.add('joined', { sessionId: controller.sessionId }, 'good');
     const url = new URL(location.href);
     url.searchParams.set('room', room);
@@ -329,8 +347,8 @@ window.demo = {
 };
 
 // Start-up: fill the form from the URL, show the mode, load the config.
-$('mode').textContent = mode === 'naive' ? 'naive baseline' : 'SDK';
-$('mode').classList.toggle('naive', mode === 'naive');
+$('mode').textContent = { sdk: 'SDK', naive: 'naive baseline', vendor: "vendor's migration" }[mode];
+$('mode').classList.toggle('naive', mode !== 'sdk');
 if (params.get('room')) $('room').value = params.get('room');
 if (params.get('name')) $('name').value = params.get('name');
 if (!meter.supported) timeline.add('note', 'this browser has no requestVideoFrameCallback: no frame-gap chart', 'error');

@@ -3,11 +3,27 @@
 // subscribe again. It exists so the end-to-end tests can measure the SDK against it; its tiles
 // use the SDK's markup (`.video-handoff-tile[data-participant]`, `video[data-active="true"]`)
 // so both are measured the same way.
+//
+// The vendor's migration (`?mode=vendor`, `startVendorCall`): the same client made with
+// `sessionMigration: true`, in a room the app server does not move. At a server rotation the
+// vendor's client moves itself (a second socket, every stream and subscription made again,
+// the old ones closed 20 s later) and keeps the session ID. It raises only `migrated`, at the
+// end; its start is seen here as the session's `currentState` turning `migrating`.
 
 const TILE_GRACE_MS = 5000;
 
-export async function startNaiveCall({ OT, joined, room, identity, media, ui }) {
-  const call = new NaiveCall({ OT, applicationId: joined.applicationId, room, identity, media, ui });
+export function startNaiveCall(options) {
+  return startCall(options, false);
+}
+
+export function startVendorCall(options) {
+  return startCall(options, true);
+}
+
+const MIGRATION_POLL_MS = 100;
+
+async function startCall({ OT, joined, room, identity, media, ui }, sessionMigration) {
+  const call = new NaiveCall({ OT, applicationId: joined.applicationId, room, identity, media, ui, sessionMigration });
   ui.localTile(call.localElement);
   await call.connect(joined.sessionId, joined.token);
   return {
@@ -38,11 +54,14 @@ class NaiveCall {
   #publisher = null;
   #moving = false;
   #closed = false;
+  #sessionMigration;
+  #migrationPoll = 0;
   /** key -> { element, videos: Map<streamId, { video, session }>, reap } */
   #tiles = new Map();
 
-  constructor({ OT, applicationId, room, identity, media, ui }) {
+  constructor({ OT, applicationId, room, identity, media, ui, sessionMigration }) {
     this.#OT = OT;
+    this.#sessionMigration = sessionMigration;
     this.#applicationId = applicationId;
     this.#room = room;
     this.#identity = identity;
@@ -62,10 +81,13 @@ class NaiveCall {
 
   async connect(sessionId, token) {
     this.#setState(this.#moving ? 'handoff' : this.sessionId ? 'recovering' : 'connecting');
-    const session = this.#OT.initSession(this.#applicationId, sessionId);
+    const session = this.#OT.initSession(this.#applicationId, sessionId, { sessionMigration: this.#sessionMigration });
     this.#session = session;
     this.sessionId = sessionId;
     this.#ui.sessionChanged(sessionId);
+    if (this.#sessionMigration) {
+      this.#watchMigration(session);
+    }
     session.on({
       streamCreated: (e) => this.#subscribe(session, e.stream),
       streamDestroyed: (e) => this.#removeVideo(e.stream.streamId),
@@ -89,8 +111,32 @@ class NaiveCall {
     this.#setState('live');
   }
 
+  // The vendor's client says nothing when it starts to migrate; its state says it.
+  #watchMigration(session) {
+    let migrating = false;
+    let started = 0;
+    clearInterval(this.#migrationPoll);
+    this.#migrationPoll = setInterval(() => {
+      if (session !== this.#session) return;
+      if (!migrating && session.currentState === 'migrating') {
+        migrating = true;
+        started = performance.now();
+        this.#setState('handoff');
+        this.#ui.event('migrationStarted', { sessionId: this.sessionId });
+      }
+    }, MIGRATION_POLL_MS);
+    session.on('migrated', () => {
+      if (session !== this.#session) return;
+      migrating = false;
+      this.handoffs++;
+      this.#setState('live');
+      this.#ui.event('migrated', { sessionId: this.sessionId, durationMs: Math.round(performance.now() - started) }, 'good');
+    });
+  }
+
   async close() {
     this.#closed = true;
+    clearInterval(this.#migrationPoll);
     const session = this.#session;
     this.#session = null;
     if (session) {

@@ -11,13 +11,14 @@ const EVENTS = [
   'subscribeFailed',
   'announceFailed',
   'signalRejected',
+  'sessionMigrated',
 ];
 
 /**
  * Joins with the SDK. `ui` receives `state(s)`, `event(type, detail, tone)`,
  * `tileAdded(key, element)`, `tileRemoved(key)`, `localTile(element)`.
  */
-export async function startSdkCall({ OT, joined, room, identity, media, ui, tokenProvider = true }) {
+export async function startSdkCall({ OT, joined, room, identity, media, ui, tokenProvider = true, sessionMigration = false }) {
   let sdk;
   try {
     sdk = await import('/sdk/js/index.js');
@@ -53,7 +54,7 @@ export async function startSdkCall({ OT, joined, room, identity, media, ui, toke
     handlers[type] = (e) => {
       const detail = { ...e };
       if (detail.key !== undefined) detail.key = ui.nameOf(detail.key);
-      const tone = type === 'handoffCompleted' ? 'good' : /Failed|Rejected|recovery|Ended/.test(type) ? 'error' : '';
+      const tone = type === 'handoffCompleted' || type === 'sessionMigrated' ? 'good' : /Failed|Rejected|recovery|Ended/.test(type) ? 'error' : '';
       ui.event(type, detail, tone);
       if (type === 'handoffCompleted') ui.sessionChanged(e.to);
     };
@@ -81,6 +82,8 @@ export async function startSdkCall({ OT, joined, room, identity, media, ui, toke
       return body.sessionId && body.sessionId !== oldSessionId ? { sessionId: body.sessionId } : null;
     },
     publisher: { videoSource: media.video, audioSource: media.audio, name: identity.name },
+    // `?sessionMigration=1`: the vendor's migration too, beside the handoff signals.
+    sessionMigration,
     on: handlers,
   });
   ui.localTile(call.localElement);

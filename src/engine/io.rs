@@ -301,6 +301,10 @@ pub enum Input {
     SwapMeasured { key: ParticipantKey },
     /// The signal a [`Command::Signal`] sent to `session` could not be sent.
     AnnounceFailed { session: SessionId, error: String },
+    /// The vendor's client finished its own migration of `session` (the app passed
+    /// `sessionMigration: true` and the platform rotated the session): the same session ID,
+    /// every stream and subscription made again, the old paths closed. Nothing to do.
+    Migrated { session: SessionId },
     /// A handoff signal ([`Config::signal_type`]) arrived in a session this client is in;
     /// `from` is `None` for server-originated signals. `body` is its `data` read as a move
     /// request, or why it could not be read ([`crate::engine::check_signal_text`], not a JSON
@@ -515,6 +519,11 @@ pub enum Event {
     AnnounceFailed {
         session: SessionId,
         detail: String,
+    },
+    /// The vendor's client finished migrating `session`, a session this client is in (see
+    /// [`Input::Migrated`]); the shell adds the largest frame gap of the tiles during it.
+    SessionMigrated {
+        session: SessionId,
     },
     /// A connection appeared in `session` whose participant key another live connection there
     /// already has (one user on two devices, or a page claiming another's identity). It is

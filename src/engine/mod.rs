@@ -330,6 +330,12 @@ impl Engine {
             Input::Published { session } => self.on_published(&session),
             Input::PublishFailed { session, error } => self.on_publish_failed(&session, error),
             Input::AnnounceFailed { session, error } => self.on_announce_failed(session, error),
+            Input::Migrated { session } => {
+                // News of a session left already is not the app's.
+                if self.slot_of(&session).is_some() {
+                    self.event(Event::SessionMigrated { session });
+                }
+            }
             Input::ConnectionCreated {
                 session,
                 connection,

@@ -22,7 +22,8 @@ use super::{Command, Engine, Millis, Output, SessionId};
 /// Releases waiting their turn, oldest first, and when the next one goes out.
 #[derive(Debug, Default)]
 pub(super) struct Releases {
-    waiting: Vec<Command>,
+    /// Each an `Output::Command` (one vector type with the engine's outputs: less wasm).
+    waiting: Vec<Output>,
     next_at: Option<Millis>,
 }
 
@@ -57,6 +58,8 @@ fn goes_before(waiting: &Command, next: &Command) -> bool {
 pub(super) enum Sweep<'a> {
     /// Those that must go out before this command, out now.
     Before(&'a Command),
+    /// The oldest, out now.
+    First,
     /// All of them, out now.
     All,
     /// Those of a session that ended without us, dropped: the vendor destroyed its
@@ -73,7 +76,7 @@ impl Engine {
             if self.releases.waiting.is_empty() {
                 self.releases.next_at = Some(self.now + self.config.release_spacing_ms);
             }
-            self.releases.waiting.push(command);
+            self.releases.waiting.push(Output::Command(command));
         } else {
             self.out.push(Output::Command(command));
         }
@@ -81,20 +84,22 @@ impl Engine {
 
     /// Takes the waiting releases `sweep` names, in order.
     pub(super) fn sweep_releases(&mut self, sweep: Sweep) {
-        let mut i = 0;
-        while let Some(waiting) = self.releases.waiting.get(i) {
-            let taken = match sweep {
-                Sweep::Before(next) => goes_before(waiting, next),
-                Sweep::All => true,
-                Sweep::Forget(session) => released(waiting) == Some(session),
-            };
-            if !taken {
-                i += 1;
+        let mut first = true;
+        for waiting in core::mem::take(&mut self.releases.waiting) {
+            let Output::Command(command) = &waiting else {
                 continue;
-            }
-            let command = self.releases.waiting.remove(i);
-            if !matches!(sweep, Sweep::Forget(_)) {
-                self.out.push(Output::Command(command));
+            };
+            let taken = match sweep {
+                Sweep::Before(next) => goes_before(command, next),
+                Sweep::First => first,
+                Sweep::All => true,
+                Sweep::Forget(session) => released(command) == Some(session),
+            };
+            first = false;
+            if !taken {
+                self.releases.waiting.push(waiting);
+            } else if !matches!(sweep, Sweep::Forget(_)) {
+                self.out.push(waiting);
             }
         }
         if self.releases.waiting.is_empty() {
@@ -103,8 +108,11 @@ impl Engine {
     }
 
     /// The releases waiting their turn, oldest first.
-    pub fn waiting_releases(&self) -> &[Command] {
-        &self.releases.waiting
+    pub fn waiting_releases(&self) -> impl Iterator<Item = &Command> {
+        self.releases.waiting.iter().filter_map(|o| match o {
+            Output::Command(c) => Some(c),
+            Output::Event(_) => None,
+        })
     }
 
     /// When the next release goes out.
@@ -117,10 +125,10 @@ impl Engine {
         if self.releases.next_at.is_none_or(|t| t > self.now) || self.releases.waiting.is_empty() {
             return false;
         }
-        let command = self.releases.waiting.remove(0);
-        self.out.push(Output::Command(command));
-        self.releases.next_at =
-            (!self.releases.waiting.is_empty()).then(|| self.now + self.config.release_spacing_ms);
+        self.sweep_releases(Sweep::First);
+        if !self.releases.waiting.is_empty() {
+            self.releases.next_at = Some(self.now + self.config.release_spacing_ms);
+        }
         true
     }
 }

@@ -45,17 +45,17 @@ pub enum Owned {
     Subscribed(SessionId, StreamId),
     /// The subscriber's `<video>`.
     Video(SessionId, StreamId, HtmlVideoElement),
-    /// A `requestVideoFrameCallback`: the video's latest frame was presented at `t` (its
-    /// metadata's `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and
-    /// the video has presented `presented` frames in all (`presentedFrames`), when given.
+    /// A `requestVideoFrameCallback` run in the rendering update that began at `now` (its
+    /// first argument): the video's latest frame was presented at `t` (its metadata's
+    /// `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and the video has
+    /// presented `presented` frames in all (`presentedFrames`), when given.
     Frame {
         session: SessionId,
         stream: StreamId,
+        now: f64,
         t: f64,
         presented: Option<u32>,
     },
-    /// `loadeddata` on a video without `requestVideoFrameCallback`.
-    Loaded(SessionId, StreamId),
     /// `OT.initPublisher` or `session.publish` failed.
     PublishFailed(SessionId, String),
 }
@@ -98,11 +98,11 @@ pub fn read(
             owner(Owned::Frame {
                 session,
                 stream,
+                now: a.as_f64().unwrap_or(t),
                 t,
                 presented: number("presentedFrames").map(|n| n as u32),
             })
         }
-        Route::Loaded(session, stream) => owner(Owned::Loaded(session, stream)),
         Route::PublishDone(session) => owner(Owned::PublishFailed(session, callback_error(&a)?)),
         Route::OwnStream(session) => engine(Input::Published { session }),
         Route::Token(session, fulfilled) => engine(Input::Token {
@@ -133,6 +133,8 @@ pub fn read(
             session,
             error: callback_error(&a)?,
         }),
+        // The scheduler's own timers carry nothing to read (`drive.rs` takes them).
+        Route::Alarm(_) => None,
     }
 }
 
@@ -194,6 +196,7 @@ fn session_event(
             from: sender(e),
             data: text(e, "data")?,
         },
+        SessionEvent::Migrated => Input::Migrated { session },
         SessionEvent::Disconnected => {
             let reason =
                 text(e, "reason").map_or(DisconnectReason::Other, |r| disconnect_reason(&r));

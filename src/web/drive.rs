@@ -29,9 +29,9 @@ use super::contract::options::Options;
 use super::decode::{self, Heard};
 use super::effects::{Back, Effects};
 use super::hooks::{HookCall, Hooks};
-use super::listener::{self, Route, Sink};
+use super::listener::{self, Alarm, Route, Sink};
 use super::present::Present;
-use super::schedule::{Alarm, Schedule, Wake};
+use super::schedule::Schedule;
 use crate::engine::{Engine, HandoffRequest, Hook, Input, Output, State};
 
 pub enum Msg {
@@ -229,6 +229,9 @@ impl Core {
         let Some(route) = listener::route(id) else {
             return;
         };
+        if let Route::Alarm(alarm) = route {
+            return self.alarm(alarm);
+        }
         let frame = matches!(route, Route::Frame(..));
         // Cloned out for a session event, then called by `decode` with nothing borrowed.
         let participant_key = match route {
@@ -250,8 +253,8 @@ impl Core {
                 // Frames come at 30-60 Hz per video; what one causes (a first frame swapping
                 // a tile, and what the swap makes unneeded) runs in a task of its own: inside
                 // a frame callback it would hold up this very frame.
-                self.later.borrow_mut().extend(back);
-                self.schedule.soon(&self.waker());
+                self.later.borrow_mut().append(&mut back);
+                self.schedule.soon(&self.sink());
                 return;
             }
             self.take_back(p, back);
@@ -339,24 +342,18 @@ impl Core {
             }
         });
         match at {
-            Some(at) => self.schedule.arm(&self.waker(), at),
+            Some(at) => self.schedule.arm(&self.sink(), at),
             None => self.schedule.clear(),
         }
     }
 
-    fn waker(&self) -> Weak<dyn Wake> {
-        self.me.clone()
-    }
-}
-
-impl Wake for Core {
-    fn wake(self: Rc<Self>, alarm: Alarm) {
+    /// A timer of the scheduler went off: the one timer's work, or what frames caused.
+    fn alarm(&self, alarm: Alarm) {
         self.schedule.fired(alarm);
         match alarm {
             Alarm::Timer => self.push(Msg::Timer),
             Alarm::Soon => self.queue(std::mem::take(&mut *self.later.borrow_mut())),
         }
-        self.drive();
     }
 }
 

@@ -38,8 +38,6 @@ pub enum Route {
     VideoElement(SessionId, StreamId),
     /// `requestVideoFrameCallback` on the subscriber's video (now, metadata).
     Frame(SessionId, StreamId),
-    /// `loadeddata` on a video without `requestVideoFrameCallback`.
-    Loaded(SessionId, StreamId),
     /// `OT.initPublisher` or `session.publish` completed (error argument).
     PublishDone(SessionId),
     /// The publisher's `streamCreated`: the own stream is live.
@@ -50,6 +48,17 @@ pub enum Route {
     Resolved(SessionId, bool),
     /// `session.signal` (our moved signal) completed (error argument).
     Announced(SessionId),
+    /// A `setTimeout` of the call's scheduler ran out (`schedule.rs`).
+    Alarm(Alarm),
+}
+
+/// Why a scheduler's timer went off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alarm {
+    /// The one timer.
+    Timer,
+    /// The drive asked for by `Schedule::soon`.
+    Soon,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,16 +72,19 @@ pub enum SessionEvent {
     /// `signal:<signalType>-moved` (`Config::moved_signal_type`).
     Moved,
     Disconnected,
+    /// The vendor's `migrated` (its own migration ended).
+    Migrated,
 }
 
 impl SessionEvent {
     /// The events registered by name (the two signal types are registered as `signal:<type>`).
-    pub const NAMED: [(SessionEvent, &'static str); 5] = [
+    pub const NAMED: [(SessionEvent, &'static str); 6] = [
         (SessionEvent::ConnectionCreated, "connectionCreated"),
         (SessionEvent::ConnectionDestroyed, "connectionDestroyed"),
         (SessionEvent::StreamCreated, "streamCreated"),
         (SessionEvent::StreamDestroyed, "streamDestroyed"),
         (SessionEvent::Disconnected, "sessionDisconnected"),
+        (SessionEvent::Migrated, "migrated"),
     ];
 }
 
@@ -203,6 +215,38 @@ impl Drop for Callback {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// A `setTimeout` that routes to `sink` as `route` when it runs out, cleared when dropped (as
+/// gloo-timers' `Timeout`, through the one router closure).
+pub struct Timer {
+    handle: JsValue,
+    _callback: Callback,
+}
+
+impl Timer {
+    pub fn new(sink: &Weak<dyn Sink>, alarm: Alarm, ms: u32) -> Timer {
+        let callback = Callback::new(sink, Route::Alarm(alarm));
+        Timer {
+            handle: set_timeout(callback.function(), ms),
+            _callback: callback,
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.handle);
+    }
+}
+
 /// A listener registered with `on`; calls `off` and forgets its route when dropped.
 pub struct Listener {
     target: Emitter,
@@ -232,39 +276,5 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self.target.off(&self.event, self.callback.function());
-    }
-}
-
-/// A DOM event listener (`addEventListener`), removed when dropped.
-pub struct DomListener {
-    target: web_sys::EventTarget,
-    event: &'static str,
-    callback: Callback,
-}
-
-impl DomListener {
-    pub fn new(
-        sink: &Weak<dyn Sink>,
-        target: &web_sys::EventTarget,
-        event: &'static str,
-        route: Route,
-    ) -> Option<DomListener> {
-        let callback = Callback::new(sink, route);
-        target
-            .add_event_listener_with_callback(event, callback.function())
-            .ok()?;
-        Some(DomListener {
-            target: target.clone(),
-            event,
-            callback,
-        })
-    }
-}
-
-impl Drop for DomListener {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.event, self.callback.function());
     }
 }

@@ -22,6 +22,7 @@ extern "C" {
         this: &Ot,
         application_id: &str,
         session_id: &str,
+        options: &JsValue,
     ) -> Result<OtSession, JsValue>;
 
     /// `OT.initPublisher(undefined, properties, callback)`: no target element, the shell owns

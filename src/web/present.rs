@@ -93,6 +93,10 @@ impl Present {
                 reason,
                 id,
             },
+            Event::SessionMigrated { session } => AppEvent::SessionMigrated {
+                session_id: session.0,
+                frame_gap_ms: gap.map(events::round),
+            },
             Event::ParticipantSwapped { key, from, to } => AppEvent::ParticipantSwapped {
                 key: key.0,
                 from: from.0,

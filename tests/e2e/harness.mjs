@@ -332,8 +332,8 @@ class Stack {
   }
 
   /** Rotates a session directly at the sandbox (not through the app server's route). */
-  rotateSession(sessionId, noticeMs) {
-    return this.admin('POST', `/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs });
+  rotateSession(sessionId, noticeMs, { migrationDelayMs } = {}) {
+    return this.admin('POST', `/admin/sessions/${encodeURIComponent(sessionId)}/rotate`, { noticeMs, migrationDelayMs });
   }
 
   // ---- app server ----
@@ -350,6 +350,8 @@ class Stack {
    */
   async rotateRoom(room, noticeMs) {
     const id = `e2e-harness-${room}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+    // A room of the vendor's migration takes members of its own kind only.
+    const rotation = this.rotations?.get(room) ?? 'handoff';
     // The same member every time (its cookie holds its ID: a second join without it is
     // someone else claiming the ID, refused).
     this.memberCookies ??= new Map();
@@ -357,7 +359,7 @@ class Stack {
     const joined = await fetch(`${this.appUrl}/api/rooms/${encodeURIComponent(room)}/join`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(known ? { cookie: known } : {}) },
-      body: JSON.stringify({ name: 'e2e harness', id }),
+      body: JSON.stringify({ name: 'e2e harness', id, rotation }),
     });
     if (!joined.ok) throw new Error(`rotate ${room}: join as a member: HTTP ${joined.status}`);
     const fresh = joined.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
@@ -376,19 +378,25 @@ class Stack {
   // ---- participants ----
 
   /**
-   * Opens one browser context per name, on the demo page (`naive` for the baseline client;
+   * Opens one browser context per name, on the demo page in `mode` (`sdk`, `naive`: the
+   * baseline client, `vendor`: the vendor's migration; `naive: true` is `mode: 'naive'`;
+   * `rotation`: the room's, when these pages open it, `handoff` or `migrate`;
+   * `sessionMigration`: the SDK joins with the vendor's migration on;
    * `params[name]`: more of that page's URL parameters),
    * joins them to `room` one after the other, and waits until every page sees every other
    * participant's video.
    */
-  async joinRoom(room, names, { naive = false, params = {} } = {}) {
+  async joinRoom(room, names, { naive = false, mode = naive ? 'naive' : 'sdk', params = {}, rotation = mode === 'vendor' ? 'migrate' : 'handoff', sessionMigration = false } = {}) {
+    naive = mode === 'naive';
+    this.rotations ??= new Map();
+    this.rotations.set(room, rotation);
     const people = [];
     for (const name of names) {
       const id = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 12)}`;
       const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
       if (process.env.E2E_PKG_DIR) await servePkgFrom(context, process.env.E2E_PKG_DIR);
       const page = await context.newPage();
-      const p = { name, id, room, naive, context, page, logs: [], requests: [], offLoopback: [] };
+      const p = { name, id, room, naive, mode, context, page, logs: [], requests: [], offLoopback: [] };
       page.on('console', (m) => {
         p.logs.push(`[${m.type()}] ${m.text()}`);
         if (p.logs.length > 500) p.logs.shift();
@@ -408,7 +416,9 @@ class Stack {
       await page.addInitScript({ path: MEASURE_SCRIPT });
       await page.addInitScript({ path: OT_TRACE_SCRIPT });
       const q = new URLSearchParams({ room, id, video: VIDEO_SIZE });
-      if (naive) q.set('naive', '1');
+      if (mode !== 'sdk') q.set('mode', mode);
+      q.set('rotation', rotation);
+      if (sessionMigration) q.set('sessionMigration', '1');
       for (const [k, v] of Object.entries(params[name] ?? {})) q.set(k, v);
       await page.goto(`${this.appUrl}/?${q}`);
       await page.waitForFunction(() => window.demo !== undefined);

@@ -163,7 +163,10 @@ export async function rotationRun(stack, room, people, opts = {}) {
     beforeMinMs = 5000,
     afterMs = 3000,
     rotate = () => stack.rotateRoom(room, noticeMs),
-    destroyed = (ctx) => [ctx.oldSid],
+    // A room of the vendor's migration: the session stays; the run ends when every page's
+    // client said so (`migrated` from the vendor's client, `sessionMigrated` from the SDK).
+    migrate = stack.rotations?.get(room) === 'migrate',
+    destroyed = (ctx) => (migrate ? [] : [ctx.oldSid]),
     timeout = noticeMs + 30000,
   } = opts;
   const oldSid = await stack.roomSession(room);
@@ -172,7 +175,15 @@ export async function rotationRun(stack, room, people, opts = {}) {
   await sleep(steadyMs);
   const ctx = { oldSid, steadyFrom, rotatedAt: Date.now() };
   await rotate(ctx);
-  const newSid = await until(
+  const migrated = async () => {
+    for (const p of people) {
+      if (!(await pageEvents(p)).some((e) => /^(migrated|sessionMigrated)$/.test(e.type) && e.at >= ctx.rotatedAt)) return null;
+    }
+    return oldSid;
+  };
+  const newSid = migrate
+    ? await until(migrated, { timeout, interval: 250, what: `${people.map((p) => p.name).join(', ')} migrated` })
+    : await until(
     async () => {
       const s = await stack.roomSession(room);
       if (!s || s === oldSid) return null;
@@ -201,8 +212,12 @@ export async function rotationRun(stack, room, people, opts = {}) {
   const eventsOf = async (p) => (await pageEvents(p)).filter((e) => e.at >= ctx.rotatedAt);
   for (const p of people) {
     const events = await eventsOf(p);
-    const page = { p, events, started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') };
-    page.completed = all(events, 'handoffCompleted').at(-1) ?? null;
+    const page = {
+      p,
+      events,
+      started: first(events, 'handoffStarted') ?? first(events, 'recoveryStarted') ?? first(events, 'migrationStarted'),
+    };
+    page.completed = all(events, 'handoffCompleted').at(-1) ?? all(events, 'migrated').at(-1) ?? all(events, 'sessionMigrated').at(-1) ?? null;
     if (page.completed) endAt = Math.max(endAt, page.completed.at + afterMs);
     pages.push(page);
   }

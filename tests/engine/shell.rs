@@ -262,7 +262,7 @@ impl Shell {
         // Nobody with a subscribed video stream has a blank tile (but for a subscription the
         // engine is releasing: its Unsubscribe or its session's Disconnect waits its turn).
         let releasing = |s: &SessionId, st: &StreamId| {
-            engine.waiting_releases().iter().any(|c| match c {
+            engine.waiting_releases().any(|c| match c {
                 Command::Unsubscribe { session, stream } => session == s && stream == st,
                 Command::Disconnect { session } => session == s,
                 _ => false,

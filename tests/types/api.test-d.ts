@@ -27,12 +27,18 @@ async function app(grid: HTMLElement): Promise<void> {
     participantKey: (c) => c.data,
     maxOverlapMs: 10_000,
     publisher: false,
+    sessionMigration: true,
     signal: AbortSignal.timeout(10_000),
     on: { participantJoined: ({ participant }) => grid.append(participant.element) },
   });
   call.on("participantSwapped", (e) => {
     const gap: number | null = e.frameGapMs;
     void gap;
+  });
+  call.on("sessionMigrated", ({ sessionId, frameGapMs }) => {
+    const id: string = sessionId;
+    const gap: number | null = frameGapMs;
+    void [id, gap];
   });
   call.on("handoffFailed", ({ error, willRetry }) => {
     const code: string = error.code;

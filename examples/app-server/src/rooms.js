@@ -2,6 +2,10 @@
 // creates the replacement session once, makes it the room's current one, and sends every
 // connection of the old session its own handoff signal (docs/wire-contract.md).
 //
+// A room is made for one way of rotating, chosen by whoever opens it: `handoff` (the above)
+// or `migrate`, for clients that use the vendor's own migration (`sessionMigration: true`):
+// there the session ID stays, the clients move themselves, and a notification changes nothing.
+//
 // State lives in a store (store/memory.js in one process, store/redis.js shared by several
 // instances), so any instance may receive any callback: the store decides, atomically, which
 // caller creates a room's session, which one performs a move (a claim with a lease), and
@@ -84,8 +88,11 @@ export class Rooms {
 
   // ---- mutators ------------------------------------------------------------------------
 
-  /** The room's current session, created on first use (concurrent callers share one). */
-  async openRoom(roomName) {
+  /**
+   * The room's current session, created on first use (concurrent callers share one), made
+   * for `rotation` (`handoff` or `migrate`) when this call creates it.
+   */
+  async openRoom(roomName, rotation = 'handoff') {
     const current = await this.#store.currentSession(roomName);
     if (current) {
       return current;
@@ -93,7 +100,7 @@ export class Rooms {
     let opening = this.#opening.get(roomName);
     if (!opening) {
       opening = (async () => {
-        const created = await this.#createSession(roomName);
+        const created = await this.#createSession(roomName, rotation);
         // Another instance may have opened the room meanwhile: its session wins.
         const sessionId = await this.#store.openRoom(roomName, created);
         this.#log(`room ${roomName}: session ${short(sessionId)} ${sessionId === created ? 'created' : 'opened elsewhere'}`);
@@ -144,6 +151,11 @@ export class Rooms {
         if (event.reason !== 'serverRotation') {
           return 'ignored';
         }
+        if (s.rotation === 'migrate') {
+          // The platform tells these clients itself; they keep the session ID.
+          this.#log(`room ${s.room}: rotation of ${short(sid)} announced; its clients migrate themselves`);
+          return 'clientsMigrate';
+        }
         return this.#notified(sid, s.room, event);
       case 'sessionDestroyed':
         return this.#forget(sid, s.room, event.reason);
@@ -154,7 +166,7 @@ export class Rooms {
 
   // ---- internals -----------------------------------------------------------------------
 
-  async #createSession(roomName) {
+  async #createSession(roomName, rotation = 'handoff') {
     // @vonage/video's MediaMode: ROUTED is p2p.preference `disabled`, RELAYED `enabled`.
     const { sessionId } = await this.#video.createSession({
       mediaMode: this.#mediaMode === 'relayed' ? 'enabled' : 'disabled',
@@ -162,7 +174,7 @@ export class Rooms {
     if (typeof sessionId !== 'string' || !sessionId) {
       throw new Error('the video API returned no session ID');
     }
-    await this.#store.addSession(sessionId, roomName);
+    await this.#store.addSession(sessionId, roomName, rotation);
     return sessionId;
   }
 

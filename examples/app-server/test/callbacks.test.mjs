@@ -150,6 +150,34 @@ test('rotation: one new session, and each connection gets its own token and the 
   assert.ok(!app.lines.some((l) => /eyJ/.test(l)), 'no token in the logs');
 });
 
+test("a room of the vendor's migration keeps its session at a rotation, and takes joins of its own kind only", async () => {
+  const first = await app.post('/api/rooms/vm/join', { name: 'ada', id: 'tab-ada-vm01', rotation: 'migrate' });
+  assert.equal(first.status, 200);
+  assert.equal(first.body.rotation, 'migrate');
+  const sid = first.body.sessionId;
+  const cb = await app.callback(callback('connectionCreated', sid, { connection: { id: 'conn-ada', createdAt: Date.now(), data: first.body.data } }));
+  assert.equal(cb.status, 200);
+  const other = await app.post('/api/rooms/vm/join', { name: 'grace', id: 'tab-grace-vm01' });
+  assert.equal(other.status, 409, 'a client the app server would move joins a room whose clients move themselves');
+  assert.equal(other.body.error, 'otherRotation');
+  assert.equal(other.body.rotation, 'migrate');
+  const same = await app.post('/api/rooms/vm/join', { name: 'grace', id: 'tab-grace-vm02', rotation: 'migrate' });
+  assert.equal(same.status, 200);
+  assert.equal(same.body.sessionId, sid);
+
+  const r = await app.callback(rotationNotice(sid, Date.now(), 5000));
+  assert.equal(r.status, 200);
+  assert.equal(r.body.outcome, 'clientsMigrate');
+  await app.rooms.idle();
+  assert.equal(api.created.length, 1, 'no replacement session');
+  assert.equal(api.signals.length, 0, 'no handoff signal');
+  assert.equal(await app.rooms.currentSession('vm'), sid, 'the session ID stays');
+  const handoff = await app.post('/api/rooms/h1/join', { name: 'linus', id: 'tab-linus-h001', rotation: 'handoff' });
+  assert.equal(handoff.status, 200);
+  assert.equal((await app.post('/api/rooms/h1/join', { name: 'ada', id: 'tab-ada-h0001', rotation: 'migrate' })).status, 409);
+  assert.equal((await app.post('/api/rooms/h1/join', { name: 'ada', id: 'tab-ada-h0001', rotation: 'teleport' })).status, 400);
+});
+
 test('duplicate notifications, concurrent or later, start nothing twice', async () => {
   const { sessionId: old } = await roomWith('r3', ['ada', 'grace']);
   const ts = Date.now();

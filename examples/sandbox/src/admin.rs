@@ -32,6 +32,8 @@ pub async fn events(State(sb): State<Arc<Sandbox>>, Path(sid): Path<String>) -> 
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RotateBody {
     notice_ms: Option<u64>,
+    /// When clients of the vendor's migration are told, ms after the start (default 0).
+    migration_delay_ms: Option<u64>,
 }
 
 pub async fn rotate(
@@ -46,7 +48,7 @@ pub async fn rotate(
             .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: {e}")))?
     };
     let notice_ms = body.notice_ms.unwrap_or(sb.config.rotation_notice_ms);
-    let ends_at = sb.rotate(&sid, notice_ms)?;
+    let ends_at = sb.rotate(&sid, notice_ms, body.migration_delay_ms.unwrap_or(0))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"sessionId": sid, "noticeMs": notice_ms, "endsAt": ends_at})),

@@ -371,8 +371,12 @@ async fn routed_a_migration_negotiates_new_legs_beside_the_old_and_media_keeps_f
     let before = pb1.received;
     rtc::drive(&mut [&mut pa1, &mut pa2, &mut pb1], 1000).await;
     assert!(pb1.received > before + 10, "fed from A's new leg");
-    // A repeat is just 200.
+    // Every re-create gets a leg of its own: the client re-creates every publisher it has
+    // when any of its sessions migrates, and closes each one's previous peer connection 20 s
+    // later, so one left without a new leg would go dark.
     a2.ok("create", &stream(&st), again).await;
+    let ask3 = a2.expect("generateoffer", &stream(&st)).await;
+    assert_ne!(ask3.content["peerId"], ask2.content["peerId"]);
 
     // B moves: the snapshot marks A's stream MANTIS; its re-created subscription gets a new
     // offer (a new peerId) and media on the new leg, the old one still open.
@@ -406,4 +410,35 @@ async fn routed_a_migration_negotiates_new_legs_beside_the_old_and_media_keeps_f
             "sessionNotification"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_migration_delay_tells_the_clients_later_and_only_while_the_rotation_stands() {
+    let sb = TestSandbox::start().await;
+    let sid = sb.create_session().await;
+    let mut a = sb.join_migrating(&sid, "a").await;
+    let res = sb
+        .admin_post(
+            &format!("/admin/sessions/{sid}/rotate"),
+            json!({"noticeMs": 5000, "migrationDelayMs": 600}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    // The app server's callback comes at once; the client's notice only after the delay.
+    assert!(event_names(&sb, &sid)
+        .await
+        .contains(&"sessionNotification".to_owned()));
+    a.expect_silence(400).await;
+    expect_notification(&mut a).await;
+    a.expect_silence(300).await;
+
+    // A delay as long as the notice would tell no one before the end: refused.
+    let other = sb.create_session().await;
+    let res = sb
+        .admin_post(
+            &format!("/admin/sessions/{other}/rotate"),
+            json!({"noticeMs": 1000, "migrationDelayMs": 1000}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
 }

@@ -47,6 +47,15 @@ app_events! {
         to: String,
         frame_gap_ms: Option<f64>,
     }
+    /// The vendor's client finished its own migration of `sessionId` (`sessionMigration:
+    /// true` in `join`, and the platform rotated the session): the same session ID, every
+    /// stream and subscription made again beside the old ones, the old paths closed 20 s
+    /// later. `frameGapMs`: the largest gap between presented frames in any tile in those
+    /// 20 s (and 1 s before).
+    SessionMigrated {
+        session_id: String,
+        frame_gap_ms: Option<f64>,
+    }
     /// The old session was left: `endedBy` says why (every rule held, or which bound came).
     HandoffCompleted {
         from: String,

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use super::errors::Failure;
 use crate::engine::{Config, Field, Millis};
 use crate::web::effects::meter::SWAP_WINDOW_MS;
-use crate::web::ot::Ot;
+use crate::web::ot::{get, Ot};
 
 /// A JS value passed through as it is; `undefined` when missing.
 pub struct Js(pub JsValue);
@@ -110,6 +110,12 @@ pub struct CallOptions {
     /// and stops those tracks on `close()`. `false`: publish nothing (watch only).
     #[tsify(optional, type = "LocalMedia | false")]
     pub publisher: Js,
+    /// Passed to `OT.initSession` (client 2.30+): at a server rotation the vendor's client
+    /// then moves itself within the same session ID, and the SDK reports `sessionMigrated`.
+    /// Default false. (Read by [`Options::read`] itself: a serde field costs 250 bytes.)
+    #[serde(skip)]
+    #[tsify(optional, type = "boolean")]
+    pub session_migration: (),
 }
 
 /// The local camera and microphone to publish (its type only: js/index.js hands the tracks
@@ -138,13 +144,14 @@ pub struct Options {
     pub token_provider: Option<Function>,
     pub resolve_session: Option<Function>,
     pub participant_key: Option<Function>,
+    pub session_migration: bool,
     pub config: Config,
 }
 
 const TYPES: &str =
     "join(options): applicationId, sessionId, token and signalType must be strings, \
 maxOverlapMs, connectTimeoutMs, maxAttemptMs and hookTimeoutMs non-negative numbers, \
-maxAttempts a whole number from 1 to 100, groupMode a boolean";
+maxAttempts a whole number from 1 to 100, groupMode and sessionMigration booleans";
 
 fn text(field: Field) -> Result<Option<String>, Failure> {
     match field {
@@ -239,6 +246,10 @@ impl Options {
             Field::Bool(b) => b,
             _ => return Err(Failure::invalid(TYPES)),
         };
+        let session_migration = match get(options, "sessionMigration") {
+            None => false,
+            Some(b) => b.as_bool().ok_or_else(|| Failure::invalid(TYPES))?,
+        };
         let config = Config {
             signal_type,
             group_mode,
@@ -266,6 +277,7 @@ impl Options {
             token_provider,
             resolve_session,
             participant_key,
+            session_migration,
             config,
         })
     }

@@ -16,6 +16,9 @@
 //! presented before the swap reached the screen (about one refresh after the swap), whenever
 //! its callback comes: a page busy at the swap runs the old video's callbacks after it, and
 //! the end-to-end tests count those frames where they were presented.
+//!
+//! It also keeps the largest gap of each of the last [`RECENT_S`] seconds, for a figure over
+//! a span no swap marks: the vendor's own migration, which the app hears of only at its end.
 
 /// Frames of the new video that close a swap's measurement window.
 pub const FRAMES_AFTER_SWAP: u32 = 3;
@@ -23,6 +26,8 @@ pub const FRAMES_AFTER_SWAP: u32 = 3;
 pub const SWAP_WINDOW_MS: f64 = 1000.0;
 /// One display refresh at 60 Hz, the most often a frame can be shown (ms).
 pub const VSYNC_MS: f64 = 1000.0 / 60.0;
+/// Seconds of gaps kept for [`Meter::largest_since`] (the vendor's migration takes 20 s).
+pub const RECENT_S: usize = 24;
 
 #[derive(Default, Debug)]
 pub struct Meter {
@@ -34,14 +39,23 @@ pub struct Meter {
     swap: Option<Swap>,
     /// A finished swap figure no `participantSwapped` event has taken yet.
     unclaimed: Option<f64>,
+    /// The largest gap of each of the last [`RECENT_S`] spans of a second or more: (the
+    /// span's first frame time, its largest gap), filled in turn from `cursor`.
+    recent: [(f64, f64); RECENT_S],
+    cursor: usize,
 }
 
 #[derive(Debug)]
 struct Swap {
     /// When the swap was made (performance.now() ms).
     at: f64,
+    /// The rendering update that painted it: the first frame callback's `now` after it (a
+    /// callback runs in a rendering update, and the first one after the swap paints it).
+    paint: Option<f64>,
     /// The old video's last frame before the swap reached the screen.
     old_last: Option<f64>,
+    /// The old video's latest callback's frame (where its next callback's frames begin).
+    old_seen: Option<f64>,
     /// The new video's first frame after the swap.
     new_first: Option<f64>,
     /// The largest gap among the new video's frames since (and a previous swap's, when one
@@ -52,11 +66,21 @@ struct Swap {
 }
 
 impl Swap {
+    /// When the new video's first picture was seen: the one it already held, one refresh
+    /// after the paint (as the end-to-end tests count it), unless a new frame came sooner.
+    fn first_picture(&self) -> Option<f64> {
+        let held = self.paint.map(|p| p + VSYNC_MS);
+        match (held, self.new_first) {
+            (Some(h), Some(n)) => Some(h.min(n)),
+            (h, n) => h.or(n),
+        }
+    }
+
     /// The figure so far: the gap that spans the swap (to `until` while the new video has
     /// shown nothing) and the gaps after it.
     fn figure(&self, until: f64) -> f64 {
         let span = match self.old_last {
-            Some(last) => (self.new_first.unwrap_or(until) - last).max(0.0),
+            Some(last) => (self.first_picture().unwrap_or(until) - last).max(0.0),
             None => 0.0,
         };
         self.gap.max(span)
@@ -79,6 +103,11 @@ impl Meter {
         let first_after_swap = match &mut self.swap {
             Some(s) if s.new_first.is_none() => {
                 s.new_first = Some(t);
+                // The picture it held showed before this frame: one frame of its own.
+                if let Some(held) = s.paint.map(|p| p + VSYNC_MS).filter(|h| *h < t) {
+                    s.frames_after = 1;
+                    s.gap = s.gap.max(t - held);
+                }
                 true
             }
             _ => false,
@@ -91,7 +120,7 @@ impl Meter {
             } else {
                 span
             };
-            self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
+            self.note(t, gap);
             if let Some(s) = &mut self.swap {
                 s.gap = s.gap.max(gap);
             }
@@ -115,7 +144,9 @@ impl Meter {
         let gap = self.swap.as_ref().map_or(0.0, |s| s.figure(now));
         self.swap = Some(Swap {
             at: now,
+            paint: None,
             old_last: self.last_frame,
+            old_seen: None,
             new_first: None,
             gap,
             frames_after: 0,
@@ -123,13 +154,41 @@ impl Meter {
         });
     }
 
-    /// A frame callback of the video the swap being measured replaced, its latest frame
-    /// presented at `t`: a frame the viewer saw if it came before the swap reached the screen.
-    pub fn frame_before_swap(&mut self, t: f64) {
+    /// A frame callback of the tile's videos ran in the rendering update that began at `now`:
+    /// the first one after a swap dates its paint.
+    pub fn rendering(&mut self, now: f64) {
+        if let Some(s) = self
+            .swap
+            .as_mut()
+            .filter(|s| s.paint.is_none() && now >= s.at)
+        {
+            s.paint = Some(now);
+        }
+    }
+
+    /// A frame callback of the video the swap being measured replaced: its latest frame
+    /// presented at `t`, `frames` since its previous callback. The frames it presented before
+    /// the swap was painted were seen; those of a late callback that straddle the paint are
+    /// taken as evenly spread since its previous one (where the e2e places them by when the
+    /// track delivered them).
+    pub fn frame_before_swap(&mut self, t: f64, frames: u32) {
         let Some(s) = &mut self.swap else { return };
-        let before_paint = t <= s.at + VSYNC_MS && s.new_first.is_none_or(|n| t < n);
-        if before_paint && s.old_last.is_none_or(|l| t > l) {
-            s.old_last = Some(t);
+        let prev = s.old_seen.or(s.old_last);
+        s.old_seen = Some(t);
+        let seen = match (s.paint, prev) {
+            (Some(paint), _) if t < paint => t,
+            (Some(paint), Some(prev)) if frames > 1 && t > prev => {
+                let every = (t - prev) / f64::from(frames);
+                let before = ((paint - prev) / every).ceil() - 1.0;
+                if before < 1.0 {
+                    return;
+                }
+                prev + before * every
+            }
+            _ => return,
+        };
+        if s.old_last.is_none_or(|l| seen > l) {
+            s.old_last = Some(seen);
         }
     }
 
@@ -160,17 +219,43 @@ impl Meter {
         }
         if let (Some(last), Some(_)) = (self.last_frame, s.new_first) {
             s.gap = s.gap.max(now - last);
+        } else if let Some(held) = s.first_picture() {
+            s.gap = s.gap.max(now - held);
         }
         Some(self.finish_at(now))
+    }
+
+    /// The largest gap since `t` (within the last [`RECENT_S`] seconds), the one still open
+    /// at `now` included.
+    pub fn largest_since(&self, t: f64, now: f64) -> f64 {
+        let mut largest = self.last_frame.map_or(0.0, |last| now - last);
+        for (start, gap) in self.recent {
+            // A span that began within a second before `t` may hold a gap after it.
+            if start >= t - 1000.0 {
+                largest = largest.max(gap);
+            }
+        }
+        largest
     }
 
     pub fn take_unclaimed(&mut self) -> Option<f64> {
         self.unclaimed.take()
     }
 
+    /// A gap that ended at `t`: the largest, and the largest of its second.
+    fn note(&mut self, t: f64, gap: f64) {
+        self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
+        if t - self.recent[self.cursor].0 >= 1000.0 {
+            self.cursor = (self.cursor + 1) % RECENT_S;
+            self.recent[self.cursor] = (t, 0.0);
+        }
+        let span = &mut self.recent[self.cursor];
+        span.1 = span.1.max(gap);
+    }
+
     fn finish_at(&mut self, now: f64) -> f64 {
         let gap = self.swap.take().map_or(0.0, |s| s.figure(now));
-        self.largest_gap = Some(self.largest_gap.map_or(gap, |g| g.max(gap)));
+        self.note(now, gap);
         self.last_swap_gap = Some(gap);
         self.unclaimed = Some(gap);
         gap

@@ -52,6 +52,8 @@ pub struct EventExtra {
 pub struct Effects {
     ot: Ot,
     application_id: String,
+    /// `initSession`'s options: `{ sessionMigration: true }` when the app asked, else undefined.
+    session_options: JsValue,
     signal_type: String,
     moved_type: String,
     sessions: Sessions,
@@ -75,6 +77,13 @@ impl Effects {
         Some(Effects {
             ot: options.ot.clone(),
             application_id: options.application_id.clone(),
+            session_options: if options.session_migration {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"sessionMigration".into(), &JsValue::TRUE);
+                o.into()
+            } else {
+                JsValue::UNDEFINED
+            },
             signal_type: options.config.signal_type.clone(),
             moved_type: options.config.moved_signal_type(),
             sessions: Sessions::default(),
@@ -113,6 +122,7 @@ impl Effects {
                         sink,
                         &self.ot,
                         &self.application_id,
+                        &self.session_options,
                         &session,
                         &token,
                         &self.signal_type,
@@ -271,21 +281,21 @@ impl Effects {
             Owned::Frame {
                 session,
                 stream,
+                now,
                 t,
                 presented,
             } => {
-                self.subs
-                    .frame(&mut self.tiles, &session, &stream, t, presented, back);
-                None
+                let frames = self.subs.frame(&session, &stream, presented, back);
+                frames.and_then(|k| self.tiles.frame(&session, &stream, now, t, k))
             }
-            Owned::Loaded(session, stream) => self.subs.loaded(session, stream),
             Owned::PublishFailed(session, error) => Some(self.publishers.failed(session, error)),
         };
         back.extend(input.map(Back::Input));
     }
 
     /// What an engine event needs from the tiles: a participant's object when they join, a
-    /// swap's figure, the largest of a handoff; a participant's tile goes when they leave.
+    /// swap's figure, the largest of a handoff or of the vendor's migration; a participant's
+    /// tile goes when they leave.
     pub fn on_event(&mut self, event: &Event) -> EventExtra {
         let mut extra = EventExtra::default();
         match event {
@@ -296,6 +306,12 @@ impl Effects {
             Event::ParticipantSwapped { key, .. } => extra.gap = self.tiles.swap_figure(key),
             // The engine lets it out behind the handoff's swaps: their figures are in.
             Event::HandoffCompleted { .. } => extra.gap = self.tiles.largest(),
+            // The vendor's migration ends 20 s after it began (its MIGRATION_TIMEOUT, from its
+            // session info); a second more for the notification and that request.
+            Event::SessionMigrated { .. } => {
+                let now = perf_now();
+                extra.gap = self.tiles.largest_since(now - 21_000.0, now);
+            }
             _ => {}
         }
         extra

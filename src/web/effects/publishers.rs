@@ -84,13 +84,11 @@ impl Publishers {
         let Some(camera) = self.tracks.iter().find(|t| t.kind() == "video") else {
             return;
         };
-        let Some(video) = document
-            .create_element("video")
-            .ok()
-            .and_then(|v| v.dyn_into::<HtmlVideoElement>().ok())
-        else {
+        // `createElement("video")` makes an `HTMLVideoElement`: no check needed.
+        let Ok(video) = document.create_element("video") else {
             return;
         };
+        let video: HtmlVideoElement = video.unchecked_into();
         tiles::stack(&video);
         tiles::set_shown(&video, true);
         video.set_muted(true);

@@ -82,13 +82,14 @@ impl Sessions {
         sink: &Weak<dyn Sink>,
         ot: &Ot,
         application_id: &str,
+        options: &JsValue,
         id: &SessionId,
         token: &str,
         signal_type: &str,
         moved_type: &str,
     ) -> Result<(), String> {
         let session = ot
-            .init_session(application_id, id.as_str())
+            .init_session(application_id, id.as_str(), options)
             .map_err(|e| describe(&e))?;
         let route = |ev| Route::Session(id.clone(), ev);
         let mut listeners: Vec<Listener> = SessionEvent::NAMED

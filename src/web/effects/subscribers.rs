@@ -13,7 +13,7 @@ use super::tiles::{self, Tiles};
 use super::Back;
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
-use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
+use crate::web::listener::{Callback, Listener, Route, Sink};
 use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
 
 pub struct Subscription {
@@ -28,7 +28,6 @@ pub struct Subscription {
     frame_handle: Option<u32>,
     _done: Callback,
     _listener: Option<Listener>,
-    _loaded: Option<DomListener>,
 }
 
 impl Subscription {
@@ -185,7 +184,6 @@ impl Subscribers {
                 frame_handle: None,
                 _done: done,
                 _listener: listener,
-                _loaded: None,
             },
         );
         Ok(())
@@ -219,47 +217,31 @@ impl Subscribers {
         if shown {
             let _ = sub.subscriber.set_audio_volume(100.0);
         }
-        if Reflect::has(&video, &JsValue::from_str("requestVideoFrameCallback")).unwrap_or(false) {
-            sub.frame_callback = Some(Callback::new(
-                sink,
-                Route::Frame(session.clone(), stream.clone()),
-            ));
-            if sub.watch_frames(&video) {
-                return None;
-            }
-        }
-        sub._loaded = DomListener::new(
+        sub.frame_callback = Some(Callback::new(
             sink,
-            &video,
-            "loadeddata",
-            Route::Loaded(session.clone(), stream.clone()),
-        );
-        if video.ready_state() >= 2 {
-            return sub.first(&session, &stream);
+            Route::Frame(session.clone(), stream.clone()),
+        ));
+        if sub.watch_frames(&video) {
+            return None;
         }
-        None
+        // No `requestVideoFrameCallback` (Firefox before 132): no first frame to wait for,
+        // nor frames to measure; the video is taken as rendering once it exists.
+        sub.frame_callback = None;
+        sub.first(&session, &stream)
     }
 
-    /// A frame callback of a subscriber's video, its latest frame presented at `t`
-    /// (performance.now() ms) and `presented` frames in all: watched for the next, and
-    /// counted by the tile's meter (`tiles.rs`) with the frames presented since the previous
-    /// callback. The engine's inputs go to `back`: the first frame, and a swap whose figure
-    /// is measured.
+    /// A frame callback of a subscriber's video, `presented` frames in all: watched for the
+    /// next; its first frame is the engine's (to `back`). How many frames it presented since
+    /// its previous callback, for the tile's meter (`tiles.rs`).
     pub fn frame(
         &mut self,
-        tiles: &mut Tiles,
         session: &SessionId,
         stream: &StreamId,
-        t: f64,
         presented: Option<u32>,
         back: &mut Vec<Back>,
-    ) {
-        let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
-            return;
-        };
-        let Some(video) = sub.video.clone() else {
-            return;
-        };
+    ) -> Option<u32> {
+        let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        let video = sub.video.clone()?;
         sub.watch_frames(&video);
         let since = match (sub.presented, presented) {
             (Some(before), Some(now)) => now.saturating_sub(before).max(1),
@@ -267,13 +249,6 @@ impl Subscribers {
         };
         sub.presented = presented.or(sub.presented);
         back.extend(sub.first(session, stream).map(Back::Input));
-        back.extend(tiles.frame(session, stream, t, since).map(Back::Input));
-    }
-
-    /// `loadeddata` (a video without `requestVideoFrameCallback`).
-    pub fn loaded(&mut self, session: SessionId, stream: StreamId) -> Option<Input> {
-        self.map
-            .get_mut(&(session.clone(), stream.clone()))?
-            .first(&session, &stream)
+        Some(since)
     }
 }

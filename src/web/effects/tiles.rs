@@ -41,13 +41,19 @@ pub struct Tiles {
     largest: Option<f64>,
 }
 
+/// Whether `source` is `(session, stream)`.
+fn is(source: &Option<(SessionId, StreamId)>, session: &SessionId, stream: &StreamId) -> bool {
+    source
+        .as_ref()
+        .is_some_and(|(s, st)| s == session && st == stream)
+}
+
 /// A `<div>` with the tile's style, or `None` if the document refuses to make one.
 fn div(document: &Document, class: &str) -> Option<HtmlElement> {
-    let element: HtmlElement = document.create_element("div").ok()?.dyn_into().ok()?;
+    // `createElement("div")` makes an `HTMLDivElement`: no check needed.
+    let element: HtmlElement = document.create_element("div").ok()?.unchecked_into();
     element.set_class_name(class);
-    let style = element.style();
-    let _ = style.set_property("position", "relative");
-    let _ = style.set_property("overflow", "hidden");
+    let _ = element.set_attribute("style", "position:relative;overflow:hidden");
     Some(element)
 }
 
@@ -107,10 +113,9 @@ impl Tiles {
 
     /// The tile whose active video is `(session, stream)`.
     fn showing(&mut self, session: &SessionId, stream: &StreamId) -> Option<&mut Tile> {
-        let s = Some((session, stream));
         self.list
             .iter_mut()
-            .find(|t| t.active.as_ref().map(|(a, b)| (a, b)) == s)
+            .find(|t| is(&t.active, session, stream))
     }
 
     /// Puts a subscriber's video into `key`'s tile, below and muted unless the tile shows
@@ -124,10 +129,7 @@ impl Tiles {
     ) -> Option<bool> {
         stack(video);
         let tile = self.get_or_create(key)?;
-        let shown = tile
-            .active
-            .as_ref()
-            .is_some_and(|(s, st)| s == session && st == stream);
+        let shown = is(&tile.active, session, stream);
         set_shown(video, shown);
         let _ = tile.element.append_child(video);
         Some(shown)
@@ -169,23 +171,25 @@ impl Tiles {
         }
     }
 
-    /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames, counted
-    /// by the meter of the tile that shows it (or showed it until the swap being measured).
-    /// `SwapMeasured` when it completes a swap's figure.
+    /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames, its
+    /// callback run in the rendering update that began at `now`: counted by the meter of the
+    /// tile that shows it (or showed it until the swap being measured). `SwapMeasured` when it
+    /// completes a swap's figure.
     pub fn frame(
         &mut self,
         session: &SessionId,
         stream: &StreamId,
+        now: f64,
         t: f64,
         frames: u32,
     ) -> Option<Input> {
-        let source = Some((session, stream));
-        let tile = self.list.iter_mut().find(|t| {
-            t.active.as_ref().map(|(a, b)| (a, b)) == source
-                || t.replaced.as_ref().map(|(a, b)| (a, b)) == source
-        })?;
-        if tile.active.as_ref().map(|(a, b)| (a, b)) != source {
-            tile.meter.frame_before_swap(t);
+        let tile = self
+            .list
+            .iter_mut()
+            .find(|t| is(&t.active, session, stream) || is(&t.replaced, session, stream))?;
+        tile.meter.rendering(now);
+        if !is(&tile.active, session, stream) {
+            tile.meter.frame_before_swap(t, frames);
             return None;
         }
         let figure = tile.meter.frame(t, frames)?;
@@ -236,6 +240,15 @@ impl Tiles {
     /// The figure of `key`'s latest swap, once measured and not yet reported.
     pub fn swap_figure(&mut self, key: &ParticipantKey) -> Option<f64> {
         self.get_mut(key)?.meter.take_unclaimed()
+    }
+
+    /// The largest gap of any tile since `t` (performance.now() ms), up to `now`.
+    pub fn largest_since(&self, t: f64, now: f64) -> Option<f64> {
+        let mut largest = None;
+        for tile in &self.list {
+            largest = Some(tile.meter.largest_since(t, now).max(largest.unwrap_or(0.0)));
+        }
+        largest
     }
 
     /// When the earliest swap measurement runs out (performance.now() ms).

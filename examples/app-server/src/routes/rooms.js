@@ -30,6 +30,14 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
       ? app.createRateLimit({ max: config.newRoomLimitPerMin, timeWindow: MINUTE_MS, keyGenerator: clientKey('newRoom') })
       : null;
 
+  // A room's clients all rotate one way: a client of the other way would not move with them.
+  const sameRotation = async (room, sessionId, rotation) => {
+    const roomRotation = (await store.sessionInfo(sessionId))?.rotation ?? 'handoff';
+    if (roomRotation !== rotation) {
+      throw new HttpError(409, 'otherRotation', `room ${room} rotates by ${roomRotation}, not ${rotation}`, { rotation: roomRotation });
+    }
+  };
+
   app.get('/api/config', async () => ({
     applicationId: config.applicationId,
     otScriptUrl: config.otScriptUrl,
@@ -55,7 +63,12 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
         body: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string', maxLength: 256 }, id: participantId },
+          properties: {
+            name: { type: 'string', maxLength: 256 },
+            id: participantId,
+            // How the room rotates, when this join opens it (see rooms.js).
+            rotation: { type: 'string', enum: ['handoff', 'migrate'] },
+          },
         },
       },
     },
@@ -63,28 +76,34 @@ export async function roomRoutes(app, { config, rooms, store, log }) {
       const { room } = request.params;
       const identity = identityFrom(request.body.name, request.body.id);
       const browser = browserOf(request, reply, cookieAgeS);
-      if (newRoomLimit && (await rooms.currentSession(room)) === null) {
+      const rotation = request.body.rotation ?? 'handoff';
+      const existing = await rooms.currentSession(room);
+      if (newRoomLimit && existing === null) {
         const limit = await newRoomLimit(request);
         if (limit.isExceeded) {
           reply.header('retry-after', String(limit.ttlInSeconds));
           throw new HttpError(429, 'tooManyRooms', 'too many new rooms from this client: retry later', { retryAfterMs: limit.ttl });
         }
       }
+      if (existing !== null) {
+        await sameRotation(room, existing, rotation);
+      }
       if ((await store.bindParticipant(identity.id, browser, identity.name, room)) === 'taken') {
         throw new HttpError(403, 'idTaken', 'that participant id belongs to another browser');
       }
       let sessionId;
       try {
-        sessionId = await rooms.openRoom(room);
+        sessionId = await rooms.openRoom(room, rotation);
       } catch (err) {
         log(`room ${room}: creating its session failed: ${err?.response?.status ? `HTTP ${err.response.status}` : err?.message}`);
         throw new HttpError(502, 'videoApiFailed', 'the video API did not create a session');
       }
+      await sameRotation(room, sessionId, rotation);
       // In use: the room, its session and the participant ID live another ROOM_TTL_S.
       await store.touch({ room, sessionId, participant: identity.id });
       const data = identityData(identity);
       log(`room ${room}: ${identity.id} joins`);
-      return { room, applicationId: config.applicationId, sessionId, token: rooms.token(sessionId, data), identity, data };
+      return { room, applicationId: config.applicationId, sessionId, token: rooms.token(sessionId, data), identity, data, rotation };
     },
   );
 

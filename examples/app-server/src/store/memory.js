@@ -30,8 +30,9 @@ export class MemoryStore {
     return this.#get(`room:${room}`) ?? null;
   }
 
-  async addSession(sessionId, room) {
-    this.#set(`session:${sessionId}`, { room });
+  /** `rotation`: how the room's sessions rotate, `handoff` (moved by us) or `migrate` (by the clients). */
+  async addSession(sessionId, room, rotation = 'handoff') {
+    this.#set(`session:${sessionId}`, { room, rotation });
   }
 
   async sessionInfo(sessionId) {

@@ -176,8 +176,8 @@ export class RedisStore {
     return (await this.#client.get(this.#k('room', room))) ?? null;
   }
 
-  async addSession(sessionId, room) {
-    await this.#client.set(this.#k('session', sessionId), JSON.stringify({ room }), { PX: Number(this.#ttl) });
+  async addSession(sessionId, room, rotation = 'handoff') {
+    await this.#client.set(this.#k('session', sessionId), JSON.stringify({ room, rotation }), { PX: Number(this.#ttl) });
   }
 
   async sessionInfo(sessionId) {

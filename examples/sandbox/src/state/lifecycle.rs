@@ -23,13 +23,22 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 impl Sandbox {
     /// Starts a rotation on the platform's schedule: `sessionNotification` now, again when a
     /// quarter of the notice is left (the platform: about 4 h and 1 h before), and the
-    /// session destroyed after `notice_ms`.
-    pub fn rotate(self: &Arc<Self>, sid: &str, notice_ms: u64) -> Result<u64, Refusal> {
-        if notice_ms > MAX_NOTICE_MS {
+    /// session destroyed after `notice_ms`. Clients of the vendor's migration are told
+    /// `migration_delay_ms` after the start (0: at once; the platform does not say when, and
+    /// a delay lets a test put the app's handoff signal first).
+    pub fn rotate(
+        self: &Arc<Self>,
+        sid: &str,
+        notice_ms: u64,
+        migration_delay_ms: u64,
+    ) -> Result<u64, Refusal> {
+        if notice_ms > MAX_NOTICE_MS || migration_delay_ms >= notice_ms.max(1) {
             return Err(Refusal::new(
                 400,
                 "OT_INVALID_PARAMETER",
-                format!("noticeMs must be at most {MAX_NOTICE_MS} (a week)"),
+                format!(
+                    "noticeMs must be at most {MAX_NOTICE_MS} (a week), migrationDelayMs less than noticeMs"
+                ),
             ));
         }
         let ends_at = {
@@ -44,18 +53,8 @@ impl Sandbox {
             }
             let ends_at = now_ms().saturating_add(notice_ms);
             s.rotation_ends_at = Some(ends_at);
-            // The vendor's migration: each client that advertised `migrate` is told once,
-            // now (a second notice would start a whole second migration in the client).
-            let notice = s.scope.message(
-                "notification",
-                "/notification",
-                json!({"reason": "serverRotation"}),
-            );
-            for m in s.members.iter_mut().filter(|m| m.migrate) {
-                m.migration = Some((m.generation + 1, ends_at));
-            }
-            for m in s.members.iter().filter(|m| m.migration.is_some()) {
-                s.send_to(&m.info.connection_id, raptor::SYMPHONY, &notice);
+            if migration_delay_ms == 0 {
+                Self::tell_migrating(s, ends_at);
             }
             self.record(
                 s,
@@ -66,6 +65,19 @@ impl Sandbox {
         };
         let me_weak = Arc::downgrade(self);
         let sid = sid.to_owned();
+        if migration_delay_ms > 0 {
+            let (me_weak, sid) = (me_weak.clone(), sid.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(migration_delay_ms)).await;
+                let Some(me) = me_weak.upgrade() else { return };
+                let mut g = me.lock();
+                if let Ok(s) = Self::live_session(&mut g.sessions, &sid) {
+                    if s.rotation_ends_at == Some(ends_at) {
+                        Self::tell_migrating(s, ends_at);
+                    }
+                }
+            });
+        }
         tokio::spawn(async move {
             let reminder_ms = notice_ms / 4;
             tokio::time::sleep(Duration::from_millis(notice_ms - reminder_ms)).await;
@@ -91,6 +103,22 @@ impl Sandbox {
             }
         });
         Ok(ends_at)
+    }
+
+    /// The vendor's migration: each client that advertised `migrate` is told once (a second
+    /// notice would start a whole second migration in the client).
+    fn tell_migrating(s: &mut super::Session, ends_at: u64) {
+        let notice = s.scope.message(
+            "notification",
+            "/notification",
+            json!({"reason": "serverRotation"}),
+        );
+        for m in s.members.iter_mut().filter(|m| m.migrate) {
+            m.migration = Some((m.generation + 1, ends_at));
+        }
+        for m in s.members.iter().filter(|m| m.migration.is_some()) {
+            s.send_to(&m.info.connection_id, raptor::SYMPHONY, &notice);
+        }
     }
 
     /// The end of a rotation's notice: the connections that migrated for it (the vendor's

@@ -152,7 +152,11 @@ impl Sandbox {
     /// The vendor's migration, routed: a stream re-created by its owner on its new socket.
     /// The client keeps sending on its old peer connection and expects a `generateoffer` with
     /// a new `peerId` for a new one, which gets a leg of its own; the stream's subscribers
-    /// move to it once its media flows. Once per socket generation; a repeat is just 200.
+    /// move to it once its media flows. Every re-create gets a new leg, also one from a
+    /// connection that is not migrating: the client re-creates every publisher it has, of
+    /// every session, when one of its sessions migrates, and 20 s later closes each one's
+    /// previous peer connection, so a publisher left without a new leg would go dark. (A
+    /// connection that migrates gets the leg numbered by its socket generation.)
     pub(super) fn republish_routed(
         &self,
         s: &mut Session,
@@ -160,11 +164,8 @@ impl Sandbox {
         stream_id: &str,
         ack: &dyn Fn(),
     ) -> Result<(), Refusal> {
-        let generation = s.member(cid).map_or(0, |m| m.generation);
-        if generation <= s.moves.publishers.newest(stream_id).1 {
-            ack();
-            return Ok(());
-        }
+        let newest = s.moves.publishers.newest(stream_id).1;
+        let generation = s.member(cid).map_or(0, |m| m.generation).max(newest + 1);
         let peer = ids::uuid();
         let key = format!("{stream_id}~m{generation}");
         self.route(Command::OpenPublisher {
