@@ -1,5 +1,6 @@
 //! Every JS callback the shell hands out (OT listeners, completion callbacks, promise
-//! reactions, video-frame callbacks), and the handles that take them back.
+//! reactions, video-frame callbacks, the scheduler's timers), and the handles that take them
+//! back.
 //!
 //! All of them are one module-wide router closure bound to a numeric route id
 //! (`router.bind(null, id)`). The route table maps the id to the call it belongs to (weakly,
