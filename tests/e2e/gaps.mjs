@@ -65,7 +65,9 @@ export function largestShownGap(rec, from, to, { within = false } = {}) {
  * The tile's first swap in [from, to], measured as the SDK's meter defines a swap's figure
  * (src/web/effects/meter.rs): the largest gap from the old video's last frame to the first
  * picture of the new one, and on until the new video has shown `framesAfter` frames. `null`
- * when the tile did not swap in the window.
+ * when the tile did not swap in the window. Given the pictures from the frame callbacks alone
+ * (measure.js `rvfc`), it sees what the SDK sees: a late callback's frames counted at their
+ * worst case, not placed by when the track delivered them.
  */
 export function swapFigure(rec, from, to, framesAfter = 3) {
   let figure = null;

@@ -4,10 +4,10 @@
 //! end-to-end tests time them (tests/e2e/measure.js and gaps.mjs): by the
 //! `requestVideoFrameCallback` metadata's presentation time, not by when the callback ran (a
 //! busy main thread runs it late while the compositor keeps presenting). One late callback
-//! can stand for several frames (`presentedFrames` moved by more than one): they are taken as
-//! evenly spread over the time since the previous one, T / k, which is where the e2e finds
-//! them when it places them by when the track delivered them (its worst case, for frames it
-//! cannot place, is max(T / k, T - (k - 1) refreshes)).
+//! can stand for several frames (`presentedFrames` moved by more than one): the gap is then
+//! taken at its worst case, as the e2e does from the callbacks alone: the compositor shows at
+//! most one frame per refresh ([`VSYNC_MS`]), so the largest gap among k frames spread over
+//! T ms is at most max(T / k, T - (k - 1) refreshes).
 //!
 //! The gap that spans a swap is the last frame of the old video to the first frame of the new
 //! one; a swap's figure is the largest gap from there until the new video has presented
@@ -115,10 +115,12 @@ impl Meter {
         };
         if let (Some(last), false) = (self.last_frame, first_after_swap) {
             let span = (t - last).max(0.0);
-            // Frames a late callback reports together were presented while the main thread was
-            // busy, the compositor going on: taken as evenly spread, as the e2e finds them where
-            // it can place them by when the track delivered them (tests/e2e/measure.js `place`).
-            let gap = span / f64::from(frames);
+            let gap = if frames > 1 {
+                let k = f64::from(frames);
+                (span / k).max(span - (k - 1.0) * VSYNC_MS)
+            } else {
+                span
+            };
             self.note(t, gap);
             if let Some(s) = &mut self.swap {
                 s.gap = s.gap.max(gap);
