@@ -55,7 +55,7 @@ fn fail_until_given_up(h: &mut Harness, s: &str) -> (Vec<Output>, u32) {
 #[test]
 fn the_vendors_permanent_errors_give_up_at_once_and_the_call_stays_untouched() {
     for code in [1004, 1005] {
-        let mut h = live_in_a_with(&["p1"], Config::default());
+        let mut h = live_in_a_with(&["p1"], at_once());
         let mut all = h.signal(&handoff_to("B", ""));
         let outs = connect_failed(&mut h, "B", Some(code));
         assert_eq!(
@@ -82,10 +82,10 @@ fn the_vendors_permanent_errors_give_up_at_once_and_the_call_stays_untouched() {
 
 #[test]
 fn transient_failures_stop_after_max_attempts_without_a_deadline() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     h.signal(&handoff_to("B", "")); // no deadline
     let (all, attempts) = fail_until_given_up(&mut h, "B");
-    assert_eq!(attempts, Config::default().max_attempts);
+    assert_eq!(attempts, at_once().max_attempts);
     let last = failed(&all).pop().unwrap();
     assert_eq!(last.3, Some(StopCause::MaxAttempts));
     assert!(!touches_session(&all, "A"));
@@ -99,7 +99,7 @@ fn an_attempt_sequence_stops_at_its_maximum_duration() {
         &[],
         Config {
             max_attempts: 100,
-            ..Config::default()
+            ..at_once()
         },
     );
     let started = h.now;
@@ -125,7 +125,7 @@ fn a_token_provider_that_never_answers_times_out_and_is_bounded() {
         &[],
         Config {
             has_token_provider: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     let asked_at = h.now;
@@ -135,7 +135,7 @@ fn a_token_provider_that_never_answers_times_out_and_is_bounded() {
         &Command::RequestToken { session: sid("B") }
     ));
     let outs = h.fire_timer();
-    assert_eq!(h.now - asked_at, Config::default().hook_timeout_ms);
+    assert_eq!(h.now - asked_at, at_once().hook_timeout_ms);
     let f = failed(&outs);
     assert_eq!(
         f[0].0,
@@ -170,7 +170,7 @@ fn a_token_provider_saying_the_session_is_unknown_gives_up_at_once() {
         &[],
         Config {
             has_token_provider: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.signal(r#"{"v":1,"sessionId":"B"}"#);
@@ -187,7 +187,7 @@ fn a_token_provider_saying_the_session_is_unknown_gives_up_at_once() {
 
 #[test]
 fn participants_who_left_during_a_failing_move_are_reported_once_it_is_given_up() {
-    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
+    let mut h = live_in_a_with(&["p1", "p2"], at_once());
     h.signal(&handoff_to("B", ""));
     h.leaves("p2", "A");
     // The move fails for good, long after p2's grace.
@@ -208,7 +208,7 @@ fn a_lost_call_falls_back_in_order_then_ends_with_the_reason() {
         &["p1"],
         Config {
             has_resolve_session: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     // A move to B given up at its deadline (no time for a retry).
@@ -273,7 +273,7 @@ fn resolve_session_that_never_answers_times_out_and_the_same_id_follows() {
         &[],
         Config {
             has_resolve_session: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.lost("A", DisconnectReason::ServerRotation);
@@ -302,10 +302,10 @@ fn resolve_session_that_never_answers_times_out_and_the_same_id_follows() {
 
 #[test]
 fn transient_recovery_failures_are_bounded_too() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.lost("A", DisconnectReason::NetworkDisconnected);
     let (all, attempts) = fail_until_given_up(&mut h, "A");
-    assert_eq!(attempts, Config::default().max_attempts);
+    assert_eq!(attempts, at_once().max_attempts);
     assert!(has_event(
         &all,
         &Event::SessionEnded {
@@ -322,7 +322,7 @@ fn the_old_session_dying_while_a_bad_move_is_retried_asks_resolve_session() {
         &["p1"],
         Config {
             has_resolve_session: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.signal(&handoff_to("B", ""));
@@ -363,7 +363,7 @@ fn the_old_session_dying_while_a_bad_move_is_retried_asks_resolve_session() {
 
 #[test]
 fn two_connections_with_one_key_get_two_tiles_and_the_app_is_told() {
-    let mut h = live_in_a_with(&["ada"], Config::default());
+    let mut h = live_in_a_with(&["ada"], at_once());
     // A second device (or an impostor) joins with Ada's key.
     let outs = h.input(Input::ConnectionCreated {
         session: sid("A"),
@@ -407,7 +407,7 @@ fn a_client_clock_minutes_behind_neither_calls_a_genuine_move_stale_nor_retries_
     let mut h = Harness::new(Config {
         max_attempts: 1_000,
         max_attempt_ms: 3_600_000,
-        ..Config::default()
+        ..at_once()
     });
     h.server_skew = skew;
     h.live_in("A");
@@ -444,7 +444,7 @@ fn a_client_clock_minutes_behind_neither_calls_a_genuine_move_stale_nor_retries_
 #[test]
 fn a_client_clock_minutes_ahead_does_not_reject_a_genuine_move_as_stale() {
     let skew: i64 = -5 * 60_000; // the server is 5 minutes behind us
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(at_once());
     h.server_skew = skew;
     h.live_in("A");
     let server_now = h.now - 5 * 60_000;
@@ -460,7 +460,7 @@ fn a_client_clock_minutes_ahead_does_not_reject_a_genuine_move_as_stale() {
     );
     assert_eq!(h.engine.state(), State::Handoff);
     // A deadline that really has passed is stale.
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(at_once());
     h.server_skew = skew;
     h.live_in("A");
     let outs = h.signal(&handoff_to(

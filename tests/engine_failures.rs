@@ -26,7 +26,7 @@ fn failed(outs: &[Output]) -> Vec<(HandoffError, bool, Option<Millis>)> {
 
 #[test]
 fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let mut all = h.signal(&handoff_to("B", ""));
     let mut bounds = Vec::new();
     // The first attempt and four retries (max_attempts 5): each retry waits a jittered,
@@ -86,7 +86,7 @@ fn b_failing_to_connect_is_retried_with_jittered_backoff_while_a_stays_untouched
 
 #[test]
 fn b_timing_out_is_disconnected_and_retried() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.signal(&handoff_to("B", ""));
     let outs = h.advance(14_999);
     assert!(outs.is_empty());
@@ -117,7 +117,7 @@ fn a_failing_token_provider_is_retried_with_backoff() {
         &[],
         Config {
             has_token_provider: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.signal(r#"{"v":1,"sessionId":"B"}"#);
@@ -164,7 +164,7 @@ fn a_failing_token_provider_is_retried_with_backoff() {
 
 #[test]
 fn retries_stop_at_the_deadline_and_a_stays_live() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let deadline = h.now + 6_000; // retries until deadline - 2 s margin
     let mut all = h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     let mut last = None;
@@ -199,7 +199,7 @@ fn retries_stop_at_the_deadline_and_a_stays_live() {
 
 #[test]
 fn a_move_given_up_at_its_deadline_is_where_recovery_goes_when_a_dies() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let deadline = h.now + 2_000; // deadline - margin is now: no time for any retry
     h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     let outs = h.input(Input::ConnectFailed {
@@ -222,7 +222,7 @@ fn a_move_given_up_at_its_deadline_is_where_recovery_goes_when_a_dies() {
 
 #[test]
 fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
@@ -266,7 +266,7 @@ fn b_dropping_after_connecting_puts_tiles_back_on_a_and_retries_b() {
 
 #[test]
 fn publishing_into_b_failing_is_retried_and_a_is_left_only_by_a_bound() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     let outs = h.input(Input::PublishFailed {
@@ -306,7 +306,7 @@ fn publishing_into_b_failing_is_retried_and_a_is_left_only_by_a_bound() {
 
 #[test]
 fn a_failed_subscribe_is_reported_and_the_participant_stays_shown_from_a() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B");
@@ -348,7 +348,7 @@ fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
         &["p1"],
         Config {
             has_resolve_session: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     let outs = h.lost("A", DisconnectReason::ServerRotation);
@@ -416,7 +416,7 @@ fn rotation_without_a_handoff_asks_resolve_session_and_moves_there() {
 
 #[test]
 fn rotation_without_a_hook_rejoins_the_same_session_id_with_the_join_token() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.lost("A", DisconnectReason::ServerRotation);
     assert_eq!(
         commands(&outs),
@@ -460,7 +460,7 @@ fn rotation_rejoin_asks_the_provider_for_a_fresh_token_when_there_is_one() {
         &[],
         Config {
             has_token_provider: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     let outs = h.lost("A", DisconnectReason::ServerRotation);
@@ -477,7 +477,7 @@ fn resolve_session_answering_none_or_failing_rejoins_the_same_id() {
             &[],
             Config {
                 has_resolve_session: true,
-                ..Config::default()
+                ..at_once()
             },
         );
         h.lost("A", DisconnectReason::ServerRotation);
@@ -504,7 +504,7 @@ fn resolve_session_answering_none_or_failing_rejoins_the_same_id() {
 
 #[test]
 fn network_loss_rejoins_the_same_session_with_backoff() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.lost("A", DisconnectReason::NetworkDisconnected);
     assert!(has_event(
         &outs,
@@ -530,7 +530,7 @@ fn network_loss_rejoins_the_same_session_with_backoff() {
 
 #[test]
 fn being_force_disconnected_ends_the_call() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.lost("A", DisconnectReason::ForceDisconnected);
     assert_eq!(
         events(&outs),
@@ -554,7 +554,7 @@ fn resolve_session_answers_are_checked_like_every_move_request() {
         &[],
         Config {
             has_resolve_session: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.lost("A", DisconnectReason::ServerRotation);

@@ -11,7 +11,7 @@ mod harness;
 #[path = "engine/platform.rs"]
 mod platform;
 
-use harness::T0;
+use harness::{at_once, T0};
 use platform::Platform;
 use video_handoff::engine::*;
 
@@ -85,7 +85,7 @@ fn all_shown_from(p: &Platform, s: &str) {
 
 #[test]
 fn three_engines_move_together_and_nobody_loses_a_picture() {
-    let mut p = live_in_a(Config::default());
+    let mut p = live_in_a(at_once());
 
     p.rest_signal("A", SIGNAL, |_| 0);
     p.run_for(60_000);
@@ -119,7 +119,7 @@ fn three_engines_move_together_and_nobody_loses_a_picture() {
 
 #[test]
 fn everyone_stays_in_the_old_session_until_the_last_peer_shows_them_from_the_new_one() {
-    let mut p = live_in_a(Config::default());
+    let mut p = live_in_a(at_once());
 
     // cy hears of the move 6 s after the others.
     p.rest_signal("A", SIGNAL, |n| if n == "cy" { 6_000 } else { 0 });
@@ -144,7 +144,7 @@ fn everyone_stays_in_the_old_session_until_the_last_peer_shows_them_from_the_new
 
 #[test]
 fn a_peer_whose_connects_fail_for_a_while_is_retried_and_waited_for() {
-    let mut p = live_in_a(Config::default());
+    let mut p = live_in_a(at_once());
     let cy = SessionId::from("B");
     p.connect_failures
         .insert((2, cy), [1006, 1006].into_iter().collect());
@@ -178,7 +178,7 @@ fn a_peer_whose_connects_fail_for_a_while_is_retried_and_waited_for() {
 
 #[test]
 fn a_peer_that_cannot_join_is_waited_for_only_until_the_overlap_bound() {
-    let config = Config::default();
+    let config = at_once();
     let max_overlap = config.max_overlap_ms;
     let mut p = live_in_a(config);
     p.connect_failures
@@ -220,7 +220,7 @@ fn the_old_session_destroyed_mid_handoff_promotes_the_new_one_and_a_peer_that_mi
     let config = Config {
         has_resolve_session: true,
         has_token_provider: true,
-        ..Config::default()
+        ..at_once()
     };
     let mut p = live_in_a(config);
 

@@ -11,7 +11,7 @@ use video_handoff::engine::*;
 #[test]
 fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
     // Given live in A with p1 and p2.
-    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
+    let mut h = live_in_a_with(&["p1", "p2"], at_once());
     let t_signal = h.now;
 
     // When the server signals a move to B with a 1 s spread...
@@ -180,7 +180,7 @@ fn full_handoff_swaps_each_participant_on_first_frame_then_leaves_a() {
 fn the_spread_delay_is_uniform_in_zero_to_spread() {
     let mut delays = Vec::new();
     for seed in 0..400 {
-        let mut h = Harness::with_seed(Config::default(), seed);
+        let mut h = Harness::with_seed(at_once(), seed);
         h.live_in("A");
         let t = h.now;
         h.signal(&handoff_to("B", r#""spreadMs":1000"#));
@@ -209,7 +209,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
         &["p1"],
         Config {
             has_token_provider: true,
-            ..Config::default()
+            ..at_once()
         },
     );
     let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
@@ -235,7 +235,7 @@ fn without_a_token_in_the_signal_the_provider_is_asked() {
 
 #[test]
 fn without_a_token_or_provider_the_handoff_fails_and_a_stays_live() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.signal(r#"{"v":1,"sessionId":"B"}"#);
     assert!(has_event(
         &outs,
@@ -255,7 +255,7 @@ fn without_a_token_or_provider_the_handoff_fails_and_a_stays_live() {
 
 #[test]
 fn a_destroyed_mid_handoff_promotes_whatever_b_has_at_once() {
-    let mut h = moving_to_b(&["p1", "p2"], Config::default());
+    let mut h = moving_to_b(&["p1", "p2"], at_once());
     h.arrives("p1", "B"); // subscribed in B, not rendered yet
     let outs = h.lost("A", DisconnectReason::ServerRotation);
     // p1 shown from B at once, p2 (nothing in B) hidden; A is gone, so no command for it.
@@ -290,7 +290,7 @@ fn a_destroyed_mid_handoff_promotes_whatever_b_has_at_once() {
 
 #[test]
 fn a_destroyed_before_b_connects_recovers_into_b() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     h.signal(&handoff_to("B", r#""spreadMs":5000"#));
     // Still waiting out the spread when A is destroyed: connect B at once.
     let outs = h.lost("A", DisconnectReason::ServerRotation);
@@ -326,7 +326,7 @@ fn a_destroyed_before_b_connects_recovers_into_b() {
 
 #[test]
 fn a_move_requested_by_the_app_works_like_a_signal() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.input(Input::Move(HandoffRequest {
         session: sid("breakout"),
         token: Some("tb".into()),
@@ -351,7 +351,7 @@ fn swapping_p1(wait: Millis) -> Harness {
     let config = Config {
         swap_figure_wait_ms: wait,
         max_pending_subscribes: 0,
-        ..Config::default()
+        ..at_once()
     };
     let mut h = moving_to_b(&["p1", "p2"], config);
     h.arrives("p1", "B");

@@ -10,7 +10,7 @@ use video_handoff::engine::*;
 
 #[test]
 fn group_mode_waits_for_every_connection_of_a_to_appear_in_b() {
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.connection("viewer", "A"); // connected to A, publishes nothing
     h.moves("p1", "A", "B");
     let outs = h.first_frame("p1", "B");
@@ -30,7 +30,7 @@ fn group_mode_waits_for_every_connection_of_a_to_appear_in_b() {
 fn group_mode_waits_until_every_peer_still_in_a_said_it_shows_everyone_from_b() {
     // Leaving A as soon as p1 appears in B and renders here would freeze our video on p1's
     // screen until p1 renders our B stream.
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.arrives("p1", "B");
     let outs = h.first_frame("p1", "B");
     assert!(!touches_session(&outs, "A"), "p1 may still show us from A");
@@ -62,7 +62,7 @@ fn group_mode_waits_until_every_peer_still_in_a_said_it_shows_everyone_from_b() 
 
 #[test]
 fn a_peers_moved_signal_before_its_connection_is_known_still_counts() {
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.moved("p1", "B", "A"); // the signal overtook connectionCreated
     h.arrives("p1", "B");
     let outs = h.first_frame("p1", "B");
@@ -74,7 +74,7 @@ fn a_peers_moved_signal_before_its_connection_is_known_still_counts() {
 
 #[test]
 fn we_say_we_moved_once_we_show_everyone_from_b_and_only_once() {
-    let mut h = moving_to_b(&["p1", "p2"], Config::default());
+    let mut h = moving_to_b(&["p1", "p2"], at_once());
     h.arrives("p1", "B");
     h.arrives("p2", "B");
     h.first_frame("p1", "B");
@@ -90,7 +90,7 @@ fn we_say_we_moved_once_we_show_everyone_from_b_and_only_once() {
 
 #[test]
 fn a_failed_moved_signal_is_reported_and_the_move_goes_on() {
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.moves("p1", "A", "B");
     let outs = h.input(Input::AnnounceFailed {
         session: sid("B"),
@@ -116,7 +116,7 @@ fn without_publishing_nobody_needs_our_old_stream_so_moved_signals_are_not_await
         &["p1"],
         Config {
             publish: false,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.arrives("p1", "B");
@@ -133,7 +133,7 @@ fn outside_group_mode_a_is_left_once_every_stream_has_moved() {
         &["p1"],
         Config {
             group_mode: false,
-            ..Config::default()
+            ..at_once()
         },
     );
     h.connection("viewer", "A");
@@ -147,7 +147,7 @@ fn outside_group_mode_a_is_left_once_every_stream_has_moved() {
 
 #[test]
 fn a_is_not_left_before_our_own_stream_is_live_in_b() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.moves("p1", "A", "B");
@@ -162,7 +162,7 @@ fn a_is_not_left_before_our_own_stream_is_live_in_b() {
 
 #[test]
 fn an_empty_call_moves_as_soon_as_we_publish_in_b() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     let outs = h.published("B");
@@ -176,7 +176,7 @@ fn an_empty_call_moves_as_soon_as_we_publish_in_b() {
 #[test]
 fn the_overlap_bound_leaves_a_and_hides_participants_with_no_b_stream() {
     // p1 never moves (an old client); p2 moves.
-    let mut h = moving_to_b(&["p1", "p2"], Config::default());
+    let mut h = moving_to_b(&["p1", "p2"], at_once());
     let b_connected = h.now;
     h.arrives("p2", "B");
     h.first_frame("p2", "B");
@@ -206,7 +206,7 @@ fn the_overlap_bound_leaves_a_and_hides_participants_with_no_b_stream() {
 
 #[test]
 fn the_deadline_bound_leaves_a_margin_before_the_deadline() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let deadline = h.now + 10_000;
     h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
@@ -230,7 +230,7 @@ fn at_the_deadline_a_tile_keeps_its_old_picture_until_the_new_one_renders() {
     // A short notice: B's stream for p1 has not rendered when the margin comes. A's picture
     // keeps flowing until the platform ends A, so the tile stays on it; the swap and the
     // leave come with B's first frame.
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let deadline = h.now + 10_000;
     h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
@@ -255,7 +255,7 @@ fn at_the_deadline_a_tile_keeps_its_old_picture_until_the_new_one_renders() {
 
 #[test]
 fn at_the_deadline_a_tile_waiting_for_its_new_picture_moves_when_the_old_session_ends() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let deadline = h.now + 10_000;
     h.signal(&handoff_to("B", &format!(r#""deadline":{deadline}"#)));
     h.connected("B");
@@ -274,7 +274,7 @@ fn at_the_deadline_a_tile_waiting_for_its_new_picture_moves_when_the_old_session
 
 #[test]
 fn a_b_stream_that_never_renders_is_shown_from_b_when_a_bound_forces_the_leave() {
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.arrives("p1", "B"); // no FirstFrame ever
     let outs = h.advance(30_000);
     assert_eq!(

@@ -16,7 +16,7 @@ fn migrated(h: &mut Harness, s: &str) -> Vec<Output> {
 
 #[test]
 fn a_migration_of_the_live_session_is_reported_and_changes_nothing() {
-    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
+    let mut h = live_in_a_with(&["p1", "p2"], at_once());
     let outs = migrated(&mut h, "A");
     assert_eq!(
         events(&outs),
@@ -30,10 +30,10 @@ fn a_migration_of_the_live_session_is_reported_and_changes_nothing() {
 
 #[test]
 fn news_of_a_session_the_call_is_not_in_is_not_the_apps() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     assert!(migrated(&mut h, "C").is_empty());
     // A session left after a handoff: its late `migrated` is not news either.
-    let mut h = moving_to_b(&["p1"], Config::default());
+    let mut h = moving_to_b(&["p1"], at_once());
     h.arrives("p1", "B");
     h.advance(600);
     h.first_frame("p1", "B");
@@ -46,7 +46,7 @@ fn news_of_a_session_the_call_is_not_in_is_not_the_apps() {
 #[test]
 fn a_handoff_goes_on_when_either_session_migrates_during_it() {
     for migrating in ["A", "B"] {
-        let mut h = moving_to_b(&["p1"], Config::default());
+        let mut h = moving_to_b(&["p1"], at_once());
         let outs = migrated(&mut h, migrating);
         assert_eq!(
             events(&outs),

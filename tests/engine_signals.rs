@@ -10,7 +10,7 @@ use video_handoff::engine::*;
 
 /// Given live in A, when `data` arrives from the server, then only `SignalRejected{reason}`.
 fn assert_rejected(data: &str, rejection: Rejection) {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.signal(data);
     assert_eq!(
         events(&outs),
@@ -236,7 +236,7 @@ fn unknown_fields_and_null_optionals_are_accepted() {
 
 #[test]
 fn a_signal_from_a_client_is_rejected_as_not_from_server() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.input(Input::Signal {
         from: Some(conn("p1", "A")),
         body: wire(&handoff_to("EVIL", "")),
@@ -252,7 +252,7 @@ fn a_signal_from_a_client_is_rejected_as_not_from_server() {
 
 #[test]
 fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.input(Input::Signal {
         from: Some(conn("p1", "A")),
         body: wire("not json"),
@@ -267,7 +267,7 @@ fn a_client_signal_is_rejected_before_its_data_is_looked_at() {
 
 #[test]
 fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_nothing() {
-    let mut h = live_in_a_with(&["p1"], Config::default());
+    let mut h = live_in_a_with(&["p1"], at_once());
     let outs = h.signal(&handoff_to("A", ""));
     assert_eq!(
         events(&outs),
@@ -295,7 +295,7 @@ fn a_signal_naming_the_live_session_or_the_target_is_a_duplicate_and_changes_not
 
 #[test]
 fn a_signal_whose_deadline_has_passed_is_stale() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     let outs = h.signal(&handoff_to("B", &format!(r#""deadline":{}"#, h.now)));
     assert_eq!(
         events(&outs),
@@ -307,7 +307,7 @@ fn a_signal_whose_deadline_has_passed_is_stale() {
 
 #[test]
 fn a_signal_naming_a_session_already_left_is_stale() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.published("B"); // A left
@@ -340,7 +340,7 @@ fn a_signal_naming_a_session_already_left_is_stale() {
 #[test]
 fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
     // Given a move A -> B where p1 has already swapped to B and p2 has not.
-    let mut h = live_in_a_with(&["p1", "p2"], Config::default());
+    let mut h = live_in_a_with(&["p1", "p2"], at_once());
     h.signal(&handoff_to("B", ""));
     h.connected("B");
     h.arrives("p1", "B");
@@ -419,7 +419,7 @@ fn a_newer_signal_supersedes_the_move_leaving_the_half_joined_session() {
 
 #[test]
 fn superseding_while_still_waiting_out_the_spread_needs_no_disconnect() {
-    let mut h = live_in_a_with(&[], Config::default());
+    let mut h = live_in_a_with(&[], at_once());
     h.signal(&handoff_to("B", r#""spreadMs":60000"#));
     let outs = h.signal(&handoff_to("C", ""));
     assert!(!touches_session(&outs, "B"));

@@ -634,3 +634,46 @@ fn the_frame_meter_counts_every_presented_frame() {
     assert!(m.frame(190.0, 2).is_some(), "three frames after the swap");
     assert_eq!(m.frames, 7);
 }
+
+/// A page busy at a swap runs the replaced video's frame callbacks after it: the frames it
+/// presented before the swap was painted (the first callback's rendering update after the
+/// swap) still count, and the new video's first picture is the one it held, one refresh after
+/// the paint, unless a frame came sooner (as the e2e counts them: gaps.mjs `swapFigure`).
+#[wasm_bindgen_test]
+fn the_frame_meter_dates_a_swap_by_its_paint() {
+    use video_handoff::web::effects::meter::{Meter, VSYNC_MS};
+
+    // The swap is made at 40; the page is busy until 300, the rendering update that paints it.
+    let mut m = Meter::default();
+    m.frame(0.0, 1);
+    m.frame(33.0, 1);
+    m.swapped(40.0);
+    m.rendering(300.0);
+    // The old video presented 8 more frames by 290, reported only now.
+    m.frame_before_swap(290.0, 8);
+    assert_eq!(m.frame(310.0, 1), None, "the new video's first frame");
+    assert_eq!(m.frame(343.0, 1), None);
+    let figure = m.frame(376.0, 1).expect("three frames after the swap");
+    assert!(
+        (figure - 33.0).abs() < 1e-9,
+        "not the 277 ms since 33: {figure}"
+    );
+
+    // A late callback that straddles the paint: its frames are taken as evenly spread.
+    let mut m = Meter::default();
+    m.frame(0.0, 1);
+    m.frame(33.0, 1);
+    m.swapped(40.0);
+    m.rendering(300.0);
+    m.frame_before_swap(320.0, 9); // 9 frames in (33, 320]: every 31.9 ms, the 8th at 288.1
+                                   // No new frame before the held picture shows, one refresh after the paint: it is the
+                                   // first of the three.
+    assert_eq!(m.frame(400.0, 1), None);
+    let figure = m.frame(433.0, 1).expect("the held picture and two frames");
+    let held = 300.0 + VSYNC_MS;
+    let old = 33.0 + 8.0 * (320.0 - 33.0) / 9.0;
+    assert!(
+        (figure - (400.0 - held).max(held - old)).abs() < 1e-9,
+        "{figure}"
+    );
+}

@@ -117,6 +117,11 @@ pub struct Config {
     /// counted from the swap; every event behind it waits with it, so the app's events stay
     /// in order. `0`: events are never held (the figure is the shell's business).
     pub swap_figure_wait_ms: Millis,
+    /// Time between two commands that only release media (`Unsubscribe`, the `Disconnect` of
+    /// a session left), the first that long after it was queued: each closes peer
+    /// connections, which can hold a busy page for tens of milliseconds, and frames get
+    /// painted in between (about three frames at 30 fps). `0`: released at once.
+    pub release_spacing_ms: Millis,
     /// The app supplied a `tokenProvider(sessionId)`.
     pub has_token_provider: bool,
     /// The app supplied a `resolveSession(oldSessionId)` hook.
@@ -159,6 +164,7 @@ impl Default for Config {
             max_pending_subscribes_routed: 0,
             subscribe_pace_ms: 3_000,
             swap_figure_wait_ms: 0,
+            release_spacing_ms: 100,
             has_token_provider: false,
             has_resolve_session: false,
         }

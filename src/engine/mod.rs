@@ -16,6 +16,7 @@
 //! | `recovery.rs` | the live session lost without a handoff: resolve or rejoin |
 //! | `participants.rs` | who is in the call across sessions (joined/left) |
 //! | `figures.rs` | app events held back until a swap's frame gap is measured |
+//! | `release.rs` | the commands that release media, spread out in time |
 //! | `timers.rs` | the one timer: [`Engine::poll_timeout`] and what fires when it runs out |
 //! | `backoff.rs`, `rng.rs` | retry delays with full jitter from a seeded generator |
 //! | `sorted_map.rs` | the small sorted map behind connections, streams and participants |
@@ -108,6 +109,7 @@ mod io;
 mod media;
 mod participants;
 mod recovery;
+mod release;
 mod rng;
 mod session;
 mod signal;
@@ -171,6 +173,8 @@ pub struct Engine {
     out: Vec<Output>,
     /// App events waiting for a swap's figure (`figures.rs`).
     held: figures::Held,
+    /// Media releases waiting their turn (`release.rs`).
+    releases: release::Releases,
     /// How many of `out` were already polled (a `Vec` and a cursor: smaller wasm than a
     /// `VecDeque`).
     polled: usize,
@@ -259,6 +263,7 @@ impl Engine {
             clock_offset: None,
             out: Vec::new(),
             held: figures::Held::default(),
+            releases: release::Releases::default(),
             polled: 0,
         }
     }
@@ -318,6 +323,7 @@ impl Engine {
             } => self.on_connect_failed(&session, error, code),
             Input::Token { session, result } => self.on_token(&session, result),
             Input::SessionDisconnected { session, reason } => {
+                self.sweep_releases(release::Sweep::Forget(&session));
                 self.on_session_disconnected(&session, reason)
             }
             Input::Resolved { old, result } => self.on_resolved(&old, result),
@@ -405,10 +411,6 @@ impl Engine {
     /// How many outputs are queued (to tell whether a step produced any).
     fn out_len(&self) -> usize {
         self.out.len()
-    }
-
-    fn command(&mut self, command: Command) {
-        self.out.push(Output::Command(command));
     }
 
     /// Moves time forward and runs whatever fell due.
@@ -503,6 +505,8 @@ impl Engine {
 
     /// Leaves every session joined or joining; nothing is emitted afterwards.
     fn close(&mut self) {
+        // What waited to be released goes first: nothing is left behind.
+        self.sweep_releases(release::Sweep::All);
         // Tiles first, so that no tile is left naming a subscriber that Disconnect destroys.
         let shown: Vec<ParticipantKey> = self
             .participants
@@ -518,7 +522,9 @@ impl Engine {
             .filter_map(|s| self.slot(s).filter(|x| x.is_open()).map(|x| x.id.clone()))
             .collect();
         for session in open {
-            self.command(Command::Disconnect { session });
+            // At once, not spaced: the call is going.
+            self.out
+                .push(Output::Command(Command::Disconnect { session }));
         }
         self.live = None;
         self.handoff = None;

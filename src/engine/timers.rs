@@ -2,7 +2,7 @@
 //!
 //! Waiting: a spread delay or retry backoff before a connect attempt, a connect timeout, an
 //! app hook's answer (token provider, `resolveSession`), a publish retry, the bounds of a
-//! handoff's overlap, and absent participants' grace.
+//! handoff's overlap, the next media release, and absent participants' grace.
 
 use super::session::{Link, Publishing};
 use super::{Command, Engine, Event, Millis, Slot};
@@ -45,6 +45,7 @@ impl Engine {
         }
         consider(self.recovery.as_ref().and_then(|r| r.resolving_until));
         consider(self.held_until());
+        consider(self.next_release_at());
         if !self.left_paused() {
             consider(self.participants.next_left_at());
         }
@@ -103,6 +104,9 @@ impl Engine {
             return true;
         }
         if self.admit_waiting() {
+            return true;
+        }
+        if self.release_due() {
             return true;
         }
         if !self.left_paused() && self.participants.next_left_at().is_some_and(|t| t <= now) {

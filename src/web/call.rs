@@ -116,7 +116,7 @@ impl Call {
 
     #[wasm_bindgen(getter, js_name = sessionId)]
     pub fn session_id(&self) -> Option<String> {
-        self.core.present.session_id()
+        self.core.session_id()
     }
 
     #[wasm_bindgen(getter, js_name = localElement)]
@@ -132,8 +132,8 @@ impl Call {
     pub fn stats(&self) -> JsValue {
         events::to_js(&CallStats {
             state: self.core.state(),
-            session_id: self.core.present.session_id(),
-            handoffs_completed: self.core.present.handoffs_completed(),
+            session_id: self.core.session_id(),
+            handoffs_completed: self.core.handoffs_completed(),
             tiles: self.core.tile_stats(),
         })
     }

@@ -1,12 +1,14 @@
-//! Decode: what a callback heard, read into typed Rust ([`Heard`]) before anything acts on it.
+//! Decode: what a callback heard, read into typed Rust before anything acts on it: the
+//! engine's own [`Input`] where the engine is all it concerns, else news for the part of the
+//! shell that owns the vendor object it is about ([`Owned`]).
 //!
 //! Every value a callback is handed (by the vendor, the DOM or the app) is read here, with
 //! `ot::get` (a caught `Reflect.get`): a property that is missing, throwing or of another
-//! type makes the event unreadable (`Heard::Nothing`) or the field absent, never an exception.
+//! type makes the event unreadable (`None`) or the field absent, never an exception.
 //! A handoff signal's `data` is checked for size and nesting, parsed with `JSON.parse` and read
 //! into the engine's `MoveFields` with serde-wasm-bindgen.
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
@@ -14,160 +16,104 @@ use web_sys::HtmlVideoElement;
 use super::listener::{Route, SessionEvent};
 use super::ot::{callback_error, error_code, flag, get, hook_error, text};
 use crate::engine::{
-    check_signal_text, ConnectionId, DisconnectReason, HookError, MoveFields, RejectReason,
+    check_signal_text, ConnectionId, DisconnectReason, HookError, Input, MoveFields, RejectReason,
     Rejection, SessionId, StreamId,
 };
 
 const NOT_A_MOVE: &str = "resolveSession must return null or { sessionId, token?, ... }";
 
-/// What a callback heard, typed.
+/// What a callback said, typed, for the stage that takes it next.
 pub enum Heard {
-    /// `session.connect` of attempt `gen` completed (a failure: the vendor's words and code).
-    Connected {
-        session: SessionId,
-        gen: u32,
-        error: Option<(String, Option<u32>)>,
-    },
-    /// An event of attempt `gen` of `session`.
-    Session {
-        session: SessionId,
-        gen: u32,
-        event: SessionHeard,
-    },
-    Subscribed {
-        session: SessionId,
-        stream: StreamId,
-        error: Option<String>,
-    },
-    Video {
-        session: SessionId,
-        stream: StreamId,
-        video: HtmlVideoElement,
-    },
-    /// A `requestVideoFrameCallback`: the video's latest frame was presented at `t` (its
-    /// metadata's `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and
-    /// the video has presented `presented` frames in all (`presentedFrames`), when given.
+    /// For the engine as it is.
+    Engine(Input),
+    /// For the part of `effects/` that owns the vendor object it is about; that part gives
+    /// the engine its input, if there is one.
+    Owner(Owned),
+}
+
+/// News of a vendor object the shell owns.
+pub enum Owned {
+    /// `session.connect` completed (a failure: the vendor's words and code).
+    Connected(SessionId, Option<(String, Option<u32>)>),
+    /// `sessionDisconnected`: the vendor destroyed the session's publisher and subscribers.
+    Disconnected(SessionId, DisconnectReason),
+    /// A remote stream appeared: the vendor's object (to subscribe to), and the engine's input.
+    Stream(JsValue, Input),
+    /// A remote stream ended (the engine's input, once its object is forgotten).
+    StreamGone(Input),
+    /// `session.subscribe` completed without an error.
+    Subscribed(SessionId, StreamId),
+    /// The subscriber's `<video>`.
+    Video(SessionId, StreamId, HtmlVideoElement),
+    /// A `requestVideoFrameCallback` run in the rendering update that began at `now` (its
+    /// first argument): the video's latest frame was presented at `t` (its metadata's
+    /// `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and the video has
+    /// presented `presented` frames in all (`presentedFrames`), when given.
     Frame {
         session: SessionId,
         stream: StreamId,
+        now: f64,
         t: f64,
         presented: Option<u32>,
     },
-    Loaded {
-        session: SessionId,
-        stream: StreamId,
-    },
-    PublishDone {
-        session: SessionId,
-        error: Option<String>,
-    },
-    OwnStream {
-        session: SessionId,
-    },
-    Token {
-        session: SessionId,
-        result: Result<String, HookError>,
-    },
-    Resolved {
-        old: SessionId,
-        result: Result<Option<MoveFields>, HookError>,
-    },
-    Announced {
-        session: SessionId,
-        error: Option<String>,
-    },
-    /// Nothing readable.
-    Nothing,
+    /// `OT.initPublisher` or `session.publish` failed.
+    PublishFailed(SessionId, String),
 }
 
-pub enum SessionHeard {
-    /// A connection appeared; `object` is the vendor's, for the app's `participantKey`.
-    Connection {
-        connection: ConnectionId,
-        data: Option<String>,
-        object: JsValue,
-    },
-    ConnectionGone(ConnectionId),
-    Stream {
-        id: StreamId,
-        object: JsValue,
-        connection: ConnectionId,
-        has_video: bool,
-    },
-    StreamGone(StreamId),
-    Signal {
-        from: Option<ConnectionId>,
-        body: Result<MoveFields, Rejection>,
-    },
-    Moved {
-        from: Option<ConnectionId>,
-        data: String,
-    },
-    Disconnected(DisconnectReason),
-    Migrated,
-}
-
-/// Reads what `route`'s callback was called with (`a`: its first argument; for a frame, the
-/// `requestVideoFrameCallback` metadata, its second).
-pub fn read(route: Route, a: JsValue) -> Heard {
+/// Reads what `route`'s callback was called with (`a`, `b`: its first two arguments);
+/// `participant_key` is the app's hook, asked about every new connection. `None`: nothing
+/// readable, or nothing to do (a completion without an error).
+pub fn read(
+    route: Route,
+    a: JsValue,
+    b: JsValue,
+    participant_key: Option<&Function>,
+) -> Option<Heard> {
+    let engine = |input| Some(Heard::Engine(input));
+    let owner = |owned| Some(Heard::Owner(owned));
     match route {
-        Route::Connected(session, gen) => Heard::Connected {
+        Route::Connected(session) => owner(Owned::Connected(
             session,
-            gen,
-            error: callback_error(&a).map(|e| (e, error_code(&a))),
-        },
-        Route::Session(session, gen, ev) => match session_event(ev, &a) {
-            Some(event) => Heard::Session {
+            callback_error(&a).map(|e| (e, error_code(&a))),
+        )),
+        Route::Session(session, ev) => session_event(session, ev, &a, participant_key),
+        Route::Subscribed(session, stream) => match callback_error(&a) {
+            Some(error) => engine(Input::SubscribeFailed {
                 session,
-                gen,
-                event,
-            },
-            None => Heard::Nothing,
-        },
-        Route::Subscribed(session, stream) => Heard::Subscribed {
-            session,
-            stream,
-            error: callback_error(&a),
+                stream,
+                error,
+            }),
+            None => owner(Owned::Subscribed(session, stream)),
         },
         Route::VideoElement(session, stream) => {
-            match get(&a, "element").and_then(|e| e.dyn_into::<HtmlVideoElement>().ok()) {
-                Some(video) => Heard::Video {
-                    session,
-                    stream,
-                    video,
-                },
-                None => Heard::Nothing,
-            }
+            let video = get(&a, "element")?.dyn_into::<HtmlVideoElement>().ok()?;
+            owner(Owned::Video(session, stream, video))
         }
         // Timed by presentation, as the end-to-end tests measure (tests/e2e/measure.js): the
-        // callback's own `now` is when the main thread got to it, which a busy page delays.
+        // callback's own `now` (its first argument) is when the main thread got to it, which a
+        // busy page delays; the metadata is its second.
         Route::Frame(session, stream) => {
-            let number = |key| get(&a, key).and_then(|v| v.as_f64());
-            match number("presentationTime").or_else(|| number("expectedDisplayTime")) {
-                Some(t) => Heard::Frame {
-                    session,
-                    stream,
-                    t,
-                    presented: number("presentedFrames").map(|n| n as u32),
-                },
-                None => Heard::Nothing,
-            }
+            let number = |key| get(&b, key).and_then(|v| v.as_f64());
+            let t = number("presentationTime").or_else(|| number("expectedDisplayTime"))?;
+            owner(Owned::Frame {
+                session,
+                stream,
+                now: a.as_f64().unwrap_or(t),
+                t,
+                presented: number("presentedFrames").map(|n| n as u32),
+            })
         }
-        Route::Loaded(session, stream) => Heard::Loaded { session, stream },
-        Route::PublishDone(session) => Heard::PublishDone {
-            session,
-            error: callback_error(&a),
-        },
-        Route::OwnStream(session) => Heard::OwnStream { session },
-        Route::Token(session, fulfilled) => Heard::Token {
+        Route::PublishDone(session) => owner(Owned::PublishFailed(session, callback_error(&a)?)),
+        Route::OwnStream(session) => engine(Input::Published { session }),
+        Route::Token(session, fulfilled) => engine(Input::Token {
             session,
             result: match (fulfilled, a.as_string()) {
                 (true, Some(token)) if !token.is_empty() => Ok(token),
                 (true, _) => Err(HookError::transient("tokenProvider returned no token")),
                 (false, _) => Err(hook_error(&a)),
             },
-        },
-        Route::Resolved(old, fulfilled) => Heard::Resolved {
+        }),
+        Route::Resolved(old, fulfilled) => engine(Input::Resolved {
             old,
             result: if !fulfilled {
                 Err(hook_error(&a))
@@ -182,11 +128,13 @@ pub fn read(route: Route, a: JsValue) -> Heard {
                     // The same answer would come again: retrying cannot help.
                     .ok_or_else(|| HookError::permanent(NOT_A_MOVE))
             },
-        },
-        Route::Announced(session) => Heard::Announced {
+        }),
+        Route::Announced(session) => engine(Input::AnnounceFailed {
             session,
-            error: callback_error(&a),
-        },
+            error: callback_error(&a)?,
+        }),
+        // The scheduler's own timers carry nothing to read (`drive.rs` takes them).
+        Route::Alarm(_) => None,
     }
 }
 
@@ -194,47 +142,68 @@ fn connection_id(connection: &JsValue) -> Option<ConnectionId> {
     text(connection, "connectionId").map(ConnectionId::from)
 }
 
-fn session_event(ev: SessionEvent, e: &JsValue) -> Option<SessionHeard> {
-    Some(match ev {
+fn session_event(
+    session: SessionId,
+    ev: SessionEvent,
+    e: &JsValue,
+    participant_key: Option<&Function>,
+) -> Option<Heard> {
+    let input = match ev {
         SessionEvent::ConnectionCreated => {
             let object = get(e, "connection")?;
-            SessionHeard::Connection {
+            // The app's key for it, asked here with nothing of the call borrowed: the app may
+            // call back into the call from its hook.
+            let app_key = participant_key
+                .and_then(|f| f.call1(&JsValue::NULL, &object).ok())
+                .and_then(|k| k.as_string());
+            Input::ConnectionCreated {
+                session,
                 connection: connection_id(&object)?,
                 data: text(&object, "data"),
-                object,
+                app_key,
             }
         }
-        SessionEvent::ConnectionDestroyed => {
-            SessionHeard::ConnectionGone(connection_id(&get(e, "connection")?)?)
-        }
+        SessionEvent::ConnectionDestroyed => Input::ConnectionDestroyed {
+            session,
+            connection: connection_id(&get(e, "connection")?)?,
+        },
         SessionEvent::StreamCreated => {
             let object = get(e, "stream")?;
-            SessionHeard::Stream {
-                id: StreamId::from(text(&object, "streamId")?),
+            let input = Input::StreamCreated {
+                session,
+                stream: StreamId::from(text(&object, "streamId")?),
                 connection: connection_id(&get(&object, "connection")?)?,
                 has_video: flag(&object, "hasVideo"),
-                object,
-            }
+            };
+            return Some(Heard::Owner(Owned::Stream(object, input)));
         }
         SessionEvent::StreamDestroyed => {
             let object = get(e, "stream")?;
-            SessionHeard::StreamGone(StreamId::from(text(&object, "streamId")?))
+            let input = Input::StreamDestroyed {
+                session,
+                stream: StreamId::from(text(&object, "streamId")?),
+            };
+            return Some(Heard::Owner(Owned::StreamGone(input)));
         }
-        SessionEvent::Signal => SessionHeard::Signal {
+        SessionEvent::Signal => Input::Signal {
             from: sender(e),
             body: text(e, "data")
                 .ok_or(Rejection::from(RejectReason::NotJson))
                 .and_then(|data| handoff_body(&data)),
         },
-        SessionEvent::Moved => SessionHeard::Moved {
+        SessionEvent::Moved => Input::Moved {
+            session,
             from: sender(e),
             data: text(e, "data")?,
         },
-        SessionEvent::Migrated => SessionHeard::Migrated,
-        SessionEvent::Disconnected => SessionHeard::Disconnected(
-            text(e, "reason").map_or(DisconnectReason::Other, |r| disconnect_reason(&r)),
-        ),
-    })
+        SessionEvent::Migrated => Input::Migrated { session },
+        SessionEvent::Disconnected => {
+            let reason =
+                text(e, "reason").map_or(DisconnectReason::Other, |r| disconnect_reason(&r));
+            return Some(Heard::Owner(Owned::Disconnected(session, reason)));
+        }
+    };
+    Some(Heard::Engine(input))
 }
 
 /// A signal's sender: `None` only when `from` is exactly `null` (sent by the app server

@@ -1,14 +1,15 @@
 //! Drive: the run loop (its timers are `schedule.rs`).
 //!
 //! Every callback, timer and app call only queues a [`Msg`] and calls [`Core::drive`]; one
-//! drive takes the messages one at a time:
-//! 1. a callback's arguments are decoded (`decode.rs`), then applied by the part that owns
-//!    what they are about (`effects/`), which gives the engine its input;
-//! 2. the engine's outputs are drained completely: commands go to the effects, events to
-//!    `present.rs`. Inputs the effects hand back (a call that failed at once) and hook calls
-//!    are queued behind;
-//! 3. an app hook (`tokenProvider`, `resolveSession`, `participantKey`) is called between two
-//!    messages, with nothing borrowed, so the app may call back in, `close()` included.
+//! drive takes the messages one at a time, each in one pass:
+//! 1. a callback is read by `decode.rs` into the engine's input, or into news for the part of
+//!    `effects/` that owns the vendor object it is about, which makes the engine's input of
+//!    it (the app's `participantKey` is asked while decoding, with nothing borrowed);
+//! 2. the engine takes the input and its outputs are drained completely: commands to the
+//!    effects, events to `present.rs` (with what the effects add to them). Inputs the
+//!    effects hand back (a call that failed at once) and hook calls are queued behind;
+//! 3. an app hook (`tokenProvider`, `resolveSession`) is called between two messages, with
+//!    nothing borrowed, so the app may call back in, `close()` included.
 //!
 //! Then the one timer is re-armed at the engine's `poll_timeout()` (or a frame meter's window,
 //! whichever comes first), and the events go to the app. A vendor callback that fires
@@ -23,23 +24,23 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::Document;
 
+use super::contract::events::TileStats;
 use super::contract::options::Options;
-use super::decode::{self, Heard, SessionHeard};
-use super::effects::{perf_now, Back, Effects};
+use super::decode::{self, Heard};
+use super::effects::{Back, Effects};
 use super::hooks::{HookCall, Hooks};
-use super::listener::{Route, Sink};
+use super::listener::{self, Alarm, Route, Sink};
 use super::present::Present;
-use super::schedule::{Alarm, Schedule, Wake};
-use crate::engine::{Engine, Event, HandoffRequest, Hook, Input, Output, State};
+use super::schedule::Schedule;
+use crate::engine::{Engine, HandoffRequest, Hook, Input, Output, State};
 
 pub enum Msg {
     Input(Input),
-    Route(Route, JsValue),
+    /// Callback `id` was called with these arguments (its route is read when it is taken).
+    Callback(u32, JsValue, JsValue),
     Hook(HookCall),
     /// The one timer ran out.
     Timer,
-    /// Time for the next step of media teardown (see `effects/teardown.rs`).
-    Teardown,
     Close,
 }
 
@@ -57,11 +58,13 @@ pub struct Core {
     local: web_sys::HtmlElement,
     /// Oldest first (a few messages at most: a `Vec` is smaller code than a `VecDeque`).
     inbox: RefCell<Vec<Msg>>,
+    /// What frame callbacks caused, for a drive in a task of its own (see `callback`).
+    later: RefCell<Vec<Back>>,
     driving: Cell<bool>,
     /// `close()` was asked for (it may still be queued behind the current message).
     closing: Cell<bool>,
     parts: RefCell<Option<Parts>>,
-    pub present: Present,
+    present: Present,
     schedule: Schedule,
 }
 
@@ -69,7 +72,7 @@ impl Core {
     /// A call in state `idle`; `None` when the document cannot make the local tile.
     pub fn new(options: Options, emit: Function, document: Document) -> Option<Rc<Core>> {
         let effects = Effects::new(&options, document)?;
-        let local = effects.publishers.element().clone();
+        let local = effects.local_element();
         let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
         let parts = Parts {
             engine: Engine::new(options.config.clone(), seed),
@@ -84,6 +87,7 @@ impl Core {
             me: me.clone(),
             local,
             inbox: RefCell::default(),
+            later: RefCell::default(),
             driving: Cell::new(false),
             closing: Cell::new(false),
             parts: RefCell::new(Some(parts)),
@@ -103,7 +107,7 @@ impl Core {
         parts.as_mut().map(f)
     }
 
-    pub fn push(&self, msg: Msg) {
+    fn push(&self, msg: Msg) {
         self.inbox.borrow_mut().push(msg);
     }
 
@@ -115,6 +119,14 @@ impl Core {
     /// once `close()` has delivered it).
     pub fn state(&self) -> State {
         self.present.state()
+    }
+
+    pub fn session_id(&self) -> Option<String> {
+        self.present.session_id()
+    }
+
+    pub fn handoffs_completed(&self) -> u32 {
+        self.present.handoffs_completed()
     }
 
     /// Starts the call with the local media (no tracks: publish nothing): joins the first
@@ -152,12 +164,11 @@ impl Core {
     }
 
     pub fn participants(&self) -> js_sys::Array {
-        self.with(|p| p.effects.tiles.participants())
-            .unwrap_or_default()
+        self.with(|p| p.effects.participants()).unwrap_or_default()
     }
 
-    pub fn tile_stats(&self) -> Vec<super::contract::events::TileStats> {
-        self.with(|p| p.effects.tiles.stats()).unwrap_or_default()
+    pub fn tile_stats(&self) -> Vec<TileStats> {
+        self.with(|p| p.effects.stats()).unwrap_or_default()
     }
 
     pub fn drive(self: &Rc<Self>) {
@@ -182,23 +193,19 @@ impl Core {
             Msg::Input(input) => {
                 self.with(|p| self.feed(p, input));
             }
-            Msg::Route(route, a) => self.heard(decode::read(route, a)),
+            Msg::Callback(id, a, b) => self.callback(id, a, b),
             Msg::Hook(call) => self.call_hook(call),
             Msg::Timer => {
                 self.with(|p| {
-                    for (key, gap) in p.effects.tiles.expire(perf_now()) {
-                        self.present.note_gap(gap);
-                        self.feed(p, Input::SwapMeasured { key });
-                    }
+                    let mut measured = Vec::new();
+                    p.effects.expire(&mut measured);
+                    self.take_back(p, measured);
                     let now = self.schedule.clock.now();
                     if p.engine.poll_timeout().is_some_and(|t| t <= now) {
                         p.engine.handle_timeout(now);
                         self.pump(p);
                     }
                 });
-            }
-            Msg::Teardown => {
-                self.with(|p| p.effects.teardown.run_one());
             }
             Msg::Close => {
                 self.with(|p| {
@@ -215,61 +222,51 @@ impl Core {
         }
     }
 
-    /// A decoded callback: the effects' bookkeeping, then the engine.
-    fn heard(self: &Rc<Self>, heard: Heard) {
+    /// A callback, in one pass: decoded (its route read now: one whose handle went while it
+    /// waited does nothing), then to the engine, through the part that owns its object if it
+    /// is about one.
+    fn callback(self: &Rc<Self>, id: u32, a: JsValue, b: JsValue) {
+        let Some(route) = listener::route(id) else {
+            return;
+        };
+        if let Route::Alarm(alarm) = route {
+            return self.alarm(alarm);
+        }
+        let frame = matches!(route, Route::Frame(..));
+        // Cloned out for a session event, then called by `decode` with nothing borrowed.
+        let participant_key = match route {
+            Route::Session(..) => self.with(|p| p.hooks.participant_key()).flatten(),
+            _ => None,
+        };
+        let Some(heard) = decode::read(route, a, b, participant_key.as_ref()) else {
+            return;
+        };
         let sink = self.sink();
-        match heard {
-            Heard::Session {
-                session,
-                gen,
-                event:
-                    SessionHeard::Connection {
-                        connection,
-                        data,
-                        object,
-                    },
-            } => {
-                let hook = self.with(|p| {
-                    p.effects
-                        .sessions
-                        .is_current(&session, gen)
-                        .then(|| p.hooks.participant_key())
-                });
-                let Some(Some(hook)) = hook else { return };
-                // Called with nothing borrowed: the app may call back in.
-                let app_key = hook
-                    .and_then(|f| f.call1(&JsValue::NULL, &object).ok())
-                    .and_then(|k| k.as_string());
-                self.push_front(Msg::Input(Input::ConnectionCreated {
-                    session,
-                    connection,
-                    data,
-                    app_key,
-                }));
+        self.with(|p| {
+            let news = match heard {
+                Heard::Engine(input) => return self.feed(p, input),
+                Heard::Owner(news) => news,
+            };
+            let mut back = Vec::new();
+            p.effects.take(&sink, news, &mut back);
+            if frame && !back.is_empty() {
+                // Frames come at 30-60 Hz per video; what one causes (a first frame swapping
+                // a tile, and what the swap makes unneeded) runs in a task of its own: inside
+                // a frame callback it would hold up this very frame.
+                self.later.borrow_mut().append(&mut back);
+                self.schedule.soon(&self.sink());
+                return;
             }
-            Heard::Token { session, result } => {
-                self.with(|p| {
-                    p.hooks.settled(Hook::TokenProvider, &session);
-                    self.feed(p, Input::Token { session, result });
-                });
-            }
-            Heard::Resolved { old, result } => {
-                self.with(|p| {
-                    p.hooks.settled(Hook::ResolveSession, &old);
-                    self.feed(p, Input::Resolved { old, result });
-                });
-            }
-            heard => {
-                self.with(|p| {
-                    let (input, measured) = p.effects.heard(&sink, heard);
-                    if let Some(input) = input {
-                        self.feed(p, input);
-                    }
-                    if let Some((key, gap)) = measured {
-                        self.present.note_gap(gap);
-                        self.feed(p, Input::SwapMeasured { key });
-                    }
-                });
+            self.take_back(p, back);
+        });
+    }
+
+    /// What the effects handed back, now: inputs to the engine, hook calls queued.
+    fn take_back(&self, p: &mut Parts, back: Vec<Back>) {
+        for b in back {
+            match b {
+                Back::Input(input) => self.feed(p, input),
+                Back::Hook(call) => self.push(Msg::Hook(call)),
             }
         }
     }
@@ -294,11 +291,8 @@ impl Core {
         });
     }
 
-    fn push_front(&self, msg: Msg) {
-        self.inbox.borrow_mut().insert(0, msg);
-    }
-
     fn feed(&self, p: &mut Parts, input: Input) {
+        p.hooks.settled(&input);
         p.engine.handle(self.schedule.clock.now(), input);
         self.pump(p);
     }
@@ -311,30 +305,21 @@ impl Core {
             match output {
                 Output::Command(c) => p.effects.execute(&sink, c, &mut back),
                 Output::Event(e) => {
-                    let participant = p.effects.on_event(&e);
-                    // A swap's figure, measured by now unless the engine stopped waiting.
-                    let gap = match &e {
-                        Event::ParticipantSwapped { key, .. } => {
-                            p.effects.tiles.swap_gap(key).flatten()
-                        }
-                        // The vendor's migration ends 20 s after it began (its
-                        // MIGRATION_TIMEOUT, from its session info); a second more for the
-                        // notification and that request.
-                        Event::SessionMigrated { .. } => {
-                            let now = perf_now();
-                            p.effects.tiles.largest_since(now - 21_000.0, now)
-                        }
-                        _ => None,
-                    };
-                    self.present.push(e, participant, gap);
+                    let extra = p.effects.on_event(&e);
+                    self.present.push(e, extra);
                 }
             }
         }
         self.present.set_session_id(p.engine.live_session());
         if p.engine.state() == State::Closed && !self.closing.replace(true) {
             // The call ended on its own (force-disconnected): let go of everything too.
-            self.push_front(Msg::Close);
+            self.inbox.borrow_mut().insert(0, Msg::Close);
         }
+        self.queue(back);
+    }
+
+    /// What the effects handed back, behind the messages waiting.
+    fn queue(&self, back: Vec<Back>) {
         for b in back {
             self.push(match b {
                 Back::Input(input) => Msg::Input(input),
@@ -343,74 +328,38 @@ impl Core {
         }
     }
 
-    /// Settles swap figures and re-arms the timers.
+    /// Re-arms the one timer.
     fn after(&self) {
-        let due = self.with(|p| {
-            let tiles = &mut p.effects.tiles;
+        let at = self.with(|p| {
             // The meters' windows on the engine's clock, so one timer serves both.
             let clock = self.schedule.clock;
-            let at = match (
+            match (
                 p.engine.poll_timeout().map(|t| t as f64),
-                tiles.next_deadline().map(|m| clock.from_perf(m)),
+                p.effects.next_deadline().map(|m| clock.from_perf(m)),
             ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
-            };
-            (at, !p.effects.teardown.is_empty())
+            }
         });
-        match due {
-            Some((at, teardown)) => self.schedule.arm(&self.waker(), at, teardown),
+        match at {
+            Some(at) => self.schedule.arm(&self.sink(), at),
             None => self.schedule.clear(),
         }
     }
 
-    fn waker(&self) -> Weak<dyn Wake> {
-        self.me.clone()
-    }
-}
-
-impl Wake for Core {
-    fn wake(self: Rc<Self>, alarm: Alarm) {
+    /// A timer of the scheduler went off: the one timer's work, or what frames caused.
+    fn alarm(&self, alarm: Alarm) {
         self.schedule.fired(alarm);
         match alarm {
             Alarm::Timer => self.push(Msg::Timer),
-            Alarm::Teardown => self.push(Msg::Teardown),
-            Alarm::Soon => {}
+            Alarm::Soon => self.queue(std::mem::take(&mut *self.later.borrow_mut())),
         }
-        self.drive();
     }
 }
 
 impl Sink for Core {
-    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue) {
-        // A frame is read from its `requestVideoFrameCallback` metadata, the second argument.
-        let a = if matches!(route, Route::Frame(..)) {
-            b
-        } else {
-            a
-        };
-        // Frames come at 30-60 Hz per video and never re-enter; they are only recorded here.
-        // What they cause (a first frame swapping a tile, and what the swap makes unneeded)
-        // runs in a task of its own: inside a frame callback it would hold up this very frame.
-        if let (Route::Frame(..), false) = (&route, self.driving.get()) {
-            let heard = decode::read(route, a);
-            let sink = self.sink();
-            let done = self.with(|p| p.effects.heard(&sink, heard));
-            if let Some((input, measured)) = done {
-                if let Some((key, gap)) = measured {
-                    // A swap's figure is ready: the engine may let its event out.
-                    self.present.note_gap(gap);
-                    self.push(Msg::Input(Input::SwapMeasured { key }));
-                    self.schedule.soon(&self.waker());
-                }
-                if let Some(input) = input {
-                    self.push(Msg::Input(input));
-                    self.schedule.soon(&self.waker());
-                }
-            }
-            return;
-        }
-        self.push(Msg::Route(route, a));
+    fn on_callback(self: Rc<Self>, id: u32, a: JsValue, b: JsValue) {
+        self.push(Msg::Callback(id, a, b));
         self.drive();
     }
 }

@@ -112,8 +112,14 @@ impl Hooks {
         None
     }
 
-    /// The promise of a `hook` call about `session` settled: its callbacks go.
-    pub fn settled(&mut self, hook: Hook, session: &SessionId) {
+    /// The engine's answer to a hook call (`Token`, `Resolved`; other inputs pass): the
+    /// promise settled, its callbacks go.
+    pub fn settled(&mut self, input: &Input) {
+        let (hook, session) = match input {
+            Input::Token { session, .. } => (Hook::TokenProvider, session),
+            Input::Resolved { old, .. } => (Hook::ResolveSession, old),
+            _ => return,
+        };
         self.pending
             .retain(|p| p.call.hook != hook || &p.call.session != session);
     }

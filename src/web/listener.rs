@@ -1,5 +1,6 @@
 //! Every JS callback the shell hands out (OT listeners, completion callbacks, promise
-//! reactions, video-frame callbacks), and the handles that take them back.
+//! reactions, video-frame callbacks, the scheduler's timers), and the handles that take them
+//! back.
 //!
 //! All of them are one module-wide router closure bound to a numeric route id
 //! (`router.bind(null, id)`). The route table maps the id to the call it belongs to (weakly,
@@ -7,7 +8,9 @@
 //! its route, and dropping a [`Listener`] also calls `off` on the emitter, like gloo-timers'
 //! `Timeout` clears its timer. A vendor callback that still fires after its handle is gone
 //! (a late completion, a frame callback racing `close()`) finds no route and does nothing,
-//! where a dropped `Closure` would throw into the vendor's event loop.
+//! where a dropped `Closure` would throw into the vendor's event loop. The sink reads the
+//! route when it gets to the callback ([`route`]), so one that waited in its queue while its
+//! handle went (the session it listened to was left meanwhile) does nothing either.
 //!
 //! One kind of callback must outlive the call: the completion of a `connect` that was left
 //! before it completed. [`Callback::disconnect_if_connected`] turns it into an orphan that
@@ -23,22 +26,19 @@ use super::ot::{Bindable, Emitter, OtSession};
 use crate::engine::{SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 
-/// What a callback means; the drive loop gives it effect.
+/// What a callback means; `decode.rs` reads its arguments by it.
 #[derive(Clone, Debug)]
 pub enum Route {
-    /// `session.connect` completed (error argument). The `u32`s number the connection
-    /// attempt, so a late event of an earlier one never reaches a later one.
-    Connected(SessionId, u32),
+    /// `session.connect` completed (error argument).
+    Connected(SessionId),
     /// A session-level OT event.
-    Session(SessionId, u32, SessionEvent),
+    Session(SessionId, SessionEvent),
     /// `session.subscribe` completed (error argument).
     Subscribed(SessionId, StreamId),
     /// The subscriber's `videoElementCreated`.
     VideoElement(SessionId, StreamId),
     /// `requestVideoFrameCallback` on the subscriber's video (now, metadata).
     Frame(SessionId, StreamId),
-    /// `loadeddata` on a video without `requestVideoFrameCallback`.
-    Loaded(SessionId, StreamId),
     /// `OT.initPublisher` or `session.publish` completed (error argument).
     PublishDone(SessionId),
     /// The publisher's `streamCreated`: the own stream is live.
@@ -49,6 +49,17 @@ pub enum Route {
     Resolved(SessionId, bool),
     /// `session.signal` (our moved signal) completed (error argument).
     Announced(SessionId),
+    /// A `setTimeout` of the call's scheduler ran out (`schedule.rs`).
+    Alarm(Alarm),
+}
+
+/// Why a scheduler's timer went off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alarm {
+    /// The one timer.
+    Timer,
+    /// The drive asked for by `Schedule::soon`.
+    Soon,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,9 +89,10 @@ impl SessionEvent {
     ];
 }
 
-/// Where a call's callbacks land: the drive loop (`drive.rs`) implements it.
+/// Where a call's callbacks land: the drive loop (`drive.rs`) implements it. `id` is the
+/// callback's route ([`route`]); `a` and `b` are its first two arguments.
 pub trait Sink {
-    fn on_route(self: Rc<Self>, route: Route, a: JsValue, b: JsValue);
+    fn on_callback(self: Rc<Self>, id: u32, a: JsValue, b: JsValue);
 }
 
 enum Entry {
@@ -116,7 +128,7 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
     let target = REGISTRY.with(|r| {
         let mut r = r.try_borrow_mut().ok()?;
         match r.routes.get(&id)? {
-            Entry::Call(sink, route) => Some(Ok((sink.clone(), route.clone()))),
+            Entry::Call(sink, _) => Some(Ok(sink.clone())),
             Entry::DisconnectIfConnected(_) => match r.routes.remove(&id) {
                 Some(Entry::DisconnectIfConnected(session)) => Some(Err(session)),
                 _ => None,
@@ -124,9 +136,9 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
         }
     });
     match target {
-        Some(Ok((sink, route))) => {
+        Some(Ok(sink)) => {
             if let Some(sink) = sink.upgrade() {
-                sink.on_route(route, a, b);
+                sink.on_callback(id, a, b);
             }
         }
         // No error argument: the connect succeeded after we had left.
@@ -135,6 +147,14 @@ fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
         }
         _ => {}
     }
+}
+
+/// What callback `id` means, while its handle lives.
+pub fn route(id: u32) -> Option<Route> {
+    REGISTRY.with(|r| match r.try_borrow().ok()?.routes.get(&id)? {
+        Entry::Call(_, route) => Some(route.clone()),
+        Entry::DisconnectIfConnected(_) => None,
+    })
 }
 
 /// Callbacks handed to JS and not taken back yet, of every call (for leak checks).
@@ -196,6 +216,38 @@ impl Drop for Callback {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// A `setTimeout` that routes to `sink` as `route` when it runs out, cleared when dropped (as
+/// gloo-timers' `Timeout`, through the one router closure).
+pub struct Timer {
+    handle: JsValue,
+    _callback: Callback,
+}
+
+impl Timer {
+    pub fn new(sink: &Weak<dyn Sink>, alarm: Alarm, ms: u32) -> Timer {
+        let callback = Callback::new(sink, Route::Alarm(alarm));
+        Timer {
+            handle: set_timeout(callback.function(), ms),
+            _callback: callback,
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.handle);
+    }
+}
+
 /// A listener registered with `on`; calls `off` and forgets its route when dropped.
 pub struct Listener {
     target: Emitter,
@@ -225,39 +277,5 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self.target.off(&self.event, self.callback.function());
-    }
-}
-
-/// A DOM event listener (`addEventListener`), removed when dropped.
-pub struct DomListener {
-    target: web_sys::EventTarget,
-    event: &'static str,
-    callback: Callback,
-}
-
-impl DomListener {
-    pub fn new(
-        sink: &Weak<dyn Sink>,
-        target: &web_sys::EventTarget,
-        event: &'static str,
-        route: Route,
-    ) -> Option<DomListener> {
-        let callback = Callback::new(sink, route);
-        target
-            .add_event_listener_with_callback(event, callback.function())
-            .ok()?;
-        Some(DomListener {
-            target: target.clone(),
-            event,
-            callback,
-        })
-    }
-}
-
-impl Drop for DomListener {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.event, self.callback.function());
     }
 }

@@ -1,21 +1,25 @@
 //! The web shell (wasm32 only): binds the vendor's `OT` API and the DOM, and drives the engine.
 //!
-//! Split by what each part owns; data flows one way through them:
+//! Split by what each part owns; a callback passes through each stage once, data flowing one
+//! way, run by the loop in `drive`:
 //!
 //! ```text
-//! OT / DOM / app callback ──▶ listener ──▶ drive ──▶ decode ──▶ effects ──▶ engine
-//!                                          (inbox,    (typed    (bookkeeping   │
-//!                                           timer)     reading)  of the objects)│
-//!        app ◀── present ◀────────────── events ◀────────────────────────────────┤
-//!        OT / DOM ◀── effects ◀──────── commands ◀───────────────────────────────┘
+//! OT / DOM / app callback ──▶ listener ──▶ decode ──────────────────────▶ engine
+//!                                          (JsValue ──▶ engine Input)       │
+//!                                             └─ news of a vendor object ─▶ effects (its
+//!                                                owner) ──▶ engine Input ───┤
+//!        app ◀── present ◀────────────── events ◀───────────────────────────┤
+//!        OT / DOM ◀── effects ◀──────── commands ◀──────────────────────────┘
 //! ```
 //!
 //! - [`listener`]: every JS callback the shell hands out, and the handles that take them back.
 //! - [`drive`]: the run loop (inbox, engine, events out), hook calls with nothing borrowed.
-//! - [`schedule`]: the one timer, the teardown's spacing, a drive in a task of its own.
-//! - [`decode`]: what a callback heard, read into typed Rust (and the handoff signal parsed).
+//! - [`schedule`]: the one timer and a drive in a task of its own.
+//! - [`decode`]: what a callback heard, read into the engine's input, or into news for the
+//!   part that owns the vendor object it is about (and the handoff signal parsed).
 //! - [`effects`]: the sessions, subscribers, publishers, tiles and meters; each command's OT and
-//!   DOM work in the part that owns those objects, cleaned up on drop.
+//!   DOM work in the part that owns those objects, at once (when is the engine's decision),
+//!   cleaned up on drop.
 //! - [`hooks`]: the app's `tokenProvider`, `resolveSession` and `participantKey`.
 //! - [`present`]: events to the app, in order, after the engine call returned.
 //! - [`contract`]: what crosses into JS, declared once (serde + tsify).

@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use super::contract::errors::{ErrorCode, Failure};
 use super::contract::events::{self, AppEvent};
+use super::effects::EventExtra;
 use crate::engine::{Event, SessionId, State};
 
 /// The app's events on their way out, in order.
@@ -31,8 +32,6 @@ pub struct Present {
     queued: Cell<State>,
     session_id: RefCell<Option<String>>,
     handoffs_completed: Cell<u32>,
-    /// Largest swap figure of the handoff under way.
-    handoff_gap: Cell<Option<f64>>,
 }
 
 impl Present {
@@ -45,7 +44,6 @@ impl Present {
             queued: Cell::new(State::Idle),
             session_id: RefCell::default(),
             handoffs_completed: Cell::new(0),
-            handoff_gap: Cell::new(None),
         }
     }
 
@@ -75,15 +73,10 @@ impl Present {
         }
     }
 
-    /// A swap measurement finished with `gap` ms.
-    pub fn note_gap(&self, gap: f64) {
-        let g = self.handoff_gap.get();
-        self.handoff_gap.set(Some(g.map_or(gap, |g| g.max(gap))));
-    }
-
-    /// Queues an engine event (`participant`: the joining participant's object; `gap`: a
-    /// swap's measured figure).
-    pub fn push(&self, event: Event, participant: Option<JsValue>, gap: Option<f64>) {
+    /// Queues an engine event with what the effects added to it (`EventExtra`: a joining
+    /// participant's object; a swap's figure, or the largest of a completed handoff).
+    pub fn push(&self, event: Event, extra: EventExtra) {
+        let EventExtra { participant, gap } = extra;
         let ready = match event {
             Event::StateChanged { state } => {
                 self.queued.set(state);
@@ -94,15 +87,12 @@ impl Present {
                 to,
                 reason,
                 id,
-            } => {
-                self.handoff_gap.set(None);
-                AppEvent::HandoffStarted {
-                    from: from.0,
-                    to: to.0,
-                    reason,
-                    id,
-                }
-            }
+            } => AppEvent::HandoffStarted {
+                from: from.0,
+                to: to.0,
+                reason,
+                id,
+            },
             Event::SessionMigrated { session } => AppEvent::SessionMigrated {
                 session_id: session.0,
                 frame_gap_ms: gap.map(events::round),
@@ -122,14 +112,13 @@ impl Present {
             } => {
                 self.handoffs_completed
                     .set(self.handoffs_completed.get().saturating_add(1));
-                // The engine lets it out behind the handoff's swaps: their figures are in.
                 AppEvent::HandoffCompleted {
                     from: from.0,
                     to: to.0,
                     duration_ms: duration_ms as f64,
                     overlap_ms: overlap_ms as f64,
                     ended_by,
-                    largest_frame_gap_ms: self.handoff_gap.get().map(events::round),
+                    largest_frame_gap_ms: gap.map(events::round),
                 }
             }
             Event::HandoffFailed {
@@ -218,8 +207,7 @@ impl Present {
                 Event::StateChanged {
                     state: State::Closed,
                 },
-                None,
-                None,
+                EventExtra::default(),
             );
         }
     }

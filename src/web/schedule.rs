@@ -1,14 +1,14 @@
 //! The scheduler: the call's one timer (at the engine's `poll_timeout()` or the end of a frame
-//! meter's window, whichever comes first), the spacing of the media teardown steps, and a
-//! drive in a task of its own. Each is a gloo-timers `Timeout`, cleared when replaced or
+//! meter's window, whichever comes first), and a drive in a task of its own. Each is a
+//! `listener::Timer` (a `setTimeout` through the one router closure), cleared when replaced or
 //! dropped; each holds the call weakly, so a timer never keeps a closed call alive.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 
-use gloo_timers::callback::Timeout;
+use super::listener::{Alarm, Sink, Timer};
 
-use super::effects::{perf_now, teardown};
+use super::effects::perf_now;
 use crate::engine::Millis;
 
 /// The engine's clock (ms): `performance.now()`, which is monotonic, so durations, retry
@@ -48,38 +48,12 @@ impl Default for Clock {
     }
 }
 
-/// Why a timer went off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Alarm {
-    /// The one timer.
-    Timer,
-    /// Time for the next teardown step.
-    Teardown,
-    /// The drive asked for by `soon`.
-    Soon,
-}
-
-/// Who the timers wake: the drive loop.
-pub trait Wake {
-    fn wake(self: Rc<Self>, alarm: Alarm);
-}
-
 #[derive(Default)]
 pub struct Schedule {
     pub clock: Clock,
     /// The one timer: when it goes off (on [`Clock`]) and its handle.
-    timer: RefCell<Option<(f64, Timeout)>>,
-    teardown: RefCell<Option<Timeout>>,
-    soon: RefCell<Option<Timeout>>,
-}
-
-fn timeout(target: &Weak<dyn Wake>, ms: u32, alarm: Alarm) -> Timeout {
-    let target = target.clone();
-    Timeout::new(ms, move || {
-        if let Some(t) = target.upgrade() {
-            t.wake(alarm);
-        }
-    })
+    timer: RefCell<Option<(f64, Timer)>>,
+    soon: RefCell<Option<Timer>>,
 }
 
 impl Schedule {
@@ -87,41 +61,35 @@ impl Schedule {
     pub fn fired(&self, alarm: Alarm) {
         match alarm {
             Alarm::Timer => *self.timer.borrow_mut() = None,
-            Alarm::Teardown => *self.teardown.borrow_mut() = None,
             Alarm::Soon => *self.soon.borrow_mut() = None,
         }
     }
 
     /// Sets the one timer to go off at `at` (on [`Clock`]; `None`: no timer), unless it already
-    /// does; and, while teardown steps wait, the next step's timer.
-    pub fn arm(&self, target: &Weak<dyn Wake>, at: Option<f64>, teardown: bool) {
-        if teardown && self.teardown.borrow().is_none() {
-            *self.teardown.borrow_mut() =
-                Some(timeout(target, teardown::SPACING_MS, Alarm::Teardown));
-        }
+    /// does.
+    pub fn arm(&self, sink: &Weak<dyn Sink>, at: Option<f64>) {
         let mut timer = self.timer.borrow_mut();
         match at {
             None => *timer = None,
             Some(at) if timer.as_ref().is_some_and(|(t, _)| *t == at) => {}
             Some(at) => {
                 let delay = (at - self.clock.ms()).clamp(0.0, 2_147_483_647.0) as u32;
-                *timer = Some((at, timeout(target, delay, Alarm::Timer)));
+                *timer = Some((at, Timer::new(sink, Alarm::Timer, delay)));
             }
         }
     }
 
     /// A drive in a new task (once, however many ask for it before it runs).
-    pub fn soon(&self, target: &Weak<dyn Wake>) {
+    pub fn soon(&self, sink: &Weak<dyn Sink>) {
         let mut soon = self.soon.borrow_mut();
         if soon.is_none() {
-            *soon = Some(timeout(target, 0, Alarm::Soon));
+            *soon = Some(Timer::new(sink, Alarm::Soon, 0));
         }
     }
 
     /// No timer may go off into a call that is gone.
     pub fn clear(&self) {
         *self.timer.borrow_mut() = None;
-        *self.teardown.borrow_mut() = None;
         *self.soon.borrow_mut() = None;
     }
 }

@@ -10,7 +10,8 @@ export const VSYNC_MS = 1000 / 60;
 /**
  * The gaps between the frames a person saw in a tile (`rec.shown` from measure.js:
  * presentation time, frames that video presented since its previous entry, video serial,
- * timed by delivery), each `[start, end, gap, what]`:
+ * timed by delivery), each `[start, end, gap, what, frames]` (`frames`: how many frames the
+ * entry's end stands for):
  * - frames a late callback reported together (the page's main thread was busy: the video kept
  *   playing, only the callbacks waited) come placed where the track delivered them (measure.js
  *   `place`); where they could not be, as one entry of k frames T ms after the previous one,
@@ -29,9 +30,9 @@ export function shownGaps(rec) {
     const a = s[i - 4];
     const [b, k, video, timed] = [s[i], s[i + 1], s[i + 2], s[i + 3]];
     const t = b - a;
-    if (video !== s[i - 2]) out.push([a, b, t, 'swap']);
-    else if (k > 1) out.push([a, b, Math.max(t / k, t - (k - 1) * VSYNC_MS), `${k} frames in ${Math.round(t)} ms, worst case`]);
-    else out.push([a, b, t, timed || s[i - 1] ? 'one frame, timed by delivery' : 'one frame']);
+    if (video !== s[i - 2]) out.push([a, b, t, 'swap', 1]);
+    else if (k > 1) out.push([a, b, Math.max(t / k, t - (k - 1) * VSYNC_MS), `${k} frames in ${Math.round(t)} ms, worst case`, k]);
+    else out.push([a, b, t, timed || s[i - 1] ? 'one frame, timed by delivery' : 'one frame', 1]);
   }
   return out;
 }
@@ -58,6 +59,31 @@ export function largestShownGap(rec, from, to, { within = false } = {}) {
     if (to - since > largest) [largest, at, what] = [to - since, since, 'no frame since'];
   }
   return { largest, count, at, what };
+}
+
+/**
+ * The tile's first swap in [from, to], measured as the SDK's meter defines a swap's figure
+ * (src/web/effects/meter.rs): the largest gap from the old video's last frame to the first
+ * picture of the new one, and on until the new video has shown `framesAfter` frames. `null`
+ * when the tile did not swap in the window. Given the pictures from the frame callbacks alone
+ * (measure.js `rvfc`), it sees what the SDK sees: a late callback's frames counted at their
+ * worst case, not placed by when the track delivered them.
+ */
+export function swapFigure(rec, from, to, framesAfter = 3) {
+  let figure = null;
+  let frames = 0;
+  for (const [a, b, gap, kind, k] of shownGaps(rec)) {
+    if (figure === null) {
+      if (kind !== 'swap' || b < from || a > to) continue;
+      figure = { gap, at: a };
+      frames = 1;
+    } else {
+      if (frames >= framesAfter) break;
+      figure.gap = Math.max(figure.gap, gap);
+      frames += k;
+    }
+  }
+  return figure;
 }
 
 /** The page's longest animation-frame stall overlapping [from, to] (ms, page clock). */

@@ -123,6 +123,34 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     assert.equal(page.media.mismatchCount, 0, `${p.name}: data-active always named the video on top ${JSON.stringify(page.media.mismatches.slice(0, 5))}`);
   }
 
+  // The frame gap the SDK reports for each swap (participantSwapped's frameGapMs, what an app
+  // reads) against the harness's own measure of that tile across the same swap, from the frame
+  // callbacks alone (gaps.mjs `swapFigure`): within one frame interval at the tile's rate
+  // (30 fps: FRAME_MS), asserted with E2E_STRICT=1. Not met in every run yet (2-4 of 6 tiles
+  // per run on these 2-core machines: the two date the swap's paint, and the frames of a late
+  // callback around it, differently), so the default run prints the figures and how many agree.
+  const figures = [];
+  for (const page of r.pages) {
+    for (const e of all(page.events, 'participantSwapped')) {
+      const tile = page.tiles.find((t) => r.people.find((o) => o.id === t.tile)?.name === e.detail.key);
+      figures.push({ viewer: page.p.name, of: e.detail.key, sdk: e.detail.frameGapMs, harness: tile?.swap?.gap ?? null });
+    }
+  }
+  const agree = (f) => typeof f.sdk === 'number' && f.harness !== null && Math.abs(f.sdk - f.harness) <= FRAME_MS;
+  console.log(`e2e: swap figures, SDK against harness (ms): ${figures.map((f) => `${f.viewer}<-${f.of} ${ms(f.sdk)}/${ms(f.harness)}`).join(', ')}; within one frame: ${figures.filter(agree).length} of ${figures.length}`);
+  assert.equal(figures.length, 6, 'a swap figure for every viewer and participant');
+  for (const f of figures) {
+    assert.ok(typeof f.sdk === 'number' && f.harness !== null, `${f.viewer} watching ${f.of}: both measured (SDK ${f.sdk}, harness ${f.harness})`);
+  }
+  if (STRICT_CONTINUITY) {
+    for (const f of figures) {
+      assert.ok(
+        agree(f),
+        `${f.viewer} watching ${f.of}: the SDK reported ${ms(f.sdk)} ms for the swap, the harness measured ${ms(f.harness)} ms (more than one frame, ${FRAME_MS} ms, apart)`,
+      );
+    }
+  }
+
   // Nobody left the old session while a peer still showed them from it: each old stream
   // outlived every viewer's swap to the new one (a negative margin is a frozen picture).
   const margins = swapMargins(r);

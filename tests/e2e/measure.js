@@ -493,9 +493,9 @@
    * each callback's presentationTime and frame count, except that a late callback's frames
    * are placed one by one where the worker saw them delivered (`place`), when it did.
    */
-  function framesOf(video, since) {
+  function framesOf(video, since, placing = true) {
     const raw = E.videos[video] ?? [];
-    const delivered = E.delivered[video];
+    const delivered = placing ? E.delivered[video] : null;
     const out = [];
     for (let j = Math.max(0, lowerBound(raw, since, 2) - 2); j < raw.length; j += 2) {
       const [t1, k] = [raw[j], raw[j + 1]];
@@ -514,7 +514,7 @@
    * presented since its previous entry (1 for a swap picture), video serial, timed by delivery
    * (0/1), ...]; `frames` the times alone.
    */
-  function shownIn(rec, since) {
+  function shownIn(rec, since, placing = true) {
     const shown = [];
     const { tops } = rec;
     for (let i = 0; i < tops.length; i += 2) {
@@ -523,7 +523,7 @@
       if (!video || to < since - 1000) continue;
       // From `since` on (what is reported), or from `from` when the swap picture is reported:
       // not the whole history of a video that has been on top for long, at every poll.
-      const frames = framesOf(video, Math.max(from, since - REFRESH_MS));
+      const frames = framesOf(video, Math.max(from, since - REFRESH_MS), placing);
       const first = lowerBound(frames, from, 3);
       const swapPicture = from + REFRESH_MS;
       const hadPicture = (E.videos[video]?.[0] ?? Infinity) < from;
@@ -542,7 +542,12 @@
     now: performance.now(),
     timeOrigin: E.timeOrigin,
     tiles: Object.fromEntries(
-      Object.entries(E.tiles).map(([k, r]) => [k, { ...shownIn(r, since), tops: r.tops, elementIds: r.elementIds }]),
+      Object.entries(E.tiles).map(([k, r]) => [
+        k,
+        // `rvfc`: the same pictures from the frame callbacks alone, late ones unplaced (what
+        // the SDK's own meter can see), for the SDK's swap figures (gaps.mjs `swapFigure`).
+        { ...shownIn(r, since), rvfc: shownIn(r, since, false).shown, tops: r.tops, elementIds: r.elementIds },
+      ]),
     ),
     audioViolations: E.audioViolations,
     maxAudible: E.maxAudible,

@@ -3,7 +3,7 @@
 // common shape of every rotation scenario.
 
 import { cpuFigures, freezes, peaks } from './cost.mjs';
-import { largestShownGap, rafStall, shownGaps } from './gaps.mjs';
+import { largestShownGap, rafStall, shownGaps, swapFigure } from './gaps.mjs';
 import { pageEvents, pageState, sleep, snapshot, tilesByParticipant, toPage, until } from './harness.mjs';
 
 
@@ -106,6 +106,9 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       acrossRafStall: rafStall(snap, from, to),
       elementIds: rec.elementIds,
       swapAt: firstSwap(rec, from, to, snap.timeOrigin),
+      // the tile's first swap measured as the SDK's meter defines its figure, from the frame
+      // callbacks alone (as the SDK sees them)
+      swap: swapFigure({ shown: rec.rvfc }, from, to),
       // W3C freezes across the handoff (cost.mjs): the verdict issue 13 holds the SDK to
       freezes: freezes(shownGaps(rec), rec.frames?.at(-1), from, to),
     });

@@ -28,6 +28,15 @@ pub fn parse_signal(data: &str) -> Result<HandoffRequest, Rejection> {
     wire(data)?.signal()
 }
 
+/// The default configuration with media released at once: the rules the scenario tests
+/// check, without the spacing of releases in time (held by its own tests, engine_release.rs).
+pub fn at_once() -> Config {
+    Config {
+        release_spacing_ms: 0,
+        ..Config::default()
+    }
+}
+
 /// 2025-11-25T..., so that epoch-ms deadlines look real.
 pub const T0: Millis = 1_764_000_000_000;
 

@@ -27,6 +27,8 @@ impl World {
 pub struct Shell {
     pub open: BTreeSet<SessionId>,
     pub subs: BTreeSet<(SessionId, StreamId)>,
+    /// Subscribers OT ended itself (their stream or connection went).
+    pub ended: BTreeSet<(SessionId, StreamId)>,
     /// The participant each `Subscribe` named.
     pub sub_keys: BTreeMap<(SessionId, StreamId), ParticipantKey>,
     pub shown: BTreeMap<ParticipantKey, (SessionId, StreamId)>,
@@ -81,6 +83,7 @@ impl Shell {
                 if !self.open.contains(session) {
                     self.violation(format!("Subscribe in {session}, which is not open"));
                 }
+                self.ended.remove(&(session.clone(), stream.clone()));
                 if !self.subs.insert((session.clone(), stream.clone())) {
                     self.violation(format!("Subscribe twice to {stream}"));
                 }
@@ -90,7 +93,9 @@ impl Shell {
                 if self.shown.values().any(|x| x == &s) {
                     self.violation(format!("Unsubscribe {stream} while it is shown"));
                 }
-                if !self.subs.remove(&s) {
+                // A release that waited its turn may come after OT ended the subscriber with
+                // its stream or connection: the shell then has nothing left to do.
+                if !self.subs.remove(&s) && !self.ended.contains(&s) {
                     self.violation(format!("Unsubscribe {stream}, not subscribed"));
                 }
             }
@@ -185,14 +190,17 @@ impl Shell {
                     (connection.clone(), *has_video),
                 );
             }
+            // there is no subscriber
             Input::SubscribeFailed {
                 session, stream, ..
-            } => {
-                self.subs.remove(&(session.clone(), stream.clone())); // there is no subscriber
+            } if self.subs.remove(&(session.clone(), stream.clone())) => {
+                self.ended.insert((session.clone(), stream.clone()));
             }
             Input::StreamDestroyed { session, stream } => {
                 world.streams.remove(&(session.clone(), stream.clone()));
-                self.subs.remove(&(session.clone(), stream.clone()));
+                if self.subs.remove(&(session.clone(), stream.clone())) {
+                    self.ended.insert((session.clone(), stream.clone()));
+                }
             }
             Input::ConnectionDestroyed {
                 session,
@@ -209,7 +217,9 @@ impl Shell {
                     .collect();
                 for k in gone {
                     world.streams.remove(&k);
-                    self.subs.remove(&k);
+                    if self.subs.remove(&k) {
+                        self.ended.insert(k);
+                    }
                 }
             }
             Input::SessionDisconnected { session, .. } => {
@@ -249,8 +259,19 @@ impl Shell {
                 }
             }
         }
-        // Nobody with a subscribed video stream has a blank tile.
+        // Nobody with a subscribed video stream has a blank tile (but for a subscription the
+        // engine is releasing: its Unsubscribe or its session's Disconnect waits its turn).
+        let releasing = |s: &SessionId, st: &StreamId| {
+            engine.waiting_releases().any(|c| match c {
+                Command::Unsubscribe { session, stream } => session == s && stream == st,
+                Command::Disconnect { session } => session == s,
+                _ => false,
+            })
+        };
         for (s, st) in self.subs.clone() {
+            if releasing(&s, &st) {
+                continue;
+            }
             let Some((_, true)) = world.streams.get(&(s.clone(), st.clone())) else {
                 continue;
             };

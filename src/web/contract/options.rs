@@ -4,7 +4,7 @@
 //! js/index.js reads the rest of `join`'s options (`signal`, `on`) itself.
 
 use js_sys::{Function, Reflect};
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{Deserialize, Deserializer};
 use serde::Deserialize as DeriveDeserialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
@@ -15,31 +15,13 @@ use crate::engine::{Config, Field, Millis};
 use crate::web::effects::meter::SWAP_WINDOW_MS;
 use crate::web::ot::{get, Ot};
 
-/// A JS value passed through as it is; `undefined` when missing.
+/// A JS value passed through as it is (a field of it is an `Option<Js>`: serde reads a
+/// missing, `undefined` or `null` one as `None`, with no `#[serde(default)]`, which would make
+/// it optional in the generated TypeScript).
 pub struct Js(pub JsValue);
 
 impl<'de> Deserialize<'de> for Js {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Through `deserialize_option`, so a missing field needs no `#[serde(default)]`.
-        d.deserialize_option(JsVisitor)
-    }
-}
-
-struct JsVisitor;
-
-impl<'de> Visitor<'de> for JsVisitor {
-    type Value = Js;
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("any JS value")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Js, E> {
-        Ok(Js(JsValue::UNDEFINED))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Js, E> {
-        Ok(Js(JsValue::UNDEFINED))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Js, D::Error> {
         serde_wasm_bindgen::preserve::deserialize(d).map(Js)
     }
 }
@@ -51,7 +33,7 @@ pub struct CallOptions {
     /// The vendor's `OT` (`@vonage/client-sdk-video`, `@opentok/client`) or the sandbox's.
     #[serde(rename = "OT")]
     #[tsify(type = "import(\"../js/index.js\").OTLike")]
-    pub ot: Js,
+    pub ot: Option<Js>,
     /// Application ID (API key) passed to `OT.initSession`.
     #[tsify(type = "string")]
     pub application_id: Field,
@@ -63,7 +45,7 @@ pub struct CallOptions {
     pub token: Field,
     /// Gives a token for a session the call moves to, when the move named none.
     #[tsify(optional, type = "(sessionId: string) => string | Promise<string>")]
-    pub token_provider: Js,
+    pub token_provider: Option<Js>,
     /// Asked where to go when the live session is destroyed by a server rotation and no
     /// handoff signal arrived. Return `null` to rejoin the same session ID; the answer is
     /// checked like a handoff signal.
@@ -71,14 +53,14 @@ pub struct CallOptions {
         optional,
         type = "(oldSessionId: string) => Omit<MoveFields, \"v\"> | null | Promise<Omit<MoveFields, \"v\"> | null>"
     )]
-    pub resolve_session: Js,
+    pub resolve_session: Option<Js>,
     /// Identifies a participant across sessions. Default: the connection's `data` (the
     /// token data), else its connection ID.
     #[tsify(
         optional,
         type = "(connection: import(\"../js/index.js\").ConnectionInfo) => string"
     )]
-    pub participant_key: Js,
+    pub participant_key: Option<Js>,
     /// Signal type of handoff requests. Default `"handoff"`. Clients also send each other
     /// `"<signalType>-moved"` in the new session (see `groupMode`).
     #[tsify(optional, type = "string")]
@@ -109,7 +91,7 @@ pub struct CallOptions {
     /// Local media to publish. Omitted: the SDK asks `getUserMedia` for camera and microphone
     /// and stops those tracks on `close()`. `false`: publish nothing (watch only).
     #[tsify(optional, type = "LocalMedia | false")]
-    pub publisher: Js,
+    pub publisher: Option<Js>,
     /// Passed to `OT.initSession` (client 2.30+): at a server rotation the vendor's client
     /// then moves itself within the same session ID, and the SDK reports `sessionMigrated`.
     /// Default false. (Read by [`Options::read`] itself: a serde field costs 250 bytes.)
@@ -170,12 +152,11 @@ fn millis(field: Field, default: Millis) -> Result<Millis, Failure> {
     }
 }
 
-fn function(value: Js, message: &'static str) -> Result<Option<Function>, Failure> {
-    if value.0.is_undefined() || value.0.is_null() {
+fn function(value: Option<Js>, message: &'static str) -> Result<Option<Function>, Failure> {
+    let Some(Js(value)) = value else {
         return Ok(None);
-    }
+    };
     value
-        .0
         .dyn_into()
         .map(Some)
         .map_err(|_| Failure::invalid(message))
@@ -192,7 +173,7 @@ impl Options {
         }
         let o: CallOptions =
             serde_wasm_bindgen::from_value(options.clone()).map_err(|_| Failure::invalid(TYPES))?;
-        let ot = o.ot.0;
+        let ot = o.ot.map_or(JsValue::UNDEFINED, |j| j.0);
         if !(ot.is_object() || ot.is_function())
             || !has_function(&ot, "initSession")
             || !has_function(&ot, "initPublisher")
@@ -253,7 +234,7 @@ impl Options {
         let config = Config {
             signal_type,
             group_mode,
-            publish: o.publisher.0 != JsValue::FALSE,
+            publish: o.publisher.is_none_or(|p| p.0 != JsValue::FALSE),
             max_overlap_ms: millis(o.max_overlap_ms, defaults.max_overlap_ms)?,
             connect_timeout_ms: millis(o.connect_timeout_ms, defaults.connect_timeout_ms)?,
             max_attempts: match o.max_attempts {

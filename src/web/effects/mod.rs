@@ -1,46 +1,52 @@
 //! Effects: the engine's commands carried out on the OT objects and the DOM, by the part that
-//! owns them, and what the decoded callbacks mean for those objects.
+//! owns them, and the news of those objects ([`Owned`]) read by their owner.
 //!
 //! - [`sessions`]: the OT sessions, their listeners and the streams they announced;
 //! - [`subscribers`]: a subscriber and its `<video>` per subscribed stream;
 //! - [`publishers`]: the local media and one publisher per session;
-//! - [`tiles`] and [`meter`]: the participants' stable elements and the frame-gap meter;
-//! - [`teardown`]: the OT calls that release media, one per task.
+//! - [`tiles`] and [`meter`]: the participants' stable elements and the frame-gap meter.
 //!
 //! Nothing here calls back into the drive loop: inputs for the engine and hook calls go back
-//! in a [`Back`] list that the loop queues. Dropping [`Effects`] drops every listener and
-//! callback it registered.
+//! in a [`Back`] list that the loop queues. When each command runs is the engine's decision
+//! (the releases of media are spaced out there: `engine/release.rs`); here it runs at once.
+//! Dropping [`Effects`] drops every listener and callback it registered.
 
 pub mod meter;
 pub mod publishers;
 pub mod sessions;
 pub mod subscribers;
-pub mod teardown;
 pub mod tiles;
 
 use std::rc::Weak;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, MediaStreamTrack};
+use web_sys::{Document, HtmlElement, MediaStreamTrack};
 
+use super::contract::events::TileStats;
 use super::contract::options::Options;
-use super::decode::{Heard, SessionHeard};
+use super::decode::Owned;
 use super::hooks::HookCall;
 use super::listener::Sink;
 use super::ot::Ot;
-use crate::engine::{
-    Command, DisconnectReason, Event, Hook, Input, ParticipantKey, SessionId, StreamId,
-};
+use crate::engine::{Command, Event, Hook, Input, SessionId};
 use publishers::Publishers;
 use sessions::Sessions;
-use subscribers::{Subscribers, Subscription};
-use teardown::{Step, Teardown};
+use subscribers::Subscribers;
 use tiles::Tiles;
 
 /// What the effects hand back to the drive loop.
 pub enum Back {
     Input(Input),
     Hook(HookCall),
+}
+
+/// What the app's event needs from the effects (`Effects::on_event`).
+#[derive(Default)]
+pub struct EventExtra {
+    /// A joining participant's `{ key, element }`.
+    pub participant: Option<JsValue>,
+    /// A swap's measured figure, or the largest of a completed handoff.
+    pub gap: Option<f64>,
 }
 
 pub struct Effects {
@@ -50,11 +56,10 @@ pub struct Effects {
     session_options: JsValue,
     signal_type: String,
     moved_type: String,
-    pub sessions: Sessions,
-    pub subs: Subscribers,
-    pub publishers: Publishers,
-    pub tiles: Tiles,
-    pub teardown: Teardown,
+    sessions: Sessions,
+    subs: Subscribers,
+    publishers: Publishers,
+    tiles: Tiles,
 }
 
 /// performance.now(), the time base of `requestVideoFrameCallback`.
@@ -62,18 +67,6 @@ pub fn perf_now() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
-}
-
-/// Takes a subscriber's video out of its tile and stops watching it.
-fn detach(tiles: &mut Tiles, session: &SessionId, stream: &StreamId, sub: &mut Subscription) {
-    if let Some(tile) = tiles.showing(session, stream) {
-        tile.active = None;
-        tile.meter.blank();
-    }
-    sub.unwatch();
-    if let Some(video) = &sub.video {
-        video.remove();
-    }
 }
 
 impl Effects {
@@ -97,8 +90,12 @@ impl Effects {
             subs: Subscribers::default(),
             publishers: Publishers::new(local),
             tiles,
-            teardown: Teardown::default(),
         })
+    }
+
+    /// The local preview tile.
+    pub fn local_element(&self) -> HtmlElement {
+        self.publishers.element().clone()
     }
 
     pub fn set_local_media(&mut self, tracks: Vec<MediaStreamTrack>, name: String, owned: bool) {
@@ -106,56 +103,60 @@ impl Effects {
         self.publishers.set_local(&document, tracks, name, owned);
     }
 
+    /// The participant objects, in join order.
+    pub fn participants(&self) -> js_sys::Array {
+        self.tiles.participants()
+    }
+
+    pub fn stats(&self) -> Vec<TileStats> {
+        self.tiles.stats()
+    }
+
     pub fn execute(&mut self, sink: &Weak<dyn Sink>, command: Command, back: &mut Vec<Back>) {
-        match command {
+        let failed = match command {
             Command::Connect { session, token } => {
+                // A stale connection to the same ID (the engine let its release out first).
                 self.leave(&session, true);
-                // `initSession` hands back the cached object for a session ID: a pending
-                // `disconnect` of an earlier connection to this ID must not run after this.
-                self.teardown.run_all();
-                if let Err(error) = self.sessions.connect(
-                    sink,
-                    &self.ot,
-                    &self.application_id,
-                    &self.session_options,
-                    &session,
-                    &token,
-                    &self.signal_type,
-                    &self.moved_type,
-                ) {
-                    back.push(Back::Input(Input::ConnectFailed {
+                self.sessions
+                    .connect(
+                        sink,
+                        &self.ot,
+                        &self.application_id,
+                        &self.session_options,
+                        &session,
+                        &token,
+                        &self.signal_type,
+                        &self.moved_type,
+                    )
+                    .err()
+                    .map(|error| Input::ConnectFailed {
                         session,
                         error,
                         code: None,
-                    }));
-                }
+                    })
             }
+            // The engine needs no word back: it forgot the session when it asked for this.
             Command::Disconnect { session } => {
-                if self.sessions.get(&session).is_some() {
-                    self.leave(&session, true);
-                    // Our handlers are gone with it; the engine still hears that it ended.
-                    back.push(Back::Input(Input::SessionDisconnected {
-                        session,
-                        reason: DisconnectReason::ClientDisconnected,
-                    }));
-                }
+                self.leave(&session, true);
+                None
             }
             Command::PreparePublish { session } => {
                 // A failure here is only logged by the vendor: the `Publish` that follows the
                 // connect prepares again and reports what fails then.
                 let _ = self.publishers.prepare(sink, &self.ot, session);
+                None
             }
             Command::Publish { session } => {
                 let result = match self.sessions.get(&session) {
                     Some(io) => {
                         self.publishers
-                            .publish(sink, &self.ot, &io.session, session.clone())
+                            .publish(sink, &self.ot, io.session(), session.clone())
                     }
                     None => Err(String::from("not connected to the session")),
                 };
-                if let Err(error) = result {
-                    back.push(Back::Input(Input::PublishFailed { session, error }));
-                }
+                result
+                    .err()
+                    .map(|error| Input::PublishFailed { session, error })
             }
             Command::Subscribe {
                 session,
@@ -180,248 +181,157 @@ impl Effects {
                     }
                     None => Err(String::from("no such stream in the session")),
                 };
-                if let Err(error) = result {
-                    back.push(Back::Input(Input::SubscribeFailed {
-                        session,
-                        stream,
-                        error,
-                    }));
-                }
+                result.err().map(|error| Input::SubscribeFailed {
+                    session,
+                    stream,
+                    error,
+                })
             }
-            Command::Unsubscribe { session, stream } => self.unsubscribe(&session, &stream),
+            Command::Unsubscribe { session, stream } => {
+                if let Some(sub) = self.subs.take(&session, &stream) {
+                    self.tiles.detach(&session, &stream);
+                    // A subscriber whose stream ended was destroyed with it by the vendor.
+                    let ours = self
+                        .sessions
+                        .get(&session)
+                        .filter(|_| self.sessions.has_stream(&session, &stream));
+                    sub.release(ours.map(|io| io.session()));
+                }
+                None
+            }
             Command::Show {
                 key,
                 session,
                 stream,
                 replaces,
             } => {
-                self.show(&key, session, stream, replaces);
+                // One synchronous step: the new source up and audible, the old one down and
+                // muted. The engine names the tile's previous source, also one already gone:
+                // nothing to guess here.
+                let old = replaces.filter(|o| o.0 != session || o.1 != stream);
+                if let Some((s, st)) = &old {
+                    self.subs.set_shown(s, st, false);
+                }
+                // Without frame callbacks nothing times the new video's frames: no gap is
+                // measured (its event says null, at once) rather than a made-up one.
+                let timed = self.subs.set_shown(&session, &stream, true);
+                let old = old.filter(|_| timed);
+                let measuring = self.tiles.show(&key, (session, stream), old, perf_now());
                 // Nothing to measure (the tile showed nothing before): the swap's event, if
                 // the engine holds one, need not wait for a figure.
-                if !self
-                    .tiles
-                    .get_mut(&key)
-                    .is_some_and(|t| t.meter.measuring())
-                {
-                    back.push(Back::Input(Input::SwapMeasured { key }));
-                }
+                (!measuring).then_some(Input::SwapMeasured { key })
             }
-            Command::Hide { key } => self.hide(&key),
-            Command::RequestToken { session } => back.push(Back::Hook(HookCall {
-                hook: Hook::TokenProvider,
-                session,
-            })),
-            Command::ResolveSession { old } => back.push(Back::Hook(HookCall {
-                hook: Hook::ResolveSession,
-                session: old,
-            })),
+            Command::Hide { key } => {
+                if let Some((s, st)) = self.tiles.hide(&key) {
+                    self.subs.set_shown(&s, &st, false);
+                }
+                None
+            }
+            Command::RequestToken { session } => {
+                back.push(Back::Hook(HookCall {
+                    hook: Hook::TokenProvider,
+                    session,
+                }));
+                None
+            }
+            Command::ResolveSession { old } => {
+                back.push(Back::Hook(HookCall {
+                    hook: Hook::ResolveSession,
+                    session: old,
+                }));
+                None
+            }
             Command::Signal {
                 session,
                 kind,
                 data,
-            } => {
-                if let Err(error) = self.sessions.signal(sink, &session, &kind, &data) {
-                    back.push(Back::Input(Input::AnnounceFailed { session, error }));
-                }
-            }
-        }
+            } => self
+                .sessions
+                .signal(sink, &session, &kind, &data)
+                .err()
+                .map(|error| Input::AnnounceFailed { session, error }),
+        };
+        back.extend(failed.map(Back::Input));
     }
 
-    /// What a decoded callback means here; the engine's input, if it has one, and a swap
-    /// measurement it finished.
-    pub fn heard(
-        &mut self,
-        sink: &Weak<dyn Sink>,
-        heard: Heard,
-    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
-        let input = match heard {
-            Heard::Connected {
-                session,
-                gen,
-                error,
-            } => {
-                let input = self.sessions.connected(session, gen, error);
+    /// The news of a vendor object, read by the part that owns it; the engine's inputs it
+    /// makes go to `back`.
+    pub fn take(&mut self, sink: &Weak<dyn Sink>, news: Owned, back: &mut Vec<Back>) {
+        let input = match news {
+            Owned::Connected(session, error) => {
+                let input = self.sessions.connected(session, error);
                 if let Some(Input::ConnectFailed { session, .. }) = &input {
                     self.publishers.drop_prepared(session);
                 }
                 input
             }
-            Heard::Session {
-                session,
-                gen,
-                event,
-            } if self.sessions.is_current(&session, gen) => self.session_event(session, event),
-            Heard::Session { .. } | Heard::Nothing => None,
-            Heard::Subscribed {
-                session,
-                stream,
-                error,
-            } => self.subs.subscribed(session, stream, error),
-            Heard::Video {
-                session,
-                stream,
-                video,
-            } => self
-                .subs
-                .video_element(sink, &mut self.tiles, session, stream, video),
-            Heard::Frame {
-                session,
-                stream,
-                t,
-                presented,
-            } => {
-                return self
-                    .subs
-                    .frame(&mut self.tiles, &session, &stream, t, presented)
-            }
-            Heard::Loaded { session, stream } => self.subs.loaded(session, stream),
-            Heard::PublishDone { session, error } => self.publishers.done(session, error),
-            Heard::OwnStream { session } => self.publishers.own_stream(session),
-            Heard::Announced { session, error } => self.sessions.announced(session, error),
-            // The drive loop answers these with the hooks.
-            Heard::Token { .. } | Heard::Resolved { .. } => None,
-        };
-        (input, None)
-    }
-
-    fn session_event(&mut self, session: SessionId, event: SessionHeard) -> Option<Input> {
-        Some(match event {
-            // The drive loop asks the app's participantKey first.
-            SessionHeard::Connection { .. } => return None,
-            SessionHeard::ConnectionGone(connection) => Input::ConnectionDestroyed {
-                session,
-                connection,
-            },
-            SessionHeard::Stream {
-                id,
-                object,
-                connection,
-                has_video,
-            } => {
-                self.sessions
-                    .record_stream(&session, id.clone(), object, has_video);
-                Input::StreamCreated {
-                    session,
-                    stream: id,
-                    connection,
-                    has_video,
-                }
-            }
-            SessionHeard::StreamGone(id) => {
-                if !self.sessions.forget_stream(&session, &id) {
-                    return None;
-                }
-                Input::StreamDestroyed {
-                    session,
-                    stream: id,
-                }
-            }
-            SessionHeard::Signal { from, body } => Input::Signal { from, body },
-            SessionHeard::Moved { from, data } => Input::Moved {
-                session,
-                from,
-                data,
-            },
             // `initSession` hands out one cached object per session ID: a `sessionDisconnected`
             // before our connect completed is the late news of an earlier connection (ours, or
             // a call closed just before), and a connect that fails says so in its completion.
-            SessionHeard::Migrated => Input::Migrated { session },
-            SessionHeard::Disconnected(_) if !self.sessions.is_connected(&session) => return None,
-            SessionHeard::Disconnected(reason) => {
+            Owned::Disconnected(session, _) if !self.sessions.is_connected(&session) => None,
+            Owned::Disconnected(session, reason) => {
                 // The vendor already destroyed this session's publisher and subscribers.
                 self.leave(&session, false);
-                Input::SessionDisconnected { session, reason }
+                Some(Input::SessionDisconnected { session, reason })
             }
-        })
+            Owned::Stream(object, created) => self.sessions.stream_created(object, created),
+            Owned::StreamGone(gone) => self.sessions.stream_gone(gone),
+            Owned::Subscribed(session, stream) => self.subs.subscribed(session, stream),
+            Owned::Video(session, stream, video) => {
+                self.subs
+                    .video_element(sink, &mut self.tiles, session, stream, video)
+            }
+            Owned::Frame {
+                session,
+                stream,
+                now,
+                t,
+                presented,
+            } => {
+                let frames = self.subs.frame(&session, &stream, presented, back);
+                frames.and_then(|k| self.tiles.frame(&session, &stream, now, t, k))
+            }
+            Owned::PublishFailed(session, error) => Some(self.publishers.failed(session, error)),
+        };
+        back.extend(input.map(Back::Input));
     }
 
-    /// What an engine event needs from the tiles: a participant's object when they join;
-    /// their tile goes when they leave.
-    pub fn on_event(&mut self, event: &Event) -> Option<JsValue> {
+    /// What an engine event needs from the tiles: a participant's object when they join, a
+    /// swap's figure, the largest of a handoff or of the vendor's migration; a participant's
+    /// tile goes when they leave.
+    pub fn on_event(&mut self, event: &Event) -> EventExtra {
+        let mut extra = EventExtra::default();
         match event {
-            Event::ParticipantJoined { key } => {
-                Some(self.tiles.get_or_create(key)?.participant.clone())
+            Event::ParticipantJoined { key } => extra.participant = self.tiles.participant(key),
+            Event::ParticipantLeft { key } => self.tiles.remove(key),
+            Event::HandoffStarted { .. } => self.tiles.handoff_started(),
+            // Measured by now, unless the engine stopped waiting for it.
+            Event::ParticipantSwapped { key, .. } => extra.gap = self.tiles.swap_figure(key),
+            // The engine lets it out behind the handoff's swaps: their figures are in.
+            Event::HandoffCompleted { .. } => extra.gap = self.tiles.largest(),
+            // The vendor's migration ends 20 s after it began (its MIGRATION_TIMEOUT, from its
+            // session info); a second more for the notification and that request.
+            Event::SessionMigrated { .. } => {
+                let now = perf_now();
+                extra.gap = self.tiles.largest_since(now - 21_000.0, now);
             }
-            Event::ParticipantLeft { key } => {
-                self.tiles.remove(key);
-                None
-            }
-            _ => None,
+            _ => {}
         }
+        extra
     }
 
-    /// Shown: it goes now (nothing may freeze on screen). Replaced by a swap: it stays below
-    /// the new video, muted, until its teardown step (see `teardown.rs`).
-    fn unsubscribe(&mut self, session: &SessionId, stream: &StreamId) {
-        let Some(mut sub) = self.subs.take(session, stream) else {
-            return;
-        };
-        let Some(io) = self.sessions.get(session) else {
-            return;
-        };
-        let keep = if self.tiles.showing(session, stream).is_some() {
-            detach(&mut self.tiles, session, stream, &mut sub);
-            None
-        } else {
-            sub.unwatch();
-            sub.video.clone()
-        };
-        self.teardown.push(Step::Unsubscribe(
-            io.session.clone(),
-            sub.subscriber.clone(),
-            keep,
-        ));
+    /// When the earliest swap measurement runs out (performance.now() ms).
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.tiles.next_deadline()
     }
 
-    /// One synchronous step: the new source up and audible, then the old one down and muted.
-    fn show(
-        &mut self,
-        key: &ParticipantKey,
-        session: SessionId,
-        stream: StreamId,
-        replaces: Option<(SessionId, StreamId)>,
-    ) {
-        let Some(tile) = self.tiles.get_or_create(key) else {
-            return;
-        };
-        let previous = tile.active.take();
-        // The engine names the tile's previous source, also one already gone (its tests hold
-        // `replaces` to what the tile showed after every step): nothing to guess here.
-        let old = replaces.filter(|o| o.0 != session || o.1 != stream);
-        // Without frame callbacks nothing times the new video's frames: no gap is measured
-        // (its event says null, at once) rather than a made-up one.
-        let mut timed = false;
-        if let Some(sub) = self.subs.get(&session, &stream) {
-            sub.set_shown(true);
-            timed = sub.frames_timed();
-        }
-        if let Some(sub) = old.as_ref().and_then(|(s, st)| self.subs.get(s, st)) {
-            sub.set_shown(false);
-        }
-        let Some(tile) = self.tiles.get_mut(key) else {
-            return;
-        };
-        tile.active = Some((session, stream));
-        if previous.is_some() && old.is_some() && timed {
-            tile.meter.swapped(perf_now());
-        }
+    /// Closes the swap measurements that ran out by now; the engine's inputs go to `back`.
+    pub fn expire(&mut self, back: &mut Vec<Back>) {
+        self.tiles.expire(perf_now(), back);
     }
 
-    fn hide(&mut self, key: &ParticipantKey) {
-        let Some(tile) = self.tiles.get_mut(key) else {
-            return;
-        };
-        if let Some((s, st)) = tile.active.take() {
-            if let Some(sub) = self.subs.get(&s, &st) {
-                sub.set_shown(false);
-            }
-        }
-        tile.meter.blank();
-    }
-
-    /// Tears one session down: its videos leave the tiles and its listeners go at once; the
-    /// OT calls that release the media follow step by step (`disconnect`: we are the ones
-    /// leaving, so unsubscribe, unpublish and disconnect too).
+    /// Tears one session down: its videos leave the tiles, its listeners go, and (`disconnect`:
+    /// we are the ones leaving) its subscribers, publisher and connection are released.
     fn leave(&mut self, session: &SessionId, disconnect: bool) {
         if let Some(io) = self.sessions.remove(session) {
             self.release(session, io, disconnect);
@@ -429,35 +339,21 @@ impl Effects {
     }
 
     fn release(&mut self, session: &SessionId, io: sessions::SessionIo, disconnect: bool) {
-        for (stream, mut sub) in self.subs.take_session(session) {
-            detach(&mut self.tiles, session, &stream, &mut sub);
-            if disconnect {
-                self.teardown.push(Step::Unsubscribe(
-                    io.session.clone(),
-                    sub.subscriber.clone(),
-                    None,
-                ));
-            }
+        let ours = disconnect.then_some(io.session());
+        for (stream, sub) in self.subs.take_session(session) {
+            self.tiles.detach(session, &stream);
+            sub.release(ours);
         }
-        if let Some(step) = self
-            .publishers
-            .leave(session, disconnect.then_some(&io.session))
-        {
-            self.teardown.push(step);
-        }
-        if disconnect {
-            self.teardown.push(Step::Disconnect(io.session.clone()));
-        }
+        self.publishers.leave(session, ours);
         io.release(disconnect);
     }
 
-    /// Everything goes: every session left, every pending release run, the tiles' videos and
-    /// the local preview removed, the tracks the SDK obtained stopped.
+    /// Everything goes: every session left, the tiles' videos and the local preview removed,
+    /// the tracks the SDK obtained stopped.
     pub fn close(&mut self) {
         for (session, io) in self.sessions.take_all() {
             self.release(&session, io, true);
         }
-        self.teardown.run_all();
         self.tiles.clear();
         self.publishers.release_local();
     }

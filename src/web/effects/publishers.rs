@@ -9,7 +9,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlVideoElement, MediaStream, MediaStreamTrack};
 
-use super::teardown::Step;
 use super::tiles;
 use crate::engine::{Input, SessionId};
 use crate::sorted_map::SortedMap;
@@ -28,13 +27,14 @@ struct Pub {
 }
 
 impl Pub {
-    /// The teardown step that releases it (`unpublish` first when still connected).
-    fn into_step(self, session: Option<OtSession>) -> Step {
-        Step::Unpublish {
-            session,
-            publisher: self.publisher,
-            tracks: self.tracks,
+    /// `unpublish` (when still connected), `destroy`, then stop its track clones.
+    fn release(self, session: Option<&OtSession>) {
+        if let Some(session) = session {
+            let _ = session.unpublish(&self.publisher);
         }
+        let _ = self.publisher.destroy();
+        // The vendor stops a destroyed publisher's tracks; stop ours too in case it did not.
+        self.tracks.iter().for_each(|t| t.stop());
     }
 }
 
@@ -84,13 +84,11 @@ impl Publishers {
         let Some(camera) = self.tracks.iter().find(|t| t.kind() == "video") else {
             return;
         };
-        let Some(video) = document
-            .create_element("video")
-            .ok()
-            .and_then(|v| v.dyn_into::<HtmlVideoElement>().ok())
-        else {
+        // `createElement("video")` makes an `HTMLVideoElement`: no check needed.
+        let Ok(video) = document.create_element("video") else {
             return;
         };
+        let video: HtmlVideoElement = video.unchecked_into();
         tiles::stack(&video);
         tiles::set_shown(&video, true);
         video.set_muted(true);
@@ -118,7 +116,7 @@ impl Publishers {
             return Err(String::from("no local media"));
         }
         if let Some(old) = self.map.remove(&session) {
-            old.into_step(None).run();
+            old.release(None);
         }
         let props = Object::new();
         set(&props, "insertDefaultUI", &JsValue::FALSE);
@@ -183,7 +181,7 @@ impl Publishers {
     ) -> Result<(), String> {
         if self.map.get(&session).is_some_and(|p| p.published) {
             if let Some(old) = self.map.remove(&session) {
-                old.into_step(Some(ot_session.clone())).run();
+                old.release(Some(ot_session));
             }
         }
         self.prepare(sink, ot, session.clone())?;
@@ -194,7 +192,7 @@ impl Publishers {
         let result = ot_session.publish(&p.publisher, p.callbacks[1].function());
         if let Err(e) = result {
             if let Some(p) = self.map.remove(&session) {
-                p.into_step(None).run();
+                p.release(None);
             }
             return Err(describe(&e));
         }
@@ -206,29 +204,24 @@ impl Publishers {
     pub fn drop_prepared(&mut self, session: &SessionId) {
         if self.map.get(session).is_some_and(|p| !p.published) {
             if let Some(p) = self.map.remove(session) {
-                p.into_step(None).run();
+                p.release(None);
             }
         }
     }
 
-    /// `OT.initPublisher` or `session.publish` completed with `error`: the publisher goes.
-    pub fn done(&mut self, session: SessionId, error: Option<String>) -> Option<Input> {
-        let error = error?;
+    /// `OT.initPublisher` or `session.publish` failed: the publisher goes.
+    pub fn failed(&mut self, session: SessionId, error: String) -> Input {
         if let Some(p) = self.map.remove(&session) {
-            p.into_step(None).run();
+            p.release(None);
         }
-        Some(Input::PublishFailed { session, error })
+        Input::PublishFailed { session, error }
     }
 
-    /// The publisher's `streamCreated`: our own stream is live in `session`.
-    pub fn own_stream(&self, session: SessionId) -> Option<Input> {
-        self.map.get(&session)?;
-        Some(Input::Published { session })
-    }
-
-    /// The teardown step of `session`'s publisher, if there is one.
-    pub fn leave(&mut self, session: &SessionId, ot_session: Option<&OtSession>) -> Option<Step> {
-        Some(self.map.remove(session)?.into_step(ot_session.cloned()))
+    /// `session` is left: its publisher goes (`unpublish` first when still connected).
+    pub fn leave(&mut self, session: &SessionId, ot_session: Option<&OtSession>) {
+        if let Some(p) = self.map.remove(session) {
+            p.release(ot_session);
+        }
     }
 
     /// The preview goes, and the tracks the SDK obtained itself are stopped.

@@ -1,6 +1,6 @@
-//! The OT sessions the call is in or joining: each `Session` object with its listeners, the
-//! number of its connection attempt, the remote `Stream` objects it announced (to subscribe
-//! to later), and our moved signal into it while that is pending.
+//! The OT sessions the call is in or joining: each `Session` object with its listeners,
+//! whether its connect completed, the remote `Stream` objects it announced (to subscribe to
+//! later), and our moved signal into it while that is pending.
 
 use std::rc::Weak;
 
@@ -13,8 +13,7 @@ use crate::web::listener::{Callback, Listener, Route, SessionEvent, Sink};
 use crate::web::ot::{self, describe, Ot, OtSession};
 
 pub struct SessionIo {
-    pub session: OtSession,
-    gen: u32,
+    session: OtSession,
     connected: bool,
     /// Remote streams by ID: the vendor's object and whether it has video.
     streams: SortedMap<StreamId, (JsValue, bool)>,
@@ -25,13 +24,21 @@ pub struct SessionIo {
 }
 
 impl SessionIo {
-    /// Lets go of its listeners and callbacks. A session left before its connect completed
-    /// is disconnected if it connects after all (see `Callback::disconnect_if_connected`).
-    pub fn release(mut self, disconnecting: bool) {
+    pub fn session(&self) -> &OtSession {
+        &self.session
+    }
+
+    /// Lets go of its listeners and callbacks (`disconnect`: we are the ones leaving, so
+    /// `disconnect()` too). A session left before its connect completed is disconnected if
+    /// it connects after all (see `Callback::disconnect_if_connected`).
+    pub fn release(mut self, disconnect: bool) {
         if let Some(done) = self.connect.take() {
-            if disconnecting && !self.connected {
+            if disconnect && !self.connected {
                 done.disconnect_if_connected(self.session.clone());
             }
+        }
+        if disconnect {
+            let _ = self.session.disconnect();
         }
     }
 }
@@ -39,9 +46,6 @@ impl SessionIo {
 #[derive(Default)]
 pub struct Sessions {
     map: SortedMap<SessionId, SessionIo>,
-    /// Numbers each connection attempt, so a queued event of a left session never reaches a
-    /// new connection to the same session ID.
-    next_gen: u32,
 }
 
 /// `signal:<kind>`, the vendor's event name for signals of one type.
@@ -71,11 +75,6 @@ impl Sessions {
         self.map.get(session).is_some_and(|io| io.connected)
     }
 
-    /// Whether `gen` is the current connection attempt to `session`.
-    pub fn is_current(&self, session: &SessionId, gen: u32) -> bool {
-        self.map.get(session).is_some_and(|io| io.gen == gen)
-    }
-
     /// `OT.initSession` with our listeners, then `session.connect(token)`.
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
@@ -92,9 +91,7 @@ impl Sessions {
         let session = ot
             .init_session(application_id, id.as_str(), options)
             .map_err(|e| describe(&e))?;
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let gen = self.next_gen;
-        let route = |ev| Route::Session(id.clone(), gen, ev);
+        let route = |ev| Route::Session(id.clone(), ev);
         let mut listeners: Vec<Listener> = SessionEvent::NAMED
             .iter()
             .filter_map(|(ev, name)| Listener::new(sink, &session, name, route(*ev)))
@@ -110,7 +107,7 @@ impl Sessions {
                 route(ev),
             ));
         }
-        let done = Callback::new(sink, Route::Connected(id.clone(), gen));
+        let done = Callback::new(sink, Route::Connected(id.clone()));
         session
             .connect(token, done.function())
             .map_err(|e| describe(&e))?;
@@ -118,7 +115,6 @@ impl Sessions {
             id.clone(),
             SessionIo {
                 session,
-                gen,
                 connected: false,
                 streams: SortedMap::default(),
                 announce: None,
@@ -129,15 +125,14 @@ impl Sessions {
         Ok(())
     }
 
-    /// The connect of attempt `gen` completed: connected (with our own connection's ID), or
-    /// failed and forgotten.
+    /// The connect completed: connected (with our own connection's ID), or failed and
+    /// forgotten.
     pub fn connected(
         &mut self,
         id: SessionId,
-        gen: u32,
         error: Option<(String, Option<u32>)>,
     ) -> Option<Input> {
-        let io = self.map.get_mut(&id).filter(|io| io.gen == gen)?;
+        let io = self.map.get_mut(&id)?;
         if let Some((error, code)) = error {
             self.map.remove(&id);
             return Some(Input::ConnectFailed {
@@ -171,23 +166,39 @@ impl Sessions {
         })
     }
 
-    pub fn record_stream(
-        &mut self,
-        session: &SessionId,
-        id: StreamId,
-        stream: JsValue,
-        video: bool,
-    ) {
-        if let Some(io) = self.map.get_mut(session) {
-            io.streams.insert(id, (stream, video));
+    /// A remote stream appeared (`created`: the engine's input): its object is kept to
+    /// subscribe to.
+    pub fn stream_created(&mut self, object: JsValue, created: Input) -> Option<Input> {
+        if let Input::StreamCreated {
+            session,
+            stream,
+            has_video,
+            ..
+        } = &created
+        {
+            let io = self.map.get_mut(session)?;
+            io.streams.insert(stream.clone(), (object, *has_video));
         }
+        Some(created)
     }
 
-    /// Forgets a stream; whether it was known.
-    pub fn forget_stream(&mut self, session: &SessionId, id: &StreamId) -> bool {
-        self.map
+    /// A remote stream ended (`gone`: the engine's input, if it was one we knew).
+    pub fn stream_gone(&mut self, gone: Input) -> Option<Input> {
+        let Input::StreamDestroyed { session, stream } = &gone else {
+            return None;
+        };
+        let known = self
+            .map
             .get_mut(session)
-            .is_some_and(|io| io.streams.remove(id).is_some())
+            .is_some_and(|io| io.streams.remove(stream).is_some());
+        known.then_some(gone)
+    }
+
+    /// Whether `session` still has the stream (the vendor ends a subscriber with its stream).
+    pub fn has_stream(&self, session: &SessionId, id: &StreamId) -> bool {
+        self.map
+            .get(session)
+            .is_some_and(|io| io.streams.contains_key(id))
     }
 
     /// The vendor's object of a stream, and whether it has video.
@@ -202,7 +213,7 @@ impl Sessions {
     }
 
     /// Sends a signal to every connection of `session`; its completion comes back as
-    /// `Route::Announced`.
+    /// `Route::Announced` (the previous one's callback goes: one pending at a time).
     pub fn signal(
         &mut self,
         sink: &Weak<dyn Sink>,
@@ -222,16 +233,5 @@ impl Sessions {
             .map_err(|e| describe(&e))?;
         io.announce = Some(done);
         Ok(())
-    }
-
-    /// Our moved signal's completion.
-    pub fn announced(&mut self, session: SessionId, error: Option<String>) -> Option<Input> {
-        if let Some(io) = self.map.get_mut(&session) {
-            io.announce = None;
-        }
-        Some(Input::AnnounceFailed {
-            session,
-            error: error?,
-        })
     }
 }

@@ -10,16 +10,17 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
 
 use super::tiles::{self, Tiles};
+use super::Back;
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
-use crate::web::listener::{Callback, DomListener, Listener, Route, Sink};
+use crate::web::listener::{Callback, Listener, Route, Sink};
 use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
 
 pub struct Subscription {
-    pub key: ParticipantKey,
-    pub subscriber: Subscriber,
-    pub has_video: bool,
-    pub video: Option<HtmlVideoElement>,
+    key: ParticipantKey,
+    subscriber: Subscriber,
+    has_video: bool,
+    video: Option<HtmlVideoElement>,
     /// The video's `presentedFrames` at its previous frame callback.
     presented: Option<u32>,
     first_frame: bool,
@@ -27,13 +28,24 @@ pub struct Subscription {
     frame_handle: Option<u32>,
     _done: Callback,
     _listener: Option<Listener>,
-    _loaded: Option<DomListener>,
 }
 
 impl Subscription {
-    /// Stops watching its frames and silences it (hidden below, muted, volume 0); its video
-    /// stays where it is.
-    pub fn unwatch(&mut self) {
+    /// Goes: no more frames watched, its video out of the page, and `unsubscribe` when the
+    /// session is still ours (`session`; the vendor destroyed it with its stream or session
+    /// otherwise).
+    pub fn release(mut self, session: Option<&OtSession>) {
+        self.unwatch();
+        if let Some(video) = &self.video {
+            video.remove();
+        }
+        if let Some(session) = session {
+            let _ = session.unsubscribe(&self.subscriber);
+        }
+    }
+
+    /// Stops watching its frames and silences it (hidden below, muted, volume 0).
+    fn unwatch(&mut self) {
         if let (Some(video), Some(h)) = (&self.video, self.frame_handle.take()) {
             let _ = video
                 .unchecked_ref::<FrameVideo>()
@@ -61,12 +73,6 @@ impl Subscription {
                 let _ = self.subscriber.set_audio_volume(0.0);
             }
         }
-    }
-
-    /// Whether its video's frames are timed (`requestVideoFrameCallback`). A browser without
-    /// it swaps on `loadeddata` (the first frame decoded) and measures no frame gap.
-    pub fn frames_timed(&self) -> bool {
-        self.frame_callback.is_some()
     }
 
     /// The first frame (or, without video, the subscriber connected): once.
@@ -107,8 +113,16 @@ impl Subscribers {
         self.map.contains_key(&(session.clone(), stream.clone()))
     }
 
-    pub fn get(&self, session: &SessionId, stream: &StreamId) -> Option<&Subscription> {
-        self.map.get(&(session.clone(), stream.clone()))
+    /// Shows (visible, audible) or hides (below, silent) the subscriber's video, if there is
+    /// one. Whether its frames are timed (`requestVideoFrameCallback`): a browser without it
+    /// measures no frame gap.
+    pub fn set_shown(&self, session: &SessionId, stream: &StreamId, shown: bool) -> bool {
+        self.map
+            .get(&(session.clone(), stream.clone()))
+            .is_some_and(|sub| {
+                sub.set_shown(shown);
+                sub.frame_callback.is_some()
+            })
     }
 
     pub fn take(&mut self, session: &SessionId, stream: &StreamId) -> Option<Subscription> {
@@ -174,28 +188,14 @@ impl Subscribers {
                 frame_handle: None,
                 _done: done,
                 _listener: listener,
-                _loaded: None,
             },
         );
         Ok(())
     }
 
-    /// `session.subscribe` completed: a failure for the engine, or (without video) the
-    /// stream counts as rendering.
-    pub fn subscribed(
-        &mut self,
-        session: SessionId,
-        stream: StreamId,
-        error: Option<String>,
-    ) -> Option<Input> {
+    /// `session.subscribe` completed: without video, the stream counts as rendering.
+    pub fn subscribed(&mut self, session: SessionId, stream: StreamId) -> Option<Input> {
         let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
-        if let Some(error) = error {
-            return Some(Input::SubscribeFailed {
-                session,
-                stream,
-                error,
-            });
-        }
         if sub.has_video {
             return None;
         }
@@ -216,76 +216,43 @@ impl Subscribers {
         if let Some(old) = sub.video.take() {
             old.remove();
         }
-        tiles::stack(&video);
-        let tile = tiles.get_or_create(&sub.key)?;
-        let shown = tile
-            .active
-            .as_ref()
-            .is_some_and(|(s, st)| *s == session && *st == stream);
-        tiles::set_shown(&video, shown);
-        let _ = tile.element.append_child(&video);
+        let shown = tiles.place(&sub.key, &session, &stream, &video)?;
         sub.video = Some(video.clone());
         if shown {
             let _ = sub.subscriber.set_audio_volume(100.0);
         }
-        if Reflect::has(&video, &JsValue::from_str("requestVideoFrameCallback")).unwrap_or(false) {
-            sub.frame_callback = Some(Callback::new(
-                sink,
-                Route::Frame(session.clone(), stream.clone()),
-            ));
-            if sub.watch_frames(&video) {
-                return None;
-            }
-        }
-        sub._loaded = DomListener::new(
+        sub.frame_callback = Some(Callback::new(
             sink,
-            &video,
-            "loadeddata",
-            Route::Loaded(session.clone(), stream.clone()),
-        );
-        if video.ready_state() >= 2 {
-            return sub.first(&session, &stream);
+            Route::Frame(session.clone(), stream.clone()),
+        ));
+        if sub.watch_frames(&video) {
+            return None;
         }
-        None
+        // No `requestVideoFrameCallback` (Firefox before 132): no first frame to wait for,
+        // nor frames to measure; the video is taken as rendering once it exists.
+        sub.frame_callback = None;
+        sub.first(&session, &stream)
     }
 
-    /// A frame callback of a subscriber's video, its latest frame presented at `t`
-    /// (performance.now() ms) and `presented` frames in all: watched for the next, and
-    /// counted by the meter of the tile that shows it with the frames presented since the
-    /// previous callback. The first frame is the engine's; a finished swap measurement is the
-    /// returned figure.
+    /// A frame callback of a subscriber's video, `presented` frames in all: watched for the
+    /// next; its first frame is the engine's (to `back`). How many frames it presented since
+    /// its previous callback, for the tile's meter (`tiles.rs`).
     pub fn frame(
         &mut self,
-        tiles: &mut Tiles,
         session: &SessionId,
         stream: &StreamId,
-        t: f64,
         presented: Option<u32>,
-    ) -> (Option<Input>, Option<(ParticipantKey, f64)>) {
-        let Some(sub) = self.map.get_mut(&(session.clone(), stream.clone())) else {
-            return (None, None);
-        };
-        let Some(video) = sub.video.clone() else {
-            return (None, None);
-        };
+        back: &mut Vec<Back>,
+    ) -> Option<u32> {
+        let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        let video = sub.video.clone()?;
         sub.watch_frames(&video);
         let since = match (sub.presented, presented) {
             (Some(before), Some(now)) => now.saturating_sub(before).max(1),
             _ => 1,
         };
         sub.presented = presented.or(sub.presented);
-        let first = sub.first(session, stream);
-        let gap = tiles.showing(session, stream).and_then(|tile| {
-            let gap = tile.meter.frame(t, since)?;
-            Some((tile.key.clone(), gap))
-        });
-        (first, gap)
-    }
-
-    /// `loadeddata` (a video without `requestVideoFrameCallback`).
-    pub fn loaded(&mut self, session: SessionId, stream: StreamId) -> Option<Input> {
-        self.map
-            .get_mut(&(session.clone(), stream.clone()))?
-            .first(&session, &stream)
+        back.extend(sub.first(session, stream).map(Back::Input));
+        Some(since)
     }
 }

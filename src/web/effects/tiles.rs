@@ -16,32 +16,44 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlVideoElement};
 
 use super::meter::Meter;
-use crate::engine::{ParticipantKey, SessionId, StreamId};
+use super::Back;
+use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::web::contract::events::{self, TileStats};
 
-pub struct Tile {
-    pub key: ParticipantKey,
-    pub element: HtmlElement,
+struct Tile {
+    key: ParticipantKey,
+    element: HtmlElement,
     /// The frozen `{ key, element }` the app receives, the same object for the whole call.
-    pub participant: JsValue,
+    participant: JsValue,
     /// The subscriber shown in the tile.
-    pub active: Option<(SessionId, StreamId)>,
-    pub meter: Meter,
+    active: Option<(SessionId, StreamId)>,
+    /// The subscriber the swap being measured replaced (its late frame callbacks still count
+    /// for the time before the swap).
+    replaced: Option<(SessionId, StreamId)>,
+    meter: Meter,
 }
 
-/// The tiles in the order their participants first appeared.
+/// The tiles in the order their participants first appeared, and the swap figures.
 pub struct Tiles {
     document: Document,
     list: Vec<Tile>,
+    /// The largest swap figure since the handoff under way started.
+    largest: Option<f64>,
+}
+
+/// Whether `source` is `(session, stream)`.
+fn is(source: &Option<(SessionId, StreamId)>, session: &SessionId, stream: &StreamId) -> bool {
+    source
+        .as_ref()
+        .is_some_and(|(s, st)| s == session && st == stream)
 }
 
 /// A `<div>` with the tile's style, or `None` if the document refuses to make one.
 fn div(document: &Document, class: &str) -> Option<HtmlElement> {
-    let element: HtmlElement = document.create_element("div").ok()?.dyn_into().ok()?;
+    // `createElement("div")` makes an `HTMLDivElement`: no check needed.
+    let element: HtmlElement = document.create_element("div").ok()?.unchecked_into();
     element.set_class_name(class);
-    let style = element.style();
-    let _ = style.set_property("position", "relative");
-    let _ = style.set_property("overflow", "hidden");
+    let _ = element.set_attribute("style", "position:relative;overflow:hidden");
     Some(element)
 }
 
@@ -50,6 +62,7 @@ impl Tiles {
         Tiles {
             document,
             list: Vec::new(),
+            largest: None,
         }
     }
 
@@ -64,12 +77,12 @@ impl Tiles {
         &self.document
     }
 
-    pub fn get_mut(&mut self, key: &ParticipantKey) -> Option<&mut Tile> {
+    fn get_mut(&mut self, key: &ParticipantKey) -> Option<&mut Tile> {
         self.list.iter_mut().find(|t| &t.key == key)
     }
 
     /// `key`'s tile, made on first use (`None` only if the document cannot make elements).
-    pub fn get_or_create(&mut self, key: &ParticipantKey) -> Option<&mut Tile> {
+    fn get_or_create(&mut self, key: &ParticipantKey) -> Option<&mut Tile> {
         let i = match self.list.iter().position(|t| &t.key == key) {
             Some(i) => i,
             None => {
@@ -80,6 +93,7 @@ impl Tiles {
                     key: key.clone(),
                     element,
                     active: None,
+                    replaced: None,
                     meter: Meter::default(),
                 });
                 self.list.len() - 1
@@ -88,18 +102,118 @@ impl Tiles {
         self.list.get_mut(i)
     }
 
-    pub fn remove(&mut self, key: &ParticipantKey) -> Option<Tile> {
-        let i = self.list.iter().position(|t| &t.key == key)?;
-        Some(self.list.remove(i))
+    /// `key`'s participant object (`{ key, element }`), its tile made on first use.
+    pub fn participant(&mut self, key: &ParticipantKey) -> Option<JsValue> {
+        Some(self.get_or_create(key)?.participant.clone())
+    }
+
+    pub fn remove(&mut self, key: &ParticipantKey) {
+        self.list.retain(|t| &t.key != key);
     }
 
     /// The tile whose active video is `(session, stream)`.
-    pub fn showing(&mut self, session: &SessionId, stream: &StreamId) -> Option<&mut Tile> {
-        self.list.iter_mut().find(|t| {
-            t.active
-                .as_ref()
-                .is_some_and(|(s, st)| s == session && st == stream)
-        })
+    fn showing(&mut self, session: &SessionId, stream: &StreamId) -> Option<&mut Tile> {
+        self.list
+            .iter_mut()
+            .find(|t| is(&t.active, session, stream))
+    }
+
+    /// Puts a subscriber's video into `key`'s tile, below and muted unless the tile shows
+    /// `(session, stream)`; whether it does.
+    pub fn place(
+        &mut self,
+        key: &ParticipantKey,
+        session: &SessionId,
+        stream: &StreamId,
+        video: &HtmlVideoElement,
+    ) -> Option<bool> {
+        stack(video);
+        let tile = self.get_or_create(key)?;
+        let shown = is(&tile.active, session, stream);
+        set_shown(video, shown);
+        let _ = tile.element.append_child(video);
+        Some(shown)
+    }
+
+    /// `key`'s tile shows `(session, stream)` from now (`now`: performance.now() ms); the
+    /// video it showed before, if the swap replaced one (`replaces`), is measured against.
+    /// Whether a swap measurement is under way.
+    pub fn show(
+        &mut self,
+        key: &ParticipantKey,
+        source: (SessionId, StreamId),
+        replaces: Option<(SessionId, StreamId)>,
+        now: f64,
+    ) -> bool {
+        let Some(tile) = self.get_or_create(key) else {
+            return false;
+        };
+        let previous = tile.active.replace(source);
+        if previous.is_some() && replaces.is_some() {
+            tile.meter.swapped(now);
+            tile.replaced = replaces;
+        }
+        tile.meter.measuring()
+    }
+
+    /// `key`'s tile shows nothing; what it showed, if anything.
+    pub fn hide(&mut self, key: &ParticipantKey) -> Option<(SessionId, StreamId)> {
+        let tile = self.get_mut(key)?;
+        tile.meter.blank();
+        tile.active.take()
+    }
+
+    /// A subscriber goes: a tile that shows it shows nothing.
+    pub fn detach(&mut self, session: &SessionId, stream: &StreamId) {
+        if let Some(tile) = self.showing(session, stream) {
+            tile.active = None;
+            tile.meter.blank();
+        }
+    }
+
+    /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames, its
+    /// callback run in the rendering update that began at `now`: counted by the meter of the
+    /// tile that shows it (or showed it until the swap being measured). `SwapMeasured` when it
+    /// completes a swap's figure.
+    pub fn frame(
+        &mut self,
+        session: &SessionId,
+        stream: &StreamId,
+        now: f64,
+        t: f64,
+        frames: u32,
+    ) -> Option<Input> {
+        let tile = self
+            .list
+            .iter_mut()
+            .find(|t| is(&t.active, session, stream) || is(&t.replaced, session, stream))?;
+        tile.meter.rendering(now);
+        if !is(&tile.active, session, stream) {
+            tile.meter.frame_before_swap(t, frames);
+            return None;
+        }
+        let figure = tile.meter.frame(t, frames)?;
+        let key = tile.key.clone();
+        Some(self.measured(key, figure))
+    }
+
+    /// A swap's figure is in: the largest of the handoff kept, the engine told.
+    fn measured(&mut self, key: ParticipantKey, figure: f64) -> Input {
+        self.largest = Some(self.largest.map_or(figure, |g| g.max(figure)));
+        if let Some(tile) = self.get_mut(&key) {
+            tile.replaced = None;
+        }
+        Input::SwapMeasured { key }
+    }
+
+    /// A handoff starts: its largest swap figure starts afresh.
+    pub fn handoff_started(&mut self) {
+        self.largest = None;
+    }
+
+    /// The largest swap figure since the handoff started.
+    pub fn largest(&self) -> Option<f64> {
+        self.largest
     }
 
     pub fn clear(&mut self) {
@@ -123,17 +237,9 @@ impl Tiles {
             .collect()
     }
 
-    /// The figure of `key`'s oldest unreported swap: `Some(Some(gap))` once measured,
-    /// `Some(None)` when there is nothing to measure, `None` while still measuring.
-    pub fn swap_gap(&mut self, key: &ParticipantKey) -> Option<Option<f64>> {
-        let Some(tile) = self.get_mut(key) else {
-            return Some(None);
-        };
-        match tile.meter.take_unclaimed() {
-            Some(g) => Some(Some(g)),
-            None if !tile.meter.measuring() => Some(None),
-            None => None,
-        }
+    /// The figure of `key`'s latest swap, once measured and not yet reported.
+    pub fn swap_figure(&mut self, key: &ParticipantKey) -> Option<f64> {
+        self.get_mut(key)?.meter.take_unclaimed()
     }
 
     /// The largest gap of any tile since `t` (performance.now() ms), up to `now`.
@@ -153,12 +259,16 @@ impl Tiles {
             .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))
     }
 
-    /// Closes the measurements that ran out by `now`: each tile's key and figure.
-    pub fn expire(&mut self, now: f64) -> Vec<(ParticipantKey, f64)> {
-        self.list
+    /// Closes the measurements that ran out by `now`: the engine told of each.
+    pub fn expire(&mut self, now: f64, back: &mut Vec<Back>) {
+        let done: Vec<(ParticipantKey, f64)> = self
+            .list
             .iter_mut()
             .filter_map(|t| Some((t.key.clone(), t.meter.expire(now)?)))
-            .collect()
+            .collect();
+        for (key, figure) in done {
+            back.push(Back::Input(self.measured(key, figure)));
+        }
     }
 }
 
