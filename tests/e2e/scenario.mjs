@@ -109,6 +109,8 @@ export async function continuity(p, { startAt, endAt, beforeMs = 5000, only = nu
       // the tile's first swap measured as the SDK's meter defines its figure, from the frame
       // callbacks alone (as the SDK sees them)
       swap: swapFigure({ shown: rec.rvfc }, from, to),
+      // the largest gap across, from the frame callbacks alone (what the SDK's meter sees)
+      acrossRvfc: largestShownGap({ shown: rec.rvfc }, from, to, { within: true }).largest,
       // W3C freezes across the handoff (cost.mjs): the verdict issue 13 holds the SDK to
       freezes: freezes(shownGaps(rec), rec.frames?.at(-1), from, to),
     });
