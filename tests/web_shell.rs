@@ -199,7 +199,7 @@ impl Drop for WithoutFrameCallbacks {
 }
 
 #[wasm_bindgen_test]
-async fn given_a_browser_without_video_frame_callbacks_when_handing_off_then_tiles_swap_on_loadeddata_and_no_gap_is_claimed(
+async fn given_a_browser_without_video_frame_callbacks_when_handing_off_then_tiles_swap_once_playing_and_no_gap_is_claimed(
 ) {
     let _without = WithoutFrameCallbacks::new();
     let mut s = Scenario::new("s1", &["alice", "bob"]);
@@ -209,9 +209,9 @@ async fn given_a_browser_without_video_frame_callbacks_when_handing_off_then_til
     s.handoff("s1", "s2").await;
     sleep_ms(300).await;
 
-    // The swap still happens, once the new video has its first frame decoded (`loadeddata`,
-    // the best signal such a browser gives); the frame gap was not measured, so it is null,
-    // never a made-up 0.
+    // The swap still happens, once the new video plays (its `play()` settled, the best signal
+    // such a browser gives: the tile never shows a video with nothing to render); the frame
+    // gap was not measured, so it is null, never a made-up 0.
     assert_eq!(call.session_id().as_deref(), Some("s2"));
     assert_eq!(s.recorder.count("participantSwapped"), 2);
     for e in s.recorder.all("participantSwapped").iter() {

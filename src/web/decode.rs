@@ -94,7 +94,10 @@ pub fn read(
         // busy page delays; the metadata is its second.
         Route::Frame(session, stream) => {
             let number = |key| get(&b, key).and_then(|v| v.as_f64());
-            let t = number("presentationTime").or_else(|| number("expectedDisplayTime"))?;
+            // Without metadata: the `play()` of a video whose frames are not timed settled.
+            let t = number("presentationTime")
+                .or_else(|| number("expectedDisplayTime"))
+                .unwrap_or(0.0);
             owner(Owned::Frame {
                 session,
                 stream,

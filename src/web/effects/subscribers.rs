@@ -14,7 +14,7 @@ use super::Back;
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::sorted_map::SortedMap;
 use crate::web::listener::{Callback, Listener, Route, Sink};
-use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber};
+use crate::web::ot::{describe, FrameVideo, OtSession, Subscriber, Thenable};
 
 pub struct Subscription {
     key: ParticipantKey,
@@ -24,6 +24,8 @@ pub struct Subscription {
     /// The video's `presentedFrames` at its previous frame callback.
     presented: Option<u32>,
     first_frame: bool,
+    /// No `requestVideoFrameCallback`: its frames are not timed (no gap is measured).
+    untimed: bool,
     frame_callback: Option<Callback>,
     frame_handle: Option<u32>,
     _done: Callback,
@@ -121,7 +123,7 @@ impl Subscribers {
             .get(&(session.clone(), stream.clone()))
             .is_some_and(|sub| {
                 sub.set_shown(shown);
-                sub.frame_callback.is_some()
+                sub.frame_callback.is_some() && !sub.untimed
             })
     }
 
@@ -184,6 +186,7 @@ impl Subscribers {
                 video: None,
                 presented: None,
                 first_frame: false,
+                untimed: false,
                 frame_callback: None,
                 frame_handle: None,
                 _done: done,
@@ -228,8 +231,16 @@ impl Subscribers {
         if sub.watch_frames(&video) {
             return None;
         }
-        // No `requestVideoFrameCallback` (Firefox before 132): no first frame to wait for,
-        // nor frames to measure; the video is taken as rendering once it exists.
+        // No `requestVideoFrameCallback` (Firefox before 132): the best signal such a browser
+        // gives is playback under way, `play()` settled (either way: a refused autoplay must
+        // not hold the swap back); nothing times its frames.
+        sub.untimed = true;
+        if let (Ok(playing), Some(cb)) = (video.play(), &sub.frame_callback) {
+            let _ = playing
+                .unchecked_ref::<Thenable>()
+                .then(cb.function(), cb.function());
+            return None;
+        }
         sub.frame_callback = None;
         sub.first(&session, &stream)
     }
@@ -245,6 +256,10 @@ impl Subscribers {
         back: &mut Vec<Back>,
     ) -> Option<u32> {
         let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        if sub.untimed {
+            back.extend(sub.first(session, stream).map(Back::Input));
+            return None;
+        }
         let video = sub.video.clone()?;
         sub.watch_frames(&video);
         let since = match (sub.presented, presented) {
