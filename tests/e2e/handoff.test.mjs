@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hadHeadroom, STEADY_SHARE_MAX } from './cost.mjs';
 import { BROWSER, FRAME_MS, missing, sdkBuilt, startStack } from './harness.mjs';
-import { continuityLimit, SATURATED_FREEZE_MS, STRICT_CONTINUITY, withinOneFrame } from './gaps.mjs';
+import { continuityLimit, measuredFreezes, SATURATED_FREEZE_MS, STRICT_CONTINUITY, withinOneFrame } from './gaps.mjs';
 import { all, departures, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun, swapMargins } from './report.mjs';
 
@@ -178,13 +178,10 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     assert.deepEqual(t.elementIds.length, 1, `${who}: the tile stayed the same element`);
     assert.ok(t.beforeFrames >= 60, `${who}: enough frames before the handoff (${t.beforeFrames} gaps)`);
     if (w3c) {
-      // Firefox times no frame's delivery (no MediaStreamTrackProcessor): the frames of a late
-      // callback are counted at their worst case there, a bound rather than a measured freeze,
-      // so those are printed and the measured ones asserted.
-      const bounds = t.freezes.filter((f) => BROWSER === 'firefox' && f.what?.includes('worst case'));
+      const { measured, bounds } = measuredFreezes(t, BROWSER);
       if (bounds.length) console.log(`e2e: ${who}: worst-case bounds over the W3C threshold, not asserted (Firefox): ${bounds.map((f) => `${f.gap} ms (${f.what})`).join(', ')}`);
       assert.deepEqual(
-        t.freezes.filter((f) => !bounds.includes(f)).map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`),
+        measured.map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`),
         [],
         `${who}: froze across the handoff (W3C definition); before ${ms(t.before)} ms; steady call ${r.cpu?.steadyCores?.toFixed(2) ?? '?'} cores busy; ${loadNote()}`,
       );

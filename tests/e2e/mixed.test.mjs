@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { executableOf } from '../browsers.mjs';
 import { hadHeadroom, STEADY_SHARE_MAX } from './cost.mjs';
 import { BROWSER, missing, sdkBuilt, startStack } from './harness.mjs';
-import { continuityLimit, SATURATED_FREEZE_MS, STRICT_CONTINUITY } from './gaps.mjs';
+import { continuityLimit, measuredFreezes, SATURATED_FREEZE_MS, STRICT_CONTINUITY } from './gaps.mjs';
 import { all, departures, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun, swapMargins } from './report.mjs';
 
@@ -85,7 +85,11 @@ test('mixed call: two Chromium pages and one Firefox page follow a rotation, no 
   for (const t of r.tiles) {
     const who = `${t.viewer} (${BROWSER_OF[t.viewer]}) watching ${r.people.find((p) => p.id === t.tile)?.name}`;
     assert.ok(t.beforeFrames >= 60, `${who}: enough frames before the handoff (${t.beforeFrames} gaps)`);
-    if (w3c) assert.deepEqual(t.freezes.map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`), [], `${who}: froze across the handoff (W3C); ${loadNote()}`);
+    if (w3c) {
+      const { measured, bounds } = measuredFreezes(t, BROWSER_OF[t.viewer]);
+      if (bounds.length) console.log(`e2e: ${who}: worst-case bounds over the W3C threshold, not asserted: ${bounds.map((f) => `${f.gap} ms (${f.what})`).join(', ')}`);
+      assert.deepEqual(measured.map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`), [], `${who}: froze across the handoff (W3C); ${loadNote()}`);
+    }
     assert.ok(t.across <= continuityLimit(t, r.cpu), `${who}: largest gap across the handoff ${ms(t.across)} ms > ${ms(continuityLimit(t, r.cpu))} ms (before ${ms(t.before)} ms); ${loadNote()}`);
   }
 });
