@@ -163,8 +163,27 @@ case "$mode" in
     ;;
 esac
 
+# What failed, once more at the end where a CI log's tail shows it: each failed node:test
+# with its error (up to its stack), each failed cargo or wasm-bindgen test's name and panic.
+failures() {
+  awk '
+    /^ *not ok / && !/# SKIP/ { show = 1; n = 0 }
+    show { print; n++ }
+    show && (/^ *stack:/ || n >= 25) { show = 0 }
+    /^failures:$/ { failing = 1 }
+    /^successes:$|^test result:/ { failing = 0 }
+    failing && /^---- .* (stdout|output) ----$/ { cargo = 1; n = 0 }
+    cargo { print; n++ }
+    cargo && (/^note: run with/ || /^failures:$/ || n >= 15) { cargo = 0 }
+  ' "$@"
+}
+
 echo
 if [ ${#broken[@]} -gt 0 ]; then
+  for name in "${broken[@]}"; do
+    echo "--- what failed in $name:"
+    failures "$log_dir/$name.log"
+  done
   echo "stages that failed: ${broken[*]}"
 fi
 echo "$passed passed, $failed failed"

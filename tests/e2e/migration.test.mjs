@@ -18,7 +18,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hadHeadroom } from './cost.mjs';
 import { FRAME_MS, missing, sdkBuilt, sleep, startStack } from './harness.mjs';
-import { SATURATED_FREEZE_MS } from './gaps.mjs';
 import { all, continuity, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun } from './report.mjs';
 
@@ -26,6 +25,16 @@ const NAMES = ['Ada', 'Ben', 'Cy'];
 const LATENCY_MS = Number(process.env.E2E_LATENCY_MS ?? 150);
 const NOTICE_MS = 30000; // longer than the vendor's 20 s migration
 const MIGRATION_TIMEOUT_MS = 20000; // the vendor client's MIGRATION_TIMEOUT
+/**
+ * The longest a tile may stop across the vendor's migration: half its 20 s timer. Its rebind
+ * of a subscriber's new stream stopped tiles for up to 3.3 s in the benchmark's vendor-only
+ * runs (30 tiles, loaded machine) and 3.6 s in this file's runs (2026-12-07, three pages alone
+ * on 2 cores), and it grows with the machine's load; what this bound catches is a tile that
+ * stays dark until the vendor's timer closes the path it was left on. A tile the SDK tore down
+ * would show a new element. The stop is the vendor's cost, not the handoff's; the handoff's
+ * own bounds are in gaps.mjs.
+ */
+const VENDOR_REBIND_MS = MIGRATION_TIMEOUT_MS / 2;
 
 let stack;
 
@@ -66,13 +75,14 @@ async function allLive(r, sid, when) {
 
 /**
  * Nobody was reported leaving or joining, nothing failed, no tile ever had two audible
- * sources, every tile kept its element, and (where the steady call left the machine headroom,
- * as the main scenario's W3C verdict) no tile's video stopped for a second. The vendor's own
- * costs are printed, not asserted: its migration binds each subscriber's new stream into the
- * tile's element (a freeze by the W3C definition, measured 250-450 ms; seconds on a loaded
- * machine, as it sets up its new peer connections), and first plays that stream, sound
- * included, in a detached buffer element of its own (`_loadVideoBuffer` in its source): audio
- * from outside the tiles beside the tile's own, for half a second to two.
+ * sources, every tile kept its element, and no tile's video stopped for longer than the
+ * vendor's own rebind is seen to take (VENDOR_REBIND_MS). The vendor's costs are printed, not
+ * asserted as ours: its migration binds each subscriber's new stream into the tile's element
+ * (a freeze by the W3C definition: 200-450 ms on a quiet machine, 1.6-3.2 s while its three
+ * pages set up their new peer connections at once, even where the steady call left
+ * headroom), and first plays that stream, sound included, in a detached buffer element of its
+ * own (`_loadVideoBuffer` in its source): audio from outside the tiles beside the tile's own,
+ * for half a second to two.
  */
 function calm(r, what) {
   for (const page of r.pages) {
@@ -89,9 +99,7 @@ function calm(r, what) {
   assert.equal(r.tiles.length, 6, 'three viewers, two remote tiles each');
   for (const t of r.tiles) {
     assert.equal(t.elementIds.length, 1, `${t.viewer}: a tile stayed the same element (${what})`);
-    if (hadHeadroom(r.cpu)) {
-      assert.ok(t.across < SATURATED_FREEZE_MS, `${t.viewer}: a tile's video stopped for ${ms(t.across)} ms (${what}); ${loadNote()}`);
-    }
+    assert.ok(t.across < VENDOR_REBIND_MS, `${t.viewer}: a tile's video stopped for ${ms(t.across)} ms (${what}); ${loadNote()}`);
   }
   const frozen = r.tiles.filter((t) => t.freezes.length);
   console.log(
