@@ -84,7 +84,7 @@ web_tests() {
   env "${driver[@]}" \
     WASM_BINDGEN_TEST_WEBDRIVER_JSON="$caps" \
     WASM_BINDGEN_TEST_TIMEOUT=900 \
-    wasm-pack test --headless "$1" -- --test web_shell --test web_leak -- --nocapture
+    wasm-pack test --headless "$1" -- --test web_shell --test web_figures --test web_leak -- --nocapture
 }
 
 types() {
