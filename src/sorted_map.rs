@@ -9,11 +9,19 @@ pub(crate) struct SortedMap<K, V> {
     entries: Vec<(K, V)>,
 }
 
-impl<K, V> Default for SortedMap<K, V> {
-    fn default() -> Self {
+impl<K, V> SortedMap<K, V> {
+    /// An empty map, in a `const` (the shell's callback registry is a const thread-local: no
+    /// lazy initialisation code in the shipped wasm).
+    pub(crate) const fn new() -> Self {
         SortedMap {
             entries: Vec::new(),
         }
+    }
+}
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap::new()
     }
 }
 

@@ -124,7 +124,8 @@ fn the_frame_meter_measures_gaps_as_the_end_to_end_tests_do() {
     );
 
     // A swap at 210: the old video's last frame was at 200, the new one's first at 240.
-    m.swapped(210.0);
+    m.swapped(210.0, None);
+    m.rendering(215.0); // the animation frame after the swap: its paint
     assert_eq!(
         m.frame(240.0, 3),
         None,
@@ -147,16 +148,19 @@ fn the_frame_meter_counts_every_presented_frame() {
     m.frame(0.0, 1);
     m.frame(100.0, 3);
     assert_eq!(m.frames, 4);
-    m.swapped(110.0);
+    m.swapped(110.0, None);
+    m.rendering(115.0);
     assert_eq!(m.frame(120.0, 9), None, "one frame of the new video so far");
     assert!(m.frame(190.0, 2).is_some(), "three frames after the swap");
     assert_eq!(m.frames, 7);
 }
 
 /// A page busy at a swap runs the replaced video's frame callbacks after it: the frames it
-/// presented before the swap was painted (the first callback's rendering update after the
-/// swap) still count, and the new video's first picture is the one it held, one refresh after
-/// the paint, unless a frame came sooner (as the e2e counts them: gaps.mjs `swapFigure`).
+/// presented before the swap was painted (the first rendering update after the swap) still
+/// count; a callback that reports a frame at or after the paint counts for none (its frames
+/// may all have come after it); and the new video's first picture is the one it held, one
+/// refresh after the paint, unless a frame came sooner (as the e2e counts them from the frame
+/// callbacks: measure.js `shownIn`, gaps.mjs `swapFigure`).
 #[wasm_bindgen_test]
 fn the_frame_meter_dates_a_swap_by_its_paint() {
     use video_handoff::web::effects::meter::{Meter, VSYNC_MS};
@@ -165,10 +169,12 @@ fn the_frame_meter_dates_a_swap_by_its_paint() {
     let mut m = Meter::default();
     m.frame(0.0, 1);
     m.frame(33.0, 1);
-    m.swapped(40.0);
+    m.swapped(40.0, None);
+    assert!(m.awaiting_paint());
     m.rendering(300.0);
+    assert!(!m.awaiting_paint());
     // The old video presented 8 more frames by 290, reported only now.
-    m.frame_before_swap(290.0, 8);
+    m.frame_before_swap(290.0);
     assert_eq!(m.frame(310.0, 1), None, "the new video's first frame");
     assert_eq!(m.frame(343.0, 1), None);
     let figure = m.frame(376.0, 1).expect("three frames after the swap");
@@ -177,22 +183,88 @@ fn the_frame_meter_dates_a_swap_by_its_paint() {
         "not the 277 ms since 33: {figure}"
     );
 
-    // A late callback that straddles the paint: its frames are taken as evenly spread.
+    // A late callback that straddles the paint: none of its 9 frames in (33, 320] counts. The
+    // new video holds a picture (its frame at 30) and presents no new frame before that picture
+    // shows, one refresh after the paint: it is the first of the three.
     let mut m = Meter::default();
     m.frame(0.0, 1);
     m.frame(33.0, 1);
-    m.swapped(40.0);
+    m.swapped(40.0, Some(30.0));
     m.rendering(300.0);
-    // 9 frames in (33, 320]: every 31.9 ms, the 8th at 288.1.
-    m.frame_before_swap(320.0, 9);
-    // No new frame before the held picture shows, one refresh after the paint: it is the
-    // first of the three.
+    m.frame_before_swap(320.0);
     assert_eq!(m.frame(400.0, 1), None);
     let figure = m.frame(433.0, 1).expect("the held picture and two frames");
     let held = 300.0 + VSYNC_MS;
-    let old = 33.0 + 8.0 * (320.0 - 33.0) / 9.0;
+    assert!((figure - (held - 33.0)).abs() < 1e-9, "{figure}");
+}
+
+/// The new video's frame that its callback reported before the swap was made counts from the
+/// paint on if it was presented at or after it (a frame callback's presentation time is often
+/// ahead of the rendering update it ran in); and a late callback after the swap counts all the
+/// frames it reports, at their worst case.
+#[wasm_bindgen_test]
+fn the_frame_meter_counts_the_new_videos_frames_from_the_paint() {
+    use video_handoff::web::effects::meter::{Meter, VSYNC_MS};
+
+    let worst = |span: f64, k: f64| (span / k).max(span - (k - 1.0) * VSYNC_MS);
+    let start = || {
+        let mut m = Meter::default();
+        m.frame(0.0, 1);
+        m.frame(33.0, 1);
+        m
+    };
+
+    // Its latest frame, presented at 52, reported before the swap at 40 was made; painted at 45.
+    let mut m = start();
+    m.swapped(40.0, Some(52.0));
+    m.rendering(45.0);
+    // The page then stalls: one callback at 200 reports 9 frames.
+    let figure = m.frame(200.0, 9).expect("the frame at 52 and 9 more");
+    let expected = worst(200.0 - 52.0, 9.0).max(52.0 - 33.0);
+    assert!((figure - expected).abs() < 1e-9, "{figure} vs {expected}");
+
+    // Its latest frame was presented before the paint: the picture it held shows one refresh
+    // after the paint, and the late callback's frames follow that.
+    let mut m = start();
+    m.swapped(40.0, Some(38.0));
+    m.rendering(45.0);
+    let figure = m.frame(200.0, 9).expect("the held picture and 9 frames");
+    let held = 45.0 + VSYNC_MS;
+    let expected = worst(200.0 - held, 9.0).max(held - 33.0);
+    assert!((figure - expected).abs() < 1e-9, "{figure} vs {expected}");
+
+    // Callbacks of the paint's own rendering update run before the animation frame that dates
+    // it, and are judged by it: the old video's frame at 50 was seen (at 70 it would not have
+    // been), the new video's frame at 66 was presented before the paint.
+    for (old, last) in [(50.0, 50.0), (70.0, 33.0)] {
+        let mut m = start();
+        m.swapped(40.0, Some(38.0));
+        m.frame_before_swap(old);
+        assert_eq!(m.frame(66.0, 1), None);
+        assert!(m.awaiting_paint());
+        m.rendering(68.0);
+        assert_eq!(
+            m.frame(90.0, 1),
+            None,
+            "the held picture (at 84.7) and one frame"
+        );
+        let figure = m.frame(120.0, 1).expect("and another");
+        assert!(
+            (figure - (68.0 + VSYNC_MS - last)).abs() < 1e-9,
+            "{old}: {figure}"
+        );
+    }
+
+    // A frame presented before the paint but reported after it is not seen: it is the picture
+    // the video holds.
+    let mut m = start();
+    m.swapped(40.0, None);
+    m.rendering(100.0);
+    assert_eq!(m.frame(90.0, 1), None);
+    assert_eq!(m.frame(130.0, 1), None);
+    let figure = m.frame(163.0, 1).expect("the held picture and two frames");
     assert!(
-        (figure - (400.0 - held).max(held - old)).abs() < 1e-9,
+        (figure - (100.0 + VSYNC_MS - 33.0)).abs() < 1e-9,
         "{figure}"
     );
 }

@@ -45,14 +45,12 @@ pub enum Owned {
     Subscribed(SessionId, StreamId),
     /// The subscriber's `<video>`.
     Video(SessionId, StreamId, HtmlVideoElement),
-    /// A `requestVideoFrameCallback` run in the rendering update that began at `now` (its
-    /// first argument): the video's latest frame was presented at `t` (its metadata's
-    /// `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and the video has
-    /// presented `presented` frames in all (`presentedFrames`), when given.
+    /// A `requestVideoFrameCallback` ran: the video's latest frame was presented at `t` (its
+    /// metadata's `presentationTime`, else `expectedDisplayTime`: performance.now() ms), and
+    /// the video has presented `presented` frames in all (`presentedFrames`), when given.
     Frame {
         session: SessionId,
         stream: StreamId,
-        now: f64,
         t: f64,
         presented: Option<u32>,
     },
@@ -101,7 +99,6 @@ pub fn read(
             owner(Owned::Frame {
                 session,
                 stream,
-                now: a.as_f64().unwrap_or(t),
                 t,
                 presented: number("presentedFrames").map(|n| n as u32),
             })

@@ -27,7 +27,7 @@ use web_sys::Document;
 use super::contract::events::TileStats;
 use super::contract::options::Options;
 use super::decode::{self, Heard};
-use super::effects::{Back, Effects};
+use super::effects::{perf_now, Back, Effects};
 use super::hooks::{HookCall, Hooks};
 use super::listener::{self, Alarm, Route, Sink};
 use super::present::Present;
@@ -347,12 +347,16 @@ impl Core {
         }
     }
 
-    /// A timer of the scheduler went off: the one timer's work, or what frames caused.
+    /// A timer of the scheduler went off (the one timer's work, or what frames caused), or the
+    /// animation frame the tiles asked for after a swap.
     fn alarm(&self, alarm: Alarm) {
         self.schedule.fired(alarm);
         match alarm {
             Alarm::Timer => self.push(Msg::Timer),
             Alarm::Soon => self.queue(std::mem::take(&mut *self.later.borrow_mut())),
+            Alarm::Paint => {
+                self.with(|p| p.effects.painted(perf_now()));
+            }
         }
     }
 }

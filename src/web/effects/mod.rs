@@ -214,9 +214,9 @@ impl Effects {
                 }
                 // Without frame callbacks nothing times the new video's frames: no gap is
                 // measured (its event says null, at once) rather than a made-up one.
-                let timed = self.subs.set_shown(&session, &stream, true);
+                let (timed, held) = self.subs.set_shown(&session, &stream, true);
                 let old = old.filter(|_| timed);
-                let measuring = self.tiles.show(&key, (session, stream), old, perf_now());
+                let measuring = self.tiles.show(sink, &key, (session, stream), old, held);
                 // Nothing to measure (the tile showed nothing before): the swap's event, if
                 // the engine holds one, need not wait for a figure.
                 (!measuring).then_some(Input::SwapMeasured { key })
@@ -284,12 +284,11 @@ impl Effects {
             Owned::Frame {
                 session,
                 stream,
-                now,
                 t,
                 presented,
             } => {
-                let frames = self.subs.frame(&session, &stream, presented, back);
-                frames.and_then(|k| self.tiles.frame(&session, &stream, now, t, k))
+                let frames = self.subs.frame(&session, &stream, t, presented, back);
+                frames.and_then(|k| self.tiles.frame(&session, &stream, t, k))
             }
             Owned::PublishFailed(session, error) => Some(self.publishers.failed(session, error)),
         };
@@ -323,6 +322,12 @@ impl Effects {
     /// When the earliest swap measurement runs out (performance.now() ms).
     pub fn next_deadline(&self) -> Option<f64> {
         self.tiles.next_deadline()
+    }
+
+    /// An animation frame ran in the rendering update that began at `now`: the swaps made
+    /// before it were painted then.
+    pub fn painted(&mut self, now: f64) {
+        self.tiles.painted(now);
     }
 
     /// Closes the swap measurements that ran out by now; the engine's inputs go to `back`.

@@ -23,6 +23,8 @@ pub struct Subscription {
     video: Option<HtmlVideoElement>,
     /// The video's `presentedFrames` at its previous frame callback.
     presented: Option<u32>,
+    /// When its latest frame was presented (performance.now() ms): the picture it holds.
+    last_frame: Option<f64>,
     first_frame: bool,
     /// No `requestVideoFrameCallback`: its frames are not timed (no gap is measured).
     untimed: bool,
@@ -116,14 +118,19 @@ impl Subscribers {
     }
 
     /// Shows (visible, audible) or hides (below, silent) the subscriber's video, if there is
-    /// one. Whether its frames are timed (`requestVideoFrameCallback`): a browser without it
-    /// measures no frame gap.
-    pub fn set_shown(&self, session: &SessionId, stream: &StreamId, shown: bool) -> bool {
+    /// one. Whether its frames are timed (`requestVideoFrameCallback`: a browser without it
+    /// measures no frame gap), and when it presented its latest frame, the picture it holds.
+    pub fn set_shown(
+        &self,
+        session: &SessionId,
+        stream: &StreamId,
+        shown: bool,
+    ) -> (bool, Option<f64>) {
         self.map
             .get(&(session.clone(), stream.clone()))
-            .is_some_and(|sub| {
+            .map_or((false, None), |sub| {
                 sub.set_shown(shown);
-                sub.frame_callback.is_some() && !sub.untimed
+                (sub.frame_callback.is_some() && !sub.untimed, sub.last_frame)
             })
     }
 
@@ -185,6 +192,7 @@ impl Subscribers {
                 has_video,
                 video: None,
                 presented: None,
+                last_frame: None,
                 first_frame: false,
                 untimed: false,
                 frame_callback: None,
@@ -245,17 +253,20 @@ impl Subscribers {
         sub.first(&session, &stream)
     }
 
-    /// A frame callback of a subscriber's video, `presented` frames in all: watched for the
-    /// next; its first frame is the engine's (to `back`). How many frames it presented since
+    /// A frame callback of a subscriber's video, its latest frame presented at `t`,
+    /// `presented` frames in all: watched for the next; its first frame is the engine's (to
+    /// `back`). How many frames it presented since
     /// its previous callback, for the tile's meter (`tiles.rs`).
     pub fn frame(
         &mut self,
         session: &SessionId,
         stream: &StreamId,
+        t: f64,
         presented: Option<u32>,
         back: &mut Vec<Back>,
     ) -> Option<u32> {
         let sub = self.map.get_mut(&(session.clone(), stream.clone()))?;
+        sub.last_frame = Some(t);
         if sub.untimed {
             back.extend(sub.first(session, stream).map(Back::Input));
             return None;

@@ -15,10 +15,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlVideoElement};
 
+use std::rc::Weak;
+
 use super::meter::Meter;
-use super::Back;
+use super::{perf_now, Back};
 use crate::engine::{Input, ParticipantKey, SessionId, StreamId};
 use crate::web::contract::events::{self, TileStats};
+use crate::web::listener::{self, Callback, Sink};
 
 struct Tile {
     key: ParticipantKey,
@@ -39,6 +42,8 @@ pub struct Tiles {
     list: Vec<Tile>,
     /// The largest swap figure since the handoff under way started.
     largest: Option<f64>,
+    /// The animation frame that dates the paint of the swaps made since the last one.
+    paint: Option<Callback>,
 }
 
 /// Whether `source` is `(session, stream)`.
@@ -63,6 +68,7 @@ impl Tiles {
             document,
             list: Vec::new(),
             largest: None,
+            paint: None,
         }
     }
 
@@ -135,25 +141,32 @@ impl Tiles {
         Some(shown)
     }
 
-    /// `key`'s tile shows `(session, stream)` from now (`now`: performance.now() ms); the
-    /// video it showed before, if the swap replaced one (`replaces`), is measured against.
-    /// Whether a swap measurement is under way.
+    /// `key`'s tile shows `(session, stream)` from now, whose latest frame was presented at
+    /// `held`; the video it showed before, if the swap replaced one (`replaces`), is measured
+    /// against, the swap dated by the next animation frame (to `sink`). Whether a swap
+    /// measurement is under way.
     pub fn show(
         &mut self,
+        sink: &Weak<dyn Sink>,
         key: &ParticipantKey,
         source: (SessionId, StreamId),
         replaces: Option<(SessionId, StreamId)>,
-        now: f64,
+        held: Option<f64>,
     ) -> bool {
         let Some(tile) = self.get_or_create(key) else {
             return false;
         };
         let previous = tile.active.replace(source);
-        if previous.is_some() && replaces.is_some() {
-            tile.meter.swapped(now);
+        let swapped = previous.is_some() && replaces.is_some();
+        if swapped {
+            tile.meter.swapped(perf_now(), held);
             tile.replaced = replaces;
         }
-        tile.meter.measuring()
+        let measuring = tile.meter.measuring();
+        if swapped && self.paint.is_none() {
+            self.paint = Some(listener::next_frame(sink));
+        }
+        measuring
     }
 
     /// `key`'s tile shows nothing; what it showed, if anything.
@@ -171,15 +184,13 @@ impl Tiles {
         }
     }
 
-    /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames, its
-    /// callback run in the rendering update that began at `now`: counted by the meter of the
-    /// tile that shows it (or showed it until the swap being measured). `SwapMeasured` when it
+    /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames: counted
+    /// by the meter of the tile that shows it (or showed it until the swap being measured). `SwapMeasured` when it
     /// completes a swap's figure.
     pub fn frame(
         &mut self,
         session: &SessionId,
         stream: &StreamId,
-        now: f64,
         t: f64,
         frames: u32,
     ) -> Option<Input> {
@@ -187,9 +198,8 @@ impl Tiles {
             .list
             .iter_mut()
             .find(|t| is(&t.active, session, stream) || is(&t.replaced, session, stream))?;
-        tile.meter.rendering(now);
         if !is(&tile.active, session, stream) {
-            tile.meter.frame_before_swap(t, frames);
+            tile.meter.frame_before_swap(t);
             return None;
         }
         let figure = tile.meter.frame(t, frames)?;
@@ -257,6 +267,15 @@ impl Tiles {
             .iter()
             .filter_map(|t| t.meter.ends_at())
             .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))
+    }
+
+    /// The animation frame asked for after a swap ran at `now`: its rendering update paints
+    /// every swap made before it.
+    pub fn painted(&mut self, now: f64) {
+        self.paint = None;
+        for t in &mut self.list {
+            t.meter.rendering(now);
+        }
     }
 
     /// Closes the measurements that ran out by `now`: the engine told of each.
