@@ -56,7 +56,14 @@ export async function startApp({
   const store = await openStore(storeTtlS === undefined ? config : { ...config, roomTtlS: storeTtlS }, log);
   const video = new Video({ applicationId, privateKey: config.privateKey }, { videoHost: config.videoHost });
   const { app, rooms, video: api } = await createAppServer({ config, video, store, log, staticRoots, retry });
-  await app.listen({ port, host: '127.0.0.1' });
+  try {
+    await app.listen({ port, host: '127.0.0.1' });
+  } catch (err) {
+    // A store left open (a Redis connection) would keep the test process alive after it failed.
+    await app.close();
+    await store.close();
+    throw err;
+  }
   const url = `http://127.0.0.1:${app.server.address().port}`;
   const browser = newBrowser(url);
   return {

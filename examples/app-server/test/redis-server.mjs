@@ -43,6 +43,19 @@ export async function startRedis() {
   };
 }
 
+/**
+ * A port held open until `release()`: for a server that must be named (in another process's
+ * configuration) before it starts. Released just before that server listens, so that nothing
+ * started in between (a sandbox, a redis-server binding port 0) can be given it.
+ */
+export function reservePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      resolve({ port: s.address().port, release: () => new Promise((r) => s.close(() => r())) });
+    });
+  });
+}
+
 export function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {

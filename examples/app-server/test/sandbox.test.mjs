@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, callback, devKeys, newSecret } from './helpers.mjs';
 import { jwtClaims } from './fake-video-api.mjs';
-import { startRedis, freePort } from './redis-server.mjs';
+import { startRedis, reservePort } from './redis-server.mjs';
 import { startSandbox, sandboxMissing } from './sandbox-process.mjs';
 import { connectClient } from '../../sandbox/tests/vendor-client.mjs';
 
@@ -25,7 +25,10 @@ before(async () => {
   const keys = devKeys();
   const secret = newSecret();
   redis = await startRedis();
-  const ports = [await freePort(), await freePort()];
+  // The instances' ports are named in the sandbox's configuration before they listen: held
+  // until each listens (a port picked and let go was once given to a server started between).
+  const held = [await reservePort(), await reservePort()];
+  const ports = held.map((h) => h.port);
   sandbox = await startSandbox({
     applicationId: APP_ID,
     publicKey: keys.publicKey,
@@ -44,7 +47,9 @@ before(async () => {
     prefix: 'sandbox-test:',
     env: { SANDBOX_ADMIN_TOKEN: sandbox.adminToken },
   };
+  await held[0].release();
   a = await startApp({ ...shared, port: ports[0] });
+  await held[1].release();
   b = await startApp({ ...shared, port: ports[1] });
 });
 
