@@ -127,8 +127,8 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
   // reads) against the harness's own measure of that tile across the same swap, from the frame
   // callbacks alone (gaps.mjs `swapFigure`): within one frame interval at the tile's rate
   // (30 fps: FRAME_MS). Both date the swap by the animation frame after it and read the
-  // callbacks' frames against it (meter.rs; measure.js `shownIn`). Asserted in Chromium (30 of
-  // 30 swaps within a frame over 5 runs, most to the millisecond, 2026-12-07); printed in
+  // callbacks' frames against it (meter.rs; measure.js `shownIn`). Asserted in Chromium (36 of
+  // 36 swaps within a frame over 6 runs, most to the millisecond, 2026-12-07); printed in
   // Firefox (29 of 30 over 5 runs, the miss 38 ms apart: there the harness's animation frame
   // after a swap sometimes ran a refresh after the SDK's, so the two dated the paint apart).
   const figures = [];
