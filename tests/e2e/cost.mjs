@@ -83,11 +83,13 @@ export function cpuFigures(sampler, from, to, steadyMs) {
  * busy before the handoff. The handoff's setup (new peer connections, the vendor's probe
  * connections, a second encoder and decoder per pair while the swap is pending) took 1.2-1.3
  * times the steady call's CPU where the machine had room (issue 13's bench), so a steady call
- * above 70% of the cores leaves the handoff a saturated machine: its peer-connection steps then
+ * above 65% of the cores leaves the handoff a saturated machine: its peer-connection steps then
  * take 4-5 times as long and frames already in flight are delivered late in every tile, the
- * old session's as much as the new one's.
+ * old session's as much as the new one's. (It was 70% until a clean-clone CI run on
+ * 2026-12-07: a steady call at exactly 70%, 1.40 of 2 cores, rose to 1.77 in the handoff,
+ * every page's rendering stalled 183-317 ms, and 5 of 6 tiles froze 211-288 ms.)
  */
-export const STEADY_SHARE_MAX = 0.7;
+export const STEADY_SHARE_MAX = 0.65;
 export function hadHeadroom(cpu) {
   return cpu?.steadyCores != null && cpu.steadyCores <= STEADY_SHARE_MAX * cpu.cores;
 }

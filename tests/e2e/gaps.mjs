@@ -110,7 +110,7 @@ export const STRICT_CONTINUITY = process.env.E2E_STRICT === '1';
 export const FREEZE_MS = 400;
 /**
  * The bound where the run measured no headroom (`hadHeadroom`): the steady call alone kept more
- * than 70% of the cores busy, and the old session's frames then arrive 400-700 ms late at times
+ * than 65% of the cores busy, and the old session's frames then arrive 400-700 ms late at times
  * while the new peer connections are set up (measured over 30 rotations on 2026-12-02). Still
  * a third of what a reconnect shows here (3.4-3.8 s), so a break-before-make fails it.
  */
