@@ -125,7 +125,7 @@ fn the_frame_meter_measures_gaps_as_the_end_to_end_tests_do() {
 
     // A swap at 210: the old video's last frame was at 200, the new one's first at 240.
     m.swapped(210.0, None);
-    m.rendering(215.0); // the animation frame after the swap: its paint
+    m.painted(215.0); // the animation frame after the swap: its paint
     assert_eq!(
         m.frame(240.0, 3),
         None,
@@ -149,7 +149,7 @@ fn the_frame_meter_counts_every_presented_frame() {
     m.frame(100.0, 3);
     assert_eq!(m.frames, 4);
     m.swapped(110.0, None);
-    m.rendering(115.0);
+    m.painted(115.0);
     assert_eq!(m.frame(120.0, 9), None, "one frame of the new video so far");
     assert!(m.frame(190.0, 2).is_some(), "three frames after the swap");
     assert_eq!(m.frames, 7);
@@ -171,7 +171,7 @@ fn the_frame_meter_dates_a_swap_by_its_paint() {
     m.frame(33.0, 1);
     m.swapped(40.0, None);
     assert!(m.awaiting_paint());
-    m.rendering(300.0);
+    m.painted(300.0);
     assert!(!m.awaiting_paint());
     // The old video presented 8 more frames by 290, reported only now.
     m.frame_before_swap(290.0);
@@ -190,7 +190,7 @@ fn the_frame_meter_dates_a_swap_by_its_paint() {
     m.frame(0.0, 1);
     m.frame(33.0, 1);
     m.swapped(40.0, Some(30.0));
-    m.rendering(300.0);
+    m.painted(300.0);
     m.frame_before_swap(320.0);
     assert_eq!(m.frame(400.0, 1), None);
     let figure = m.frame(433.0, 1).expect("the held picture and two frames");
@@ -217,7 +217,7 @@ fn the_frame_meter_counts_the_new_videos_frames_from_the_paint() {
     // Its latest frame, presented at 52, reported before the swap at 40 was made; painted at 45.
     let mut m = start();
     m.swapped(40.0, Some(52.0));
-    m.rendering(45.0);
+    m.painted(45.0);
     // The page then stalls: one callback at 200 reports 9 frames.
     let figure = m.frame(200.0, 9).expect("the frame at 52 and 9 more");
     let expected = worst(200.0 - 52.0, 9.0).max(52.0 - 33.0);
@@ -227,7 +227,7 @@ fn the_frame_meter_counts_the_new_videos_frames_from_the_paint() {
     // after the paint, and the late callback's frames follow that.
     let mut m = start();
     m.swapped(40.0, Some(38.0));
-    m.rendering(45.0);
+    m.painted(45.0);
     let figure = m.frame(200.0, 9).expect("the held picture and 9 frames");
     let held = 45.0 + VSYNC_MS;
     let expected = worst(200.0 - held, 9.0).max(held - 33.0);
@@ -242,7 +242,7 @@ fn the_frame_meter_counts_the_new_videos_frames_from_the_paint() {
         m.frame_before_swap(old);
         assert_eq!(m.frame(66.0, 1), None);
         assert!(m.awaiting_paint());
-        m.rendering(68.0);
+        m.painted(68.0);
         assert_eq!(
             m.frame(90.0, 1),
             None,
@@ -259,7 +259,7 @@ fn the_frame_meter_counts_the_new_videos_frames_from_the_paint() {
     // the video holds.
     let mut m = start();
     m.swapped(40.0, None);
-    m.rendering(100.0);
+    m.painted(100.0);
     assert_eq!(m.frame(90.0, 1), None);
     assert_eq!(m.frame(130.0, 1), None);
     let figure = m.frame(163.0, 1).expect("the held picture and two frames");

@@ -27,7 +27,7 @@ use web_sys::Document;
 use super::contract::events::TileStats;
 use super::contract::options::Options;
 use super::decode::{self, Heard};
-use super::effects::{perf_now, Back, Effects};
+use super::effects::{Back, Effects};
 use super::hooks::{HookCall, Hooks};
 use super::listener::{self, Alarm, Route, Sink};
 use super::present::Present;
@@ -355,7 +355,7 @@ impl Core {
             Alarm::Timer => self.push(Msg::Timer),
             Alarm::Soon => self.queue(std::mem::take(&mut *self.later.borrow_mut())),
             Alarm::Paint => {
-                self.with(|p| p.effects.painted(perf_now()));
+                self.with(|p| p.effects.painted());
             }
         }
     }

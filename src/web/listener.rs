@@ -60,7 +60,8 @@ pub enum Alarm {
     Timer,
     /// The drive asked for by `Schedule::soon`.
     Soon,
-    /// The animation frame asked for by `Schedule::paint`: a rendering update began.
+    /// The animation frame the tiles ask for after a swap ([`next_frame`]); not the
+    /// scheduler's.
     Paint,
 }
 

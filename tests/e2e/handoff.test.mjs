@@ -9,11 +9,11 @@
 // video actually on top in each tile), not the SDK's meter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { hadHeadroom, STEADY_SHARE_MAX } from './cost.mjs';
 import { BROWSER, FRAME_MS, missing, sdkBuilt, startStack } from './harness.mjs';
-import { continuityLimit, measuredFreezes, SATURATED_FREEZE_MS, STRICT_CONTINUITY, withinOneFrame } from './gaps.mjs';
+import { withinOneFrame } from './gaps.mjs';
 import { all, departures, pageLogs, participantIdOf, rotationRun } from './scenario.mjs';
 import { loadNote, ms, printRun, swapMargins } from './report.mjs';
+import { assertContinuity } from './verdict.mjs';
 
 const NAMES = ['Ada', 'Ben', 'Cy'];
 const LATENCY_MS = Number(process.env.E2E_LATENCY_MS ?? 150);
@@ -156,40 +156,14 @@ test('SDK: three participants follow a rotation with 150 ms signaling latency, v
     assert.ok(m.marginMs > 0, `${m.of} left the old session ${ms(-m.marginMs)} ms before ${m.viewer} showed them from the new one`);
   }
 
-  // Frame continuity, by the harness's own measurement. No freeze by the W3C definition
-  // (webrtc-stats freezeCount: a frame interval of at least max(3 x avg, avg + 150 ms), about
-  // 185 ms here) in any tile (issue 13), asserted where the steady call left the machine the
-  // headroom a handoff needs (`hadHeadroom` in cost.mjs says why and how much). Three pages on
-  // two cores often do not: the steady call alone keeps 1.5-1.8 of the 2 cores busy (measured
-  // per process and thread in the notes of issue 13), and then every tile is held to
-  // SATURATED_FREEZE_MS
-  // and the W3C verdict is printed and counted instead. E2E_STRICT=1 asserts it (and the
-  // one-frame criterion) whatever the machine.
-  const w3c = STRICT_CONTINUITY || hadHeadroom(r.cpu);
-  if (!w3c) {
-    console.log(`e2e: W3C freeze verdict printed, not asserted: the steady call kept ${r.cpu?.steadyCores?.toFixed(2) ?? '?'} of ${r.cpu?.cores ?? '?'} cores busy (at most ${STEADY_SHARE_MAX * 100}% leaves a handoff room); every tile held to ${SATURATED_FREEZE_MS} ms`);
-  }
-  assert.equal(r.tiles.length, 6, 'three viewers, two remote tiles each');
+  // Frame continuity, by the harness's own measurement (verdict.mjs). Three pages on two cores
+  // often leave no headroom: the steady call alone keeps 1.3-1.8 of the 2 cores busy (measured
+  // per process and thread in the notes of issue 13).
   for (const t of r.tiles) {
     const who = `${t.viewer} watching ${r.people.find((p) => p.id === t.tile)?.name}`;
     assert.deepEqual(t.elementIds.length, 1, `${who}: the tile stayed the same element`);
-    assert.ok(t.beforeFrames >= 60, `${who}: enough frames before the handoff (${t.beforeFrames} gaps)`);
-    if (w3c) {
-      const { measured, bounds } = measuredFreezes(t, BROWSER);
-      if (bounds.length) console.log(`e2e: ${who}: worst-case bounds over the W3C threshold, not asserted (Firefox): ${bounds.map((f) => `${f.gap} ms (${f.what})`).join(', ')}`);
-      assert.deepEqual(
-        measured.map((f) => `${f.gap} ms >= ${f.bound} ms (${f.what})`),
-        [],
-        `${who}: froze across the handoff (W3C definition); before ${ms(t.before)} ms; steady call ${r.cpu?.steadyCores?.toFixed(2) ?? '?'} cores busy; ${loadNote()}`,
-      );
-    }
-    assert.ok(
-      t.across <= continuityLimit(t, r.cpu),
-      STRICT_CONTINUITY
-        ? `${who}: largest gap across the handoff ${ms(t.across)} ms > ${ms(continuityLimit(t))} ms (before ${ms(t.before)} ms + one frame, ${FRAME_MS} ms); ${loadNote()}`
-        : `${who}: largest gap across the handoff ${ms(t.across)} ms > ${ms(continuityLimit(t, r.cpu))} ms (before ${ms(t.before)} ms); ${loadNote()}`,
-    );
   }
+  assertContinuity(r, () => BROWSER);
 });
 
 test('naive baseline: the same rotation, disconnect then reconnect (measured, not held to continuity)', { timeout: 150000 }, async () => {

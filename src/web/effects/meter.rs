@@ -14,13 +14,13 @@
 //! [`FRAMES_AFTER_SWAP`] frames (or [`SWAP_WINDOW_MS`] passed without them, in which case the
 //! time without a frame so far is the figure). Both ends are read against the rendering
 //! update that painted the swap (its paint: the first animation frame after it; frame
-//! callbacks reported before it are judged then), as the end-to-end tests read them (measure.js `shownIn`, gaps.mjs
-//! `swapFigure`): the old video's frames count if presented before the paint, whenever their
-//! callback comes (a page busy at the swap runs them after it); one callback that reports a
-//! frame at or after the paint counts for none, as its frames may all have come after it. The
-//! new video's first picture is its first frame presented at or after the paint, also one its
-//! callback reported before the swap was made; else the picture it held, one refresh after the
-//! paint.
+//! callbacks reported before it are judged then), as the end-to-end tests read them
+//! (measure.js `shownIn`, gaps.mjs `swapFigure`): the old video's frames count if presented
+//! before the paint, whenever their callback comes (a page busy at the swap runs them after
+//! it); one callback that reports a frame at or after the paint counts for none, as its frames
+//! may all have come after it. The new video's first picture is its first frame presented at
+//! or after the paint, also one its callback reported before the swap was made; else the
+//! picture it held, one refresh after the paint.
 //!
 //! It also keeps the largest gap of each of the last [`RECENT_S`] seconds, for a figure over
 //! a span no swap marks: the vendor's own migration, which the app hears of only at its end.
@@ -169,7 +169,7 @@ impl Meter {
     /// The animation frame after a swap ran at `now` (performance.now() ms): the rendering
     /// update it ran in paints the swap, after its frame callbacks and animation frames, as the
     /// end-to-end tests date it (their own animation frame, measure.js `scheduleTops`).
-    pub fn rendering(&mut self, now: f64) {
+    pub fn painted(&mut self, now: f64) {
         let Some(s) = self.swap.as_mut().filter(|s| s.paint.is_none()) else {
             return;
         };

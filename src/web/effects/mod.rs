@@ -324,10 +324,10 @@ impl Effects {
         self.tiles.next_deadline()
     }
 
-    /// An animation frame ran in the rendering update that began at `now`: the swaps made
-    /// before it were painted then.
-    pub fn painted(&mut self, now: f64) {
-        self.tiles.painted(now);
+    /// The animation frame the tiles asked for after a swap runs now: the swaps made before it
+    /// are painted in its rendering update.
+    pub fn painted(&mut self) {
+        self.tiles.painted(perf_now());
     }
 
     /// Closes the swap measurements that ran out by now; the engine's inputs go to `back`.

@@ -255,8 +255,8 @@ impl Subscribers {
 
     /// A frame callback of a subscriber's video, its latest frame presented at `t`,
     /// `presented` frames in all: watched for the next; its first frame is the engine's (to
-    /// `back`). How many frames it presented since
-    /// its previous callback, for the tile's meter (`tiles.rs`).
+    /// `back`). How many frames it presented since its previous callback, for the tile's meter
+    /// (`tiles.rs`).
     pub fn frame(
         &mut self,
         session: &SessionId,

@@ -185,8 +185,8 @@ impl Tiles {
     }
 
     /// A frame of `(session, stream)` presented at `t`, standing for `frames` frames: counted
-    /// by the meter of the tile that shows it (or showed it until the swap being measured). `SwapMeasured` when it
-    /// completes a swap's figure.
+    /// by the meter of the tile that shows it (or showed it until the swap being measured).
+    /// `SwapMeasured` when it completes a swap's figure.
     pub fn frame(
         &mut self,
         session: &SessionId,
@@ -274,7 +274,7 @@ impl Tiles {
     pub fn painted(&mut self, now: f64) {
         self.paint = None;
         for t in &mut self.list {
-            t.meter.rendering(now);
+            t.meter.painted(now);
         }
     }
 
